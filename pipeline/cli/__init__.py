@@ -1,0 +1,41 @@
+"""The ``fitcheck`` command line: ``sweep``, ``diagnose`` and ``report``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from pipeline.errors import FitcheckError
+
+
+class _Group(click.Group):
+    """A click group that turns :class:`FitcheckError` into one line and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except FitcheckError as error:
+            if ctx.obj and ctx.obj.get("verbose"):
+                raise
+            click.echo(f"fitcheck: error: {error}", err=True)
+            sys.exit(error.exit_code)
+
+
+@click.group(cls=_Group)
+@click.option("--verbose", is_flag=True, help="Show tracebacks and TensorFlow/MLflow logs.")
+@click.version_option(package_name="fitcheck")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """fitcheck: sweep Keras networks, track them in MLflow, diagnose bias and variance."""
+    ctx.ensure_object(dict)
+    ctx.obj["verbose"] = verbose
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
+
+
+def _register() -> None:
+    from pipeline.cli import _diagnose, _report, _sweep  # noqa: F401  (commands attach to main)
+
+
+_register()
