@@ -1,0 +1,246 @@
+"""Load a dataset, infer its task, split it and preprocess it (fitted on the training split only).
+
+No Keras, no MLflow: arrays out, ready for any trainer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn import datasets as sk_datasets
+from sklearn.compose import ColumnTransformer
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from pipeline.errors import FitcheckError
+from pipeline.spec import DatasetSpec, SplitSpec
+
+MAX_CLASSES = 50
+
+
+@dataclass
+class PreparedData:
+    """Float32 feature matrices and encoded targets for each split.
+
+    Classification targets are integer class indices ``0..n_classes-1``; regression targets are
+    standardised with the training split's mean and scale (``target_scale`` turns a standardised
+    RMSE back into the target's units).
+    """
+
+    name: str
+    task: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray | None
+    y_test: np.ndarray | None
+    feature_names: list[str]
+    classes: list[str] = field(default_factory=list)
+    target_scale: float = 1.0
+    frame: pd.DataFrame | None = None
+    target: str = "target"
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def n_features(self) -> int:
+        return self.X_train.shape[1]
+
+    def fingerprint(self) -> str:
+        """A hash of the prepared arrays: same data and split, same fingerprint."""
+        digest = hashlib.sha256()
+        for array in (self.X_train, self.y_train, self.X_val, self.y_val):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        digest.update(self.task.encode())
+        return digest.hexdigest()[:16]
+
+
+def _load_frame(spec: DatasetSpec) -> tuple[pd.DataFrame, str]:
+    if spec.sklearn:
+        loader = getattr(sk_datasets, f"load_{spec.sklearn}")
+        bunch = loader(as_frame=True)
+        frame = bunch.frame.copy()
+        if spec.sklearn != "diabetes":
+            frame["target"] = np.asarray(bunch.target_names)[bunch.target]
+        return frame, "target"
+    if spec.synthetic:
+        n, seed = spec.n_samples, spec.seed
+        if spec.synthetic == "moons":
+            X, y = sk_datasets.make_moons(n, noise=spec.noise, random_state=seed)
+        elif spec.synthetic == "circles":
+            X, y = sk_datasets.make_circles(n, noise=spec.noise, factor=spec.factor, random_state=seed)
+        elif spec.synthetic == "classification":
+            X, y = sk_datasets.make_classification(
+                n, n_features=spec.n_features, n_informative=min(spec.n_informative, spec.n_features),
+                n_redundant=0, n_classes=spec.n_classes, flip_y=spec.flip_y, class_sep=spec.class_sep,
+                random_state=seed)
+        else:
+            X, y = sk_datasets.make_friedman1(n, n_features=max(spec.n_features, 5), noise=spec.noise, random_state=seed)
+        frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+        frame["target"] = y
+        return frame, "target"
+    return _read_csv(spec.csv), spec.target  # type: ignore[arg-type,return-value]
+
+
+def _read_csv(path: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise FitcheckError(f"{path}: the CSV is empty; it needs a header row and at least one data row") from None
+    except pd.errors.ParserError as error:
+        detail = str(error).strip().splitlines()[-1].removeprefix("Error tokenizing data. C error: ")
+        raise FitcheckError(f"{path}: ragged rows: {detail}; every row needs as many fields as the header") from None
+    except UnicodeDecodeError:
+        raise FitcheckError(f"{path}: not a UTF-8 text CSV") from None
+    if frame.empty:
+        raise FitcheckError(f"{path}: the CSV has a header but no data rows")
+    return frame
+
+
+def _check_columns(frame: pd.DataFrame, spec: DatasetSpec, target: str, where: str) -> pd.DataFrame:
+    columns = list(frame.columns)
+    if target not in columns:
+        raise FitcheckError(f"{where}: target column '{target}' not found; columns are: {', '.join(map(str, columns))}")
+    features = spec.features or [c for c in columns if c != target]
+    missing = [c for c in features if c not in columns]
+    if missing:
+        raise FitcheckError(f"{where}: feature column '{missing[0]}' not found; columns are: {', '.join(map(str, columns))}")
+    if target in features:
+        raise FitcheckError(f"{where}: the target column '{target}' is also listed in dataset.features")
+    if not features:
+        raise FitcheckError(f"{where}: no feature columns besides the target '{target}'")
+    frame = frame[features + [target]]
+    for column in features:
+        series = frame[column]
+        if series.dtype == object:
+            numeric = pd.to_numeric(series, errors="coerce")
+            bad = series[numeric.isna() & series.notna()]
+            if numeric.notna().sum() >= 0.8 * series.notna().sum() and len(bad):
+                raise FitcheckError(
+                    f"{where}: column '{column}' is numeric but holds non-numeric value {bad.iloc[0]!r} "
+                    f"({len(bad)} such row{'s' * (len(bad) > 1)}); fix or remove those values")
+    return frame
+
+
+def _handle_missing(frame: pd.DataFrame, spec: DatasetSpec, target: str, where: str) -> pd.DataFrame:
+    if frame[target].isna().any():
+        count = int(frame[target].isna().sum())
+        if spec.impute != "drop":
+            raise FitcheckError(f"{where}: target column '{target}' has {count} missing value(s); "
+                                "set dataset.impute: drop to drop those rows")
+    counts = frame.drop(columns=[target]).isna().sum()
+    counts = counts[counts > 0]
+    if spec.impute == "drop":
+        frame = frame.dropna()
+    elif len(counts) and spec.impute == "none":
+        column, count = counts.index[0], int(counts.iloc[0])
+        raise FitcheckError(f"{where}: column '{column}' has {count} missing value(s)"
+                            f"{f' (and {len(counts) - 1} more columns)' if len(counts) > 1 else ''}; "
+                            "set dataset.impute: mean or dataset.impute: drop")
+    if frame.empty:
+        raise FitcheckError(f"{where}: no rows left after dropping rows with missing values")
+    return frame
+
+
+def infer_task(target: pd.Series) -> str:
+    """``binary``, ``multiclass`` or ``regression`` from the target's values."""
+    values = target.dropna()
+    n_unique = values.nunique()
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        is_integral = np.all(np.mod(values.to_numpy(dtype=float), 1) == 0)
+        if not is_integral or n_unique > MAX_CLASSES:
+            return "regression"
+    return "binary" if n_unique <= 2 else "multiclass"
+
+
+def load_dataset(spec: DatasetSpec, split: SplitSpec, *, source: str = "spec") -> PreparedData:
+    """Load, check, split and preprocess the dataset a spec names.
+
+    Numeric feature columns are standardised and string columns one-hot encoded, with the
+    transform fitted on the training split only; missing values are refused unless
+    ``impute`` says ``mean`` (numeric columns; most frequent for strings) or ``drop``.
+    """
+    where = spec.csv or f"{source}: dataset"
+    frame, target = _load_frame(spec)
+    frame = _check_columns(frame, spec, target, where)
+    frame = _handle_missing(frame, spec, target, where)
+    task = spec.task or infer_task(frame[target])
+    y_raw = frame[target]
+    X_frame = frame.drop(columns=[target])
+    classes: list[str] = []
+    if task == "regression":
+        y_numeric = pd.to_numeric(y_raw, errors="coerce")
+        if y_numeric.isna().any():
+            raise FitcheckError(f"{where}: target '{target}' is not numeric (e.g. {y_raw[y_numeric.isna()].iloc[0]!r}); "
+                                "a regression target must be numbers")
+        y = y_numeric.to_numpy(dtype=np.float64)
+    else:
+        codes, uniques = pd.factorize(y_raw, sort=True)
+        classes = [str(u) for u in uniques]
+        if len(classes) < 2:
+            raise FitcheckError(f"{where}: target '{target}' has a single class ({classes[0] if classes else 'none'}); "
+                                "classification needs at least two")
+        if task == "binary" and len(classes) > 2:
+            raise FitcheckError(f"{where}: dataset.task is binary but target '{target}' has {len(classes)} classes; "
+                                "use task: multiclass")
+        y = codes.astype(np.int64)
+    stratify = y if task != "regression" and split.stratify else None
+    n_rows = len(y)
+    n_val = int(np.ceil(split.validation * n_rows))
+    n_test = int(np.ceil(split.test * n_rows)) if split.test else 0
+    if stratify is not None:
+        min_count = int(np.bincount(y).min())
+        needed = max(len(classes), 2)
+        if n_val < len(classes) or (n_test and n_test < len(classes)) or min_count < needed:
+            raise FitcheckError(
+                f"{where}: the validation split ({n_val} rows) is too small to hold each of the {len(classes)} "
+                f"classes (smallest class has {min_count} rows); raise split.validation or add rows")
+    if n_rows - n_val - n_test < 2:
+        raise FitcheckError(f"{where}: only {n_rows} rows; too few to split into training and validation sets")
+    indices = np.arange(n_rows)
+    rest, val_idx = train_test_split(indices, test_size=n_val, random_state=split.seed, stratify=stratify)
+    test_idx = np.array([], dtype=int)
+    if n_test:
+        rest_strat = stratify[rest] if stratify is not None else None
+        rest, test_idx = train_test_split(rest, test_size=n_test, random_state=split.seed, stratify=rest_strat)
+    train_idx = rest
+
+    numeric_cols = [c for c in X_frame.columns if pd.api.types.is_numeric_dtype(X_frame[c]) and not pd.api.types.is_bool_dtype(X_frame[c])]
+    categorical_cols = [c for c in X_frame.columns if c not in numeric_cols]
+    numeric_pipe = StandardScaler()
+    if spec.impute == "mean":
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import make_pipeline
+        numeric_pipe = make_pipeline(SimpleImputer(strategy="mean"), StandardScaler())
+        categorical = make_pipeline(SimpleImputer(strategy="most_frequent"),
+                                    OneHotEncoder(handle_unknown="ignore", sparse_output=False))
+    else:
+        categorical = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+    transformer = ColumnTransformer(
+        [("numeric", numeric_pipe, numeric_cols), ("categorical", categorical, categorical_cols)],
+        verbose_feature_names_out=False,
+    )
+    X_frame = X_frame.astype({c: str for c in categorical_cols})
+    X_train = transformer.fit_transform(X_frame.iloc[train_idx]).astype(np.float32)
+
+    def transform(idx: np.ndarray) -> np.ndarray:
+        return transformer.transform(X_frame.iloc[idx]).astype(np.float32)
+
+    target_scale = 1.0
+    if task == "regression":
+        mean, target_scale = float(y[train_idx].mean()), float(y[train_idx].std() or 1.0)
+        y = ((y - mean) / target_scale).astype(np.float32)
+    return PreparedData(
+        name=spec.name, task=task,
+        X_train=X_train, y_train=y[train_idx],
+        X_val=transform(val_idx), y_val=y[val_idx],
+        X_test=transform(test_idx) if n_test else None, y_test=y[test_idx] if n_test else None,
+        feature_names=[str(n) for n in transformer.get_feature_names_out()],
+        classes=classes, target_scale=target_scale, frame=frame, target=target,
+    )

@@ -1,0 +1,112 @@
+"""Expand a grid into trials and refuse combinations that make no sense for the task.
+
+Pure Python: no Keras, no MLflow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import asdict, dataclass
+
+from pipeline.errors import FitcheckError
+from pipeline.spec import GridSpec
+
+#: Losses each task accepts. Binary targets may also be read as two classes (softmax).
+LOSSES_BY_TASK = {
+    "binary": {"binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+               "hinge", "squared_hinge", "mse", "mae", "huber"},
+    "multiclass": {"categorical_crossentropy", "sparse_categorical_crossentropy", "mse", "mae", "huber"},
+    "regression": {"mse", "mae", "huber"},
+}
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    """One point of the grid with its seed: everything needed to build and train a model."""
+
+    depth: int
+    width: int
+    activation: str
+    loss: str
+    optimizer: str
+    learning_rate: float
+    batch_size: int
+    epochs: int
+    seed: int
+    l2: float = 0.0
+    dropout: float = 0.0
+
+    def key(self, data_fingerprint: str) -> str:
+        """A stable hash of this configuration, the dataset fingerprint and the seed."""
+        payload = json.dumps({**asdict(self), "data": data_fingerprint}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def name(self) -> str:
+        """A short readable run name, e.g. ``d2w32-relu-adam-mse-lr0.001-bs32-s0``."""
+        hidden = f"d{self.depth}w{self.width}-{self.activation}" if self.depth else "d0"
+        extras = "".join(
+            part for part, on in ((f"-l2{self.l2:g}", self.l2), (f"-do{self.dropout:g}", self.dropout)) if on
+        )
+        return (f"{hidden}-{self.optimizer}-{self.loss}-lr{self.learning_rate:g}-bs{self.batch_size}"
+                f"-e{self.epochs}{extras}-s{self.seed}")
+
+    def params(self) -> dict[str, object]:
+        """Every axis as an MLflow param."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The trials of a sweep and what was dropped on the way."""
+
+    trials: tuple[TrialConfig, ...]
+    n_dropped_invalid: int
+    n_collapsed: int
+
+
+def incompatibility(task: str, loss: str) -> str | None:
+    """Why ``loss`` cannot train a ``task`` model, or None when it can."""
+    if loss in LOSSES_BY_TASK[task]:
+        return None
+    accepted = ", ".join(sorted(LOSSES_BY_TASK[task]))
+    return f"loss '{loss}' does not fit a {task} target; a {task} target accepts: {accepted}"
+
+
+def expand_grid(grid: GridSpec, *, task: str, skip_invalid: bool, source: str = "spec") -> Grid:
+    """All trials of the grid, in a stable order.
+
+    A depth-0 network (logistic or linear regression) has no hidden width, activation or
+    dropout, so those axes collapse for it instead of training the same model many times.
+    Combinations whose loss does not fit the task raise :class:`FitcheckError`, or are
+    dropped and counted when ``skip_invalid`` is true.
+    """
+    for loss in grid.loss:
+        reason = incompatibility(task, loss)
+        if reason and not skip_invalid:
+            raise FitcheckError(
+                f"{source}: grid.loss: {reason} (set 'skip_invalid: true' to drop such combinations)"
+            )
+    seen: set[TrialConfig] = set()
+    trials: list[TrialConfig] = []
+    dropped = collapsed = 0
+    axes = (grid.depth, grid.width, grid.activation, grid.loss, grid.optimizer, grid.learning_rate,
+            grid.batch_size, grid.epochs, grid.l2, grid.dropout, grid.seeds)
+    for depth, width, activation, loss, optimizer, lr, batch, epochs, l2, dropout, seed in itertools.product(*axes):
+        if incompatibility(task, loss):
+            dropped += 1
+            continue
+        if depth == 0:
+            width, activation, dropout = 0, "none", 0.0
+        config = TrialConfig(depth, width, activation, loss, optimizer, float(lr), batch, epochs, seed,
+                             float(l2), float(dropout))
+        if config in seen:
+            collapsed += 1
+            continue
+        seen.add(config)
+        trials.append(config)
+    if not trials:
+        raise FitcheckError(f"{source}: grid: every combination was dropped as invalid for a {task} target; "
+                            f"accepted losses: {', '.join(sorted(LOSSES_BY_TASK[task]))}")
+    return Grid(tuple(trials), dropped, collapsed)

@@ -1,0 +1,90 @@
+"""Train one trial with Keras and return its per-epoch curves.
+
+Runs inside a worker process: it imports TensorFlow, never MLflow. Everything it measures
+goes back to the sweep as a plain :class:`TrialOutcome`, and the sweep does the logging.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipeline.data import PreparedData
+from pipeline.grid import TrialConfig
+
+
+@dataclass
+class TrialOutcome:
+    """What a trial produced: curves (one value per epoch), status and timing."""
+
+    index: int
+    status: str  # "FINISHED" or "FAILED"
+    curves: dict[str, list[float]] = field(default_factory=dict)
+    train_seconds: float = 0.0
+    error: str | None = None
+    diverged_epoch: int | None = None
+
+
+def configure_tensorflow(threads: int, *, verbose: bool = False) -> None:
+    """Size TensorFlow's thread pools and quiet its logs; call once per process, before training."""
+    if not verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    if not verbose:
+        tf.get_logger().setLevel("ERROR")
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(max(1, threads))
+        tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, threads)))
+    except RuntimeError:  # pools already initialised in this process: keep them
+        pass
+
+
+def train_trial(index: int, config: TrialConfig, data: PreparedData) -> TrialOutcome:
+    """Build, compile and fit the trial's model; never raises.
+
+    A Python error, or a loss that becomes NaN or infinite, gives a ``FAILED`` outcome with the
+    error message (or the epoch it diverged at) and the curves measured so far.
+    """
+    import keras
+
+    from pipeline.callbacks import EpochEndEvaluation
+    from pipeline.model import build_model, make_optimizer, output_head
+
+    started = time.perf_counter()
+    evaluation = None
+    try:
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(config.seed)
+        head = output_head(data.task, config.loss, data.n_classes)
+        y_train = head.encode(data.y_train, data.n_classes)
+        y_val = head.encode(data.y_val, data.n_classes)
+        model = build_model(config, n_features=data.n_features, head=head)
+        steps_per_epoch = math.ceil(len(data.X_train) / config.batch_size)
+        model.compile(optimizer=make_optimizer(config), loss=config.loss, steps_per_execution=steps_per_epoch)
+        evaluation = EpochEndEvaluation(
+            (data.X_train, y_train, data.y_train), (data.X_val, y_val, data.y_val),
+            loss=config.loss, task=data.task, target_scale=data.target_scale,
+        )
+        model.fit(data.X_train, y_train, batch_size=config.batch_size, epochs=config.epochs,
+                  shuffle=True, verbose=0, callbacks=[evaluation])
+    except Exception as error:  # a failing trial must not take the sweep down
+        curves = evaluation.curves if evaluation is not None else {}
+        return TrialOutcome(index, "FAILED", curves, time.perf_counter() - started,
+                            error=f"{type(error).__name__}: {error}".strip()[:1000] or traceback.format_exc(limit=1))
+    seconds = time.perf_counter() - started
+    if evaluation.diverged_epoch is not None:
+        return TrialOutcome(index, "FAILED", evaluation.curves, seconds,
+                            error=f"loss diverged (non-finite) at epoch {evaluation.diverged_epoch}",
+                            diverged_epoch=evaluation.diverged_epoch)
+    return TrialOutcome(index, "FINISHED", evaluation.curves, seconds)
+
+
+def curves_are_finite(curves: dict[str, list[float]]) -> bool:
+    """True when every value of every curve is finite."""
+    return all(np.isfinite(values).all() for values in curves.values())
