@@ -74,15 +74,16 @@ def incompatibility(task: str, loss: str) -> str | None:
     return f"loss '{loss}' does not fit a {task} target; a {task} target accepts: {accepted}"
 
 
-def expand_grid(grid: GridSpec, *, task: str, skip_invalid: bool, source: str = "spec") -> Grid:
-    """All trials of the grid, in a stable order.
+def expand_grid(grids: GridSpec | list[GridSpec], *, task: str, skip_invalid: bool, source: str = "spec") -> Grid:
+    """All trials of the grid (or of the union of a list of grids), in a stable order.
 
     A depth-0 network (logistic or linear regression) has no hidden width, activation or
     dropout, so those axes collapse for it instead of training the same model many times.
     Combinations whose loss does not fit the task raise :class:`FitcheckError`, or are
     dropped and counted when ``skip_invalid`` is true.
     """
-    for loss in grid.loss:
+    grids = grids if isinstance(grids, list) else [grids]
+    for loss in {loss for grid in grids for loss in grid.loss}:
         reason = incompatibility(task, loss)
         if reason and not skip_invalid:
             raise FitcheckError(
@@ -91,9 +92,11 @@ def expand_grid(grid: GridSpec, *, task: str, skip_invalid: bool, source: str = 
     seen: set[TrialConfig] = set()
     trials: list[TrialConfig] = []
     dropped = collapsed = 0
-    axes = (grid.depth, grid.width, grid.activation, grid.loss, grid.optimizer, grid.learning_rate,
-            grid.batch_size, grid.epochs, grid.l2, grid.dropout, grid.seeds)
-    for depth, width, activation, loss, optimizer, lr, batch, epochs, l2, dropout, seed in itertools.product(*axes):
+    combinations = itertools.chain.from_iterable(
+        itertools.product(grid.depth, grid.width, grid.activation, grid.loss, grid.optimizer, grid.learning_rate,
+                          grid.batch_size, grid.epochs, grid.l2, grid.dropout, grid.seeds)
+        for grid in grids)
+    for depth, width, activation, loss, optimizer, lr, batch, epochs, l2, dropout, seed in combinations:
         if incompatibility(task, loss):
             dropped += 1
             continue

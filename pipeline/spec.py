@@ -154,7 +154,7 @@ class SweepSpec(_Strict):
     experiment: Optional[str] = None
     dataset: DatasetSpec
     split: SplitSpec = SplitSpec()
-    grid: GridSpec = GridSpec()
+    grid: Union[GridSpec, list[GridSpec]] = GridSpec()
     skip_invalid: bool = False
     reference_error: Union[float, Literal["estimate", "sweep"]] = "estimate"
     max_trials: int = Field(DEFAULT_MAX_TRIALS, ge=1)
@@ -166,6 +166,27 @@ class SweepSpec(_Strict):
         if isinstance(value, float) and value < 0:
             raise ValueError(f"must be >= 0 (an error rate or RMSE), got {value}")
         return value
+
+    @field_validator("grid")
+    @classmethod
+    def _grids_not_empty(cls, value: Union[GridSpec, list[GridSpec]]) -> Union[GridSpec, list[GridSpec]]:
+        if isinstance(value, list) and not value:
+            raise ValueError("the list of grids is empty: give at least one grid")
+        return value
+
+    @property
+    def grids(self) -> list[GridSpec]:
+        """The grid as a list: like scikit-learn's ParameterGrid, a list of grids means their union."""
+        return self.grid if isinstance(self.grid, list) else [self.grid]
+
+    def axis_values(self) -> dict[str, list]:
+        """Every value each axis takes in any of the grids, in first-seen order."""
+        values: dict[str, list] = {}
+        for grid in self.grids:
+            for axis, axis_values in grid.model_dump(mode="json").items():
+                merged = values.setdefault(axis, [])
+                merged.extend(v for v in axis_values if v not in merged)
+        return values
 
     def fingerprint(self) -> str:
         """A short stable hash of the spec's content (not of its file name)."""
@@ -182,18 +203,16 @@ def _allowed_keys(model: type[BaseModel]) -> list[str]:
 
 
 def _model_at(loc: tuple) -> type[BaseModel]:
-    model: type[BaseModel] = SweepSpec
-    for part in loc[:-1]:
-        annotation = model.model_fields.get(str(part))
-        if annotation is None or not isinstance(annotation.annotation, type):
-            break
-        if issubclass(annotation.annotation, BaseModel):
-            model = annotation.annotation
-    return model
+    sections = {"dataset": DatasetSpec, "split": SplitSpec, "grid": GridSpec}
+    return sections.get(str(loc[0]), SweepSpec) if len(loc) > 1 else SweepSpec
+
+
+def _is_union_tag(part: object) -> bool:
+    return isinstance(part, str) and ("GridSpec" in part or part.startswith("function-"))
 
 
 def _format_error(error: dict, source: str) -> str:
-    loc = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
+    loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
     key = ".".join(str(part) if not isinstance(part, int) else f"[{part}]" for part in loc).replace(".[", "[")
     kind, value = error["type"], error.get("input")
     if kind == "extra_forbidden":
@@ -221,7 +240,11 @@ def parse_spec(raw: Any, *, source: str) -> SweepSpec:
     try:
         return SweepSpec.model_validate({**raw, "source": source})
     except ValidationError as error:
-        raise FitcheckError(_format_error(error.errors()[0], source)) from None
+        errors = error.errors()
+        grid_is_list = isinstance(raw.get("grid"), list)
+        relevant = [e for e in errors
+                    if any(str(part).startswith("list[") for part in e["loc"]) == grid_is_list] or errors
+        raise FitcheckError(_format_error(relevant[0], source)) from None
 
 
 def load_spec(path: str | Path) -> SweepSpec:

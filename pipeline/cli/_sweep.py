@@ -1,0 +1,89 @@
+"""``fitcheck sweep SPEC``: train every configuration of a grid and track it in MLflow."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from pipeline.cli import main
+from pipeline.cli._common import tracking_uri_option, verbose_option
+
+
+class ReferenceError(click.ParamType):
+    """A non-negative number, or ``spec`` to keep what the spec says."""
+
+    name = "ERROR|spec"
+
+    def convert(self, value, param, ctx):
+        if value is None or isinstance(value, float) or value == "spec":
+            return None if value == "spec" else value
+        try:
+            number = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a number; give an error rate or RMSE >= 0, or 'spec'", param, ctx)
+        if number < 0:
+            self.fail(f"{number:g} is negative; give an error rate or RMSE >= 0, or 'spec'", param, ctx)
+        return number
+
+
+@main.command("sweep")
+@click.argument("spec", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: the number of cores).")
+@tracking_uri_option
+@click.option("--experiment", default=None, help="MLflow experiment (default: the spec's 'experiment' or file name).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where trials run: local processes or a Ray cluster (pip install fitcheck[ray]).")
+@click.option("--ray-address", default=None, help="Ray cluster address (default: start a local Ray instance).")
+@click.option("--resume/--restart", default=True, show_default=True,
+              help="Resume the latest sweep of this spec (skip finished trials) or start a fresh parent run.")
+@click.option("--reference-error", type=ReferenceError(), default="spec", show_default=True,
+              help="Known optimal (Bayes or human-level) error; 'spec' keeps the spec's setting.")
+@click.option("--yes", is_flag=True, help="Run a grid larger than the spec's max_trials.")
+@click.option("--fail-on-error", is_flag=True, help="Exit with code 1 when any trial failed.")
+@click.option("--no-report", is_flag=True, help="Do not write the HTML report.")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@verbose_option
+@click.pass_context
+def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experiment, executor, ray_address, resume,
+                  reference_error, yes, fail_on_error, no_report, no_progress) -> None:
+    """Run the sweep described by the YAML file SPEC."""
+    from pipeline.sweep import SweepOptions, run_sweep
+
+    options = SweepOptions(
+        tracking_uri=tracking_uri, experiment=experiment, workers=workers, executor=executor,
+        ray_address=ray_address, resume=resume, yes=yes, reference_error=reference_error,
+        report=not no_report, progress=not no_progress, verbose=bool(ctx.find_root().obj.get("verbose")),
+    )
+    result = run_sweep(spec, options)
+    _print_summary(result)
+    if result.n_unlogged:
+        sys.exit(1)
+    if fail_on_error and result.n_failed:
+        sys.exit(1)
+
+
+def _print_summary(result) -> None:
+    labels = result.labels()
+    click.echo(f"\nexperiment '{result.experiment}', sweep run {result.parent_run_id}")
+    click.echo(f"trials: {result.n_trials} in grid, {len(result.records)} run now, {result.n_skipped} already finished "
+               f"(resumed), {result.n_dropped_invalid} dropped as invalid, {result.n_failed} failed")
+    if result.reference_error is not None:
+        click.echo(f"reference error: {result.reference_error:.4g} ({result.reference_source})")
+    if labels:
+        click.echo("diagnosis: " + ", ".join(f"{label} {count}" for label, count in labels.most_common()))
+    if result.records:
+        frame = result.summary_frame(result.task)
+        metric_column = [c for c in frame.columns if c.startswith("best_val_")][0]
+        frame = frame.sort_values(metric_column).head(10)
+        click.echo("\nbest trials:\n" + frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    failures = [r for r in result.records if r.outcome and r.outcome.status == "FAILED"]
+    for record in failures[:10]:
+        click.echo(f"FAILED {record.config.name()}: {record.outcome.error}", err=True)
+    if result.n_unlogged:
+        click.echo(f"{result.n_unlogged} trial(s) could not be written to MLflow; run the same command again to "
+                   "resume them", err=True)
+    click.echo(f"wall time: {result.seconds:.1f} s")
+    if result.report_path:
+        click.echo(f"report: {result.report_path}")

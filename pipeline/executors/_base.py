@@ -1,0 +1,40 @@
+"""The executor seam: run these trials, report events as they happen."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from pipeline.data import PreparedData
+from pipeline.grid import TrialConfig
+from pipeline.training import TrialOutcome
+
+
+@dataclass(frozen=True)
+class TrialStarted:
+    """A worker took trial ``index``."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class TrialDone:
+    """Trial ``outcome.index`` ended, finished or failed."""
+
+    outcome: TrialOutcome
+
+
+Event = TrialStarted | TrialDone
+
+
+class Executor(abc.ABC):
+    """Runs trials somewhere (local processes, a Ray cluster) and yields their events.
+
+    An executor trains and measures; it never talks to MLflow. It yields exactly one
+    :class:`TrialDone` per job, a ``FAILED`` one when the trial's worker died.
+    """
+
+    @abc.abstractmethod
+    def run(self, jobs: Sequence[tuple[int, TrialConfig]], data: PreparedData) -> Iterator[Event]:
+        """Run ``(index, config)`` jobs on ``data``; yield events until every job is done."""

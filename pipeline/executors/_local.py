@@ -1,0 +1,105 @@
+"""Run trials in local worker processes, each importing TensorFlow once and training many trials."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing as mp
+import os
+import queue
+from collections.abc import Iterator, Sequence
+
+from pipeline.data import PreparedData
+from pipeline.executors._base import Event, Executor, TrialDone, TrialStarted
+from pipeline.grid import TrialConfig
+from pipeline.training import TrialOutcome
+
+_POLL_SECONDS = 0.5
+
+
+def _worker(tasks: mp.Queue, results: mp.Queue, data: PreparedData, threads: int, verbose: bool) -> None:
+    from pipeline.training import configure_tensorflow, train_trial
+
+    configure_tensorflow(threads, verbose=verbose)
+    while True:
+        job = tasks.get()
+        if job is None:
+            return
+        index, config = job
+        results.put(("started", index))
+        results.put(("done", train_trial(index, config, data)))
+
+
+class LocalExecutor(Executor):
+    """``workers`` processes (spawned, so TensorFlow starts clean in each).
+
+    TensorFlow's thread pools are sized so that ``workers x threads`` fills the cores without
+    oversubscribing them. A worker that dies loses only its current trial: that trial comes
+    back ``FAILED`` and a fresh worker takes its place.
+    """
+
+    def __init__(self, workers: int | None = None, *, verbose: bool = False):
+        cores = os.cpu_count() or 1
+        self.workers = max(1, workers or cores)
+        self.threads = max(1, cores // self.workers)
+        self.verbose = verbose
+        self._processes: list[mp.Process] = []
+
+    def run(self, jobs: Sequence[tuple[int, TrialConfig]], data: PreparedData) -> Iterator[Event]:
+        if not jobs:
+            return
+        context = mp.get_context("spawn")
+        data = dataclasses.replace(data, frame=None)
+        results: mp.Queue = context.Queue()
+        pending = list(jobs)
+        # one task queue per worker, one job at a time: a dead worker's job is known exactly
+        slots: list[dict] = []
+
+        def spawn() -> dict:
+            tasks = context.Queue()
+            process = context.Process(target=_worker, args=(tasks, results, data, self.threads, self.verbose), daemon=True)
+            process.start()
+            return {"process": process, "tasks": tasks, "job": None}
+
+        def feed(slot: dict) -> None:
+            if pending:
+                slot["job"] = pending.pop(0)
+                slot["tasks"].put(slot["job"])
+
+        try:
+            for _ in range(min(self.workers, len(jobs))):
+                slots.append(spawn())
+                feed(slots[-1])
+            remaining = len(jobs)
+            while remaining:
+                for position, slot in enumerate(slots):
+                    if slot["job"] is not None and not slot["process"].is_alive():
+                        index, _config = slot["job"]
+                        remaining -= 1
+                        yield TrialDone(TrialOutcome(
+                            index, "FAILED", error=f"worker process died (exit code {slot['process'].exitcode})"))
+                        slot["job"] = None
+                        if pending:
+                            slots[position] = spawn()
+                            feed(slots[position])
+                try:
+                    kind, payload = results.get(timeout=_POLL_SECONDS)
+                except queue.Empty:
+                    continue
+                if kind == "started":
+                    yield TrialStarted(payload)
+                    continue
+                slot = next((s for s in slots if s["job"] is not None and s["job"][0] == payload.index), None)
+                if slot is None:  # its worker was already reaped as dead
+                    continue
+                remaining -= 1
+                slot["job"] = None
+                feed(slot)
+                yield TrialDone(payload)
+        finally:
+            for slot in slots:
+                if slot["process"].is_alive():
+                    slot["tasks"].put(None)
+            for slot in slots:
+                slot["process"].join(timeout=5)
+                if slot["process"].is_alive():
+                    slot["process"].kill()

@@ -1,0 +1,50 @@
+"""Per-trial curve plots (PNG): task metric and loss by epoch, recommended stop marked."""
+
+from __future__ import annotations
+
+import io
+
+from pipeline.names import task_metric
+
+LABEL_COLOURS = {
+    "good_fit": "#2e7d32", "high_bias": "#ef6c00", "high_variance": "#c62828",
+    "high_bias_high_variance": "#6a1b9a", "diverged": "#455a64",
+}
+
+
+def curve_plot_png(curves: dict[str, list[float]], *, task: str, title: str, label: str | None = None,
+                   recommended_epochs: int | None = None, reference_error: float | None = None) -> bytes:
+    """A two-panel PNG (task metric, loss) of training and validation curves.
+
+    The recommended stopping epoch is a dashed vertical line; the label is written in the title.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    metric = task_metric(task)
+    figure = Figure(figsize=(8, 3.2), dpi=90, layout="constrained")
+    axes = figure.subplots(1, 2)
+    for ax, (name, unit) in zip(axes, ((metric, "error rate" if metric == "error" else "RMSE"), ("loss", "loss"))):
+        train, val = curves.get(f"train_{name}", []), curves.get(f"val_{name}", [])
+        epochs = range(1, max(len(train), len(val)) + 1)
+        ax.plot(list(epochs)[:len(train)], train, label="train (epoch end)", color="#1565c0")
+        ax.plot(list(epochs)[:len(val)], val, label="validation", color="#d84315")
+        if name == "loss" and curves.get("train_loss_running"):
+            running = curves["train_loss_running"]
+            ax.plot(list(epochs)[:len(running)], running, label="train (Keras running)", color="#1565c0",
+                    alpha=0.4, linestyle=":")
+        if name == metric and reference_error is not None:
+            ax.axhline(reference_error, color="#616161", linewidth=0.8, linestyle="-.", label="reference")
+        if recommended_epochs:
+            ax.axvline(recommended_epochs, color="#2e7d32", linestyle="--", linewidth=1, label="recommended stop")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(unit)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    heading = title if label is None else f"{title}  [{label}]"
+    figure.suptitle(heading, fontsize=9, color=LABEL_COLOURS.get(label or "", "black"))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

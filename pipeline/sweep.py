@@ -1,0 +1,343 @@
+"""Run a sweep: spec → data → grid → trials on an executor → MLflow, diagnosis, report.
+
+This module orchestrates; it owns no training code (``training``), no MLflow calls
+(``tracking``) and no statistics (``diagnostics``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline import names
+from pipeline.data import PreparedData, load_dataset
+from pipeline.errors import FitcheckError
+from pipeline.executors import TrialDone, TrialStarted, make_executor
+from pipeline.grid import Grid, TrialConfig, expand_grid
+from pipeline.spec import SweepSpec, load_spec
+from pipeline.tracking import SweepTracker, TrackingUnavailable, to_json_bytes, with_retries
+from pipeline.training import TrialOutcome
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepOptions:
+    """How to run a sweep; the CLI's flags map one to one onto these."""
+
+    tracking_uri: str = "sqlite:///mlflow.db"
+    experiment: str | None = None
+    workers: int | None = None
+    executor: str = "local"
+    ray_address: str | None = None
+    resume: bool = True
+    yes: bool = False
+    reference_error: float | None = None
+    report: bool = True
+    report_dir: str = "reports"
+    progress: bool = True
+    verbose: bool = False
+
+
+@dataclass
+class TrialRecord:
+    """A trial as the sweep saw it: config, outcome and diagnosis."""
+
+    index: int
+    config: TrialConfig
+    key: str
+    run_id: str | None = None
+    outcome: TrialOutcome | None = None
+    diagnosis: object | None = None
+
+
+@dataclass
+class SweepResult:
+    """What a sweep did: counts, labels, the best trial, where the report is."""
+
+    experiment: str
+    parent_run_id: str
+    task: str
+    n_trials: int
+    n_skipped: int
+    n_dropped_invalid: int
+    records: list[TrialRecord] = field(default_factory=list)
+    n_unlogged: int = 0
+    seconds: float = 0.0
+    reference_error: float | None = None
+    reference_source: str = ""
+    report_path: Path | None = None
+
+    @property
+    def n_failed(self) -> int:
+        return sum(1 for r in self.records if r.outcome and r.outcome.status == "FAILED")
+
+    def labels(self) -> Counter:
+        """Trials of this run by diagnosis label."""
+        return Counter(getattr(r.diagnosis, "label", "diverged") for r in self.records if r.outcome)
+
+    def summary_frame(self, task: str) -> pd.DataFrame:
+        """One row per trial run now: config, final and best validation metric, label."""
+        metric = names.task_metric(task)
+        rows = []
+        for record in self.records:
+            if record.outcome is None:
+                continue
+            val = record.outcome.curves.get(f"val_{metric}", [])
+            rows.append({
+                "trial": record.config.name(), "status": record.outcome.status,
+                f"best_val_{metric}": min(val) if val else math.nan,
+                "label": getattr(record.diagnosis, "label", "diverged"),
+                "stop_at": getattr(record.diagnosis, "recommended_epochs", None),
+            })
+        return pd.DataFrame(rows)
+
+
+def resolve_reference(spec: SweepSpec, options: SweepOptions, data: PreparedData) -> tuple[float | None, str]:
+    """The reference (Bayes-like) error: given, estimated by a strong non-neural baseline, or from the sweep."""
+    if options.reference_error is not None:
+        return options.reference_error, "given (command line)"
+    if isinstance(spec.reference_error, float):
+        return spec.reference_error, "given (spec)"
+    if spec.reference_error == "estimate":
+        from pipeline.reference import estimate_reference_error
+
+        estimate = estimate_reference_error(data.X_train, data.y_train, task=data.task, seed=spec.split.seed)
+        scale = data.target_scale if data.task == "regression" else 1.0
+        return float(estimate) * scale, "estimated (HistGradientBoosting, 5-fold CV on the training split)"
+    return None, "best validation error across the sweep"
+
+
+def _curves_frame(curves: dict[str, list[float]]) -> pd.DataFrame:
+    frame = pd.DataFrame({name: pd.Series(values, dtype=float) for name, values in curves.items()})
+    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    return frame
+
+
+class Sweep:
+    """One sweep in progress. Use :func:`run_sweep`."""
+
+    def __init__(self, spec: SweepSpec, options: SweepOptions, spec_path: str | None = None):
+        self.spec, self.options, self.spec_path = spec, options, spec_path
+
+    def run(self) -> SweepResult:
+        started = time.perf_counter()
+        spec, options = self.spec, self.options
+        tracker = SweepTracker(options.tracking_uri)
+        data = load_dataset(spec.dataset, spec.split, source=spec.source or "spec")
+        grid = expand_grid(spec.grid, task=data.task, skip_invalid=spec.skip_invalid, source=spec.source or "spec")
+        if len(grid.trials) > spec.max_trials and not options.yes:
+            raise FitcheckError(f"{spec.source}: grid has {len(grid.trials)} trials, over max_trials={spec.max_trials}; "
+                                "pass --yes to run it anyway or raise max_trials")
+        experiment = options.experiment or spec.experiment_name()
+        tracker.use_experiment(experiment)
+        experiment = tracker.client.get_experiment(tracker.experiment_id).name
+        fingerprint = data.fingerprint()
+        spec_hash = f"{spec.fingerprint()}-{fingerprint[:8]}"
+        records = [TrialRecord(i, config, config.key(fingerprint)) for i, config in enumerate(grid.trials)]
+        resumable = options.resume and not os.environ.get("MLFLOW_RUN_ID")
+        parent_id = tracker.find_sweep(spec_hash) if resumable else None
+        finished: set[str] = set()
+        if parent_id:
+            tracker.resume_sweep(parent_id)
+            existing = tracker.trial_runs()
+            tracker.kill_stale(run for runs in existing.values() for run in runs)
+            finished = {key for key, runs in existing.items() if any(r.info.status == "FINISHED" for r in runs)}
+        else:
+            parent_id = self._start_parent(tracker, data, grid, spec_hash)
+        todo = [record for record in records if record.key not in finished]
+        reference, reference_source = resolve_reference(spec, options, data)
+        result = SweepResult(experiment, parent_id, data.task, len(records), len(records) - len(todo), grid.n_dropped_invalid,
+                             reference_error=reference, reference_source=reference_source)
+        self._train(tracker, data, todo, result)
+        if reference is None:
+            self._diagnose_against_sweep_best(tracker, data, result)
+        result.seconds = time.perf_counter() - started
+        self._finish_parent(tracker, data, result)
+        return result
+
+    def _start_parent(self, tracker: SweepTracker, data: PreparedData, grid: Grid, spec_hash: str) -> str:
+        import json
+
+        import mlflow.data
+
+        spec = self.spec
+        params = {
+            "dataset": data.name, "task": data.task, "n_train": len(data.y_train), "n_val": len(data.y_val),
+            "n_test": 0 if data.y_test is None else len(data.y_test), "n_features": data.n_features,
+            "grid_size": len(grid.trials), "n_dropped_invalid": grid.n_dropped_invalid, "spec_hash": spec_hash,
+            "grid": json.dumps(spec.axis_values()),
+        }
+        dataset = None
+        if data.frame is not None:
+            dataset = mlflow.data.from_pandas(data.frame, name=data.name, targets=data.target)
+        name = Path(spec.source).stem if spec.source else "sweep"
+        return tracker.start_sweep(run_name=f"sweep-{name}", spec_hash=spec_hash, spec_name=name, params=params,
+                                   tags={}, spec_path=self.spec_path, dataset=dataset)
+
+    def _train(self, tracker: SweepTracker, data: PreparedData, todo: list[TrialRecord], result: SweepResult) -> None:
+        from tqdm import tqdm
+
+        by_index = {record.index: record for record in todo}
+        executor = make_executor(self.options.executor, workers=self.options.workers,
+                                 ray_address=self.options.ray_address, verbose=self.options.verbose)
+        bar = tqdm(total=len(todo), unit="trial", desc="sweep", disable=not self.options.progress or not todo,
+                   dynamic_ncols=True)
+        unlogged: list[TrialRecord] = []
+        try:
+            for event in executor.run([(r.index, r.config) for r in todo], data):
+                record = by_index[event.index if isinstance(event, TrialStarted) else event.outcome.index]
+                if isinstance(event, TrialStarted):
+                    record.run_id = self._safe(lambda: tracker.start_trial(
+                        run_name=record.config.name(), trial_key=record.key,
+                        params={**record.config.params(), "task": data.task}))
+                    continue
+                record.outcome = event.outcome
+                result.records.append(record)
+                if result.reference_error is not None:
+                    self._diagnose(record, data, result.reference_error, result.reference_source)
+                if not self._log_trial(tracker, data, record, result.reference_error):
+                    unlogged.append(record)
+                bar.update(1)
+                bar.set_postfix(failed=result.n_failed, last=getattr(record.diagnosis, "label", "-"), refresh=False)
+        finally:
+            bar.close()
+        for record in unlogged:  # the server came back: write what was kept
+            if not self._log_trial(tracker, data, record, result.reference_error):
+                result.n_unlogged += 1
+
+    @staticmethod
+    def _safe(call):
+        try:
+            return call()
+        except TrackingUnavailable as error:
+            _log.warning("MLflow unavailable: %s", error)
+            return None
+
+    def _diagnose(self, record: TrialRecord, data: PreparedData, reference: float, source: str) -> None:
+        from pipeline.diagnostics import diagnose
+
+        frame = _curves_frame(record.outcome.curves)
+        if frame.empty:
+            return
+        record.diagnosis = diagnose(frame, task=data.task, n_train=len(data.y_train), n_val=len(data.y_val),
+                                    reference_error=reference, reference_source=source)
+
+    def _diagnose_against_sweep_best(self, tracker: SweepTracker, data: PreparedData, result: SweepResult) -> None:
+        metric = f"val_{names.task_metric(data.task)}"
+        finals = [min(r.outcome.curves[metric]) for r in result.records
+                  if r.outcome.status == "FINISHED" and r.outcome.curves.get(metric)]
+        if not finals:
+            return
+        result.reference_error = float(min(finals))
+        for record in result.records:
+            self._diagnose(record, data, result.reference_error, result.reference_source)
+            if record.diagnosis is not None and record.run_id:
+                self._safe(lambda: self._log_diagnosis_only(tracker, record))
+
+    def _log_diagnosis_only(self, tracker: SweepTracker, record: TrialRecord) -> None:
+        from mlflow.entities import Metric, RunTag
+
+        now = int(time.time() * 1000)
+        with_retries(lambda: tracker.client.log_batch(
+            record.run_id,
+            metrics=[Metric(k, float(v), now, 0) for k, v in record.diagnosis.metrics().items()],
+            tags=[RunTag(names.DIAGNOSIS_TAG, record.diagnosis.label),
+                  RunTag(names.DIAGNOSIS_AT_RECOMMENDED_TAG, record.diagnosis.label_at_recommended)]),
+            what="log diagnosis")
+
+    def _log_trial(self, tracker: SweepTracker, data: PreparedData, record: TrialRecord,
+                   reference: float | None) -> bool:
+        from pipeline.plots import curve_plot_png
+
+        outcome, diagnosis = record.outcome, record.diagnosis
+        metric = names.task_metric(data.task)
+        summary: dict[str, float] = {"train_seconds": outcome.train_seconds}
+        val = outcome.curves.get(f"val_{metric}", [])
+        if val and np.isfinite(val).any():
+            best = int(np.nanargmin(np.where(np.isfinite(val), val, np.nan)))
+            summary.update({f"best_val_{metric}": val[best], "best_epoch": best + 1, f"final_val_{metric}": val[-1],
+                            f"final_train_{metric}": outcome.curves[f"train_{metric}"][-1]})
+        tags: dict[str, str] = {}
+        artifacts: dict[str, bytes] = {}
+        if diagnosis is not None:
+            summary.update(diagnosis.metrics())
+            tags[names.DIAGNOSIS_TAG] = diagnosis.label
+            tags[names.DIAGNOSIS_AT_RECOMMENDED_TAG] = diagnosis.label_at_recommended
+            artifacts["diagnosis.json"] = to_json_bytes(diagnosis.to_dict())
+        if outcome.status == "FAILED":
+            tags[names.ERROR_TAG] = outcome.error or "failed"
+            tags.setdefault(names.DIAGNOSIS_TAG, "diverged" if outcome.diverged_epoch else "failed")
+            if outcome.diverged_epoch:
+                tags[names.DIVERGED_EPOCH_TAG] = str(outcome.diverged_epoch)
+        if outcome.curves:
+            artifacts["curves.csv"] = _curves_frame(outcome.curves).to_csv(index=False).encode()
+            artifacts["curves.png"] = curve_plot_png(
+                outcome.curves, task=data.task, title=record.config.name(), label=tags.get(names.DIAGNOSIS_TAG),
+                recommended_epochs=getattr(diagnosis, "recommended_epochs", None), reference_error=reference)
+        try:
+            if record.run_id is None:
+                record.run_id = tracker.start_trial(run_name=record.config.name(), trial_key=record.key,
+                                                    params={**record.config.params(), "task": data.task})
+            tracker.finish_trial(record.run_id, curves=outcome.curves, metrics=summary, tags=tags,
+                                 artifacts=artifacts, status=outcome.status)
+        except TrackingUnavailable as error:
+            _log.warning("could not log trial %s yet: %s", record.config.name(), error)
+            return False
+        return True
+
+    def _finish_parent(self, tracker: SweepTracker, data: PreparedData, result: SweepResult) -> None:
+        from pipeline import names as n
+
+        tags = {n.REFERENCE_SOURCE_TAG: result.reference_source}
+        metrics = {
+            "n_trials": result.n_trials, "n_finished": sum(1 for r in result.records if r.outcome.status == "FINISHED"),
+            "n_failed": result.n_failed, "n_skipped": result.n_skipped, "sweep_seconds": result.seconds,
+        }
+        if result.reference_error is not None:
+            metrics["reference_error"] = result.reference_error
+        status = "FAILED" if result.n_unlogged else "FINISHED"
+        try:
+            tracker.finish_sweep(metrics=metrics, tags=tags, status=status)
+        except TrackingUnavailable as error:
+            raise FitcheckError(f"MLflow at {tracker.tracking_uri} went away: {error}; "
+                                "run the same command again to resume") from None
+        if self.options.report:
+            result.report_path = self._write_report(tracker, result)
+
+    def _write_report(self, tracker: SweepTracker, result: SweepResult) -> Path | None:
+        from pipeline.report import build_report
+
+        out = Path(self.options.report_dir) / f"{_safe_file_name(result.experiment)}.html"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        path = build_report(tracker.tracking_uri, sweep_run_id=result.parent_run_id, out=out)
+        self._safe(lambda: tracker.log_parent_artifact(path))
+        return path
+
+
+def _safe_file_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "sweep"
+
+
+def run_sweep(spec: str | os.PathLike | SweepSpec, options: SweepOptions | None = None) -> SweepResult:
+    """Run every trial of a sweep spec, log it to MLflow, diagnose each trial and write the report.
+
+    Examples
+    --------
+    >>> from pipeline.sweep import run_sweep, SweepOptions  # doctest: +SKIP
+    >>> result = run_sweep("experiments/quickstart.yaml", SweepOptions(workers=2))  # doctest: +SKIP
+    >>> result.labels()  # doctest: +SKIP
+    Counter({'good_fit': 20, 'high_bias': 8, ...})
+    """
+    options = options or SweepOptions()
+    if isinstance(spec, SweepSpec):
+        return Sweep(spec, options).run()
+    return Sweep(load_spec(spec), options, spec_path=str(spec)).run()
