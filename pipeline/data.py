@@ -118,7 +118,7 @@ def _check_columns(frame: pd.DataFrame, spec: DatasetSpec, target: str, where: s
     frame = frame[features + [target]]
     for column in features:
         series = frame[column]
-        if series.dtype == object:
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
             numeric = pd.to_numeric(series, errors="coerce")
             bad = series[numeric.isna() & series.notna()]
             if numeric.notna().sum() >= 0.8 * series.notna().sum() and len(bad):
