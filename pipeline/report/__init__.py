@@ -1,0 +1,10 @@
+"""The sweep report: one self-contained HTML file per sweep, built only from what MLflow holds.
+
+Three stages in separate modules: :mod:`._gather` reads MLflow, :mod:`._summary` and :mod:`._figures`
+turn the runs into tables and SVG figures, :mod:`._render` fills the Jinja2 template.
+"""
+
+from pipeline.report._build import build_report, default_report_path
+from pipeline.report._gather import Sweep, Trial, gather_sweep
+
+__all__ = ["Sweep", "Trial", "build_report", "default_report_path", "gather_sweep"]

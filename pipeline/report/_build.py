@@ -1,0 +1,131 @@
+"""``build_report``: gather from MLflow → summarise → draw → render → write one self-contained HTML file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from pathlib import Path
+
+from pipeline.report import _figures, _summary
+from pipeline.report._gather import Sweep, gather_sweep
+from pipeline.report._render import render_report
+
+logger = logging.getLogger(__name__)
+_EFFECT_AXES_FIRST = ("activation", "loss", "optimizer")
+
+
+def default_report_path(experiment_name: str) -> Path:
+    """``reports/<experiment>.html``, with characters unsafe in a file name replaced by ``_``."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", experiment_name).strip("._") or "experiment"
+    return Path("reports") / f"{stem}.html"
+
+
+def _run_url(sweep: Sweep, run_id: str) -> str | None:
+    """The MLflow UI page of a run, when the tracking URI is an HTTP(S) server."""
+    uri = sweep.tracking_uri.rstrip("/")
+    if not uri.lower().startswith(("http://", "https://")):
+        return None
+    return f"{uri}/#/experiments/{sweep.experiment_id}/runs/{run_id}"
+
+
+def _header(sweep: Sweep, frame) -> dict:
+    params, metrics = sweep.params, sweep.metrics
+    return {
+        "experiment_name": sweep.experiment_name, "run_id": sweep.run_id, "run_name": sweep.run_name,
+        "run_url": _run_url(sweep, sweep.run_id), "start_time": sweep.start_time,
+        "spec_name": sweep.tags.get("fitcheck.spec_name"), "dataset": params.get("dataset"), "task": sweep.task,
+        "metric": sweep.metric, "n_train": params.get("n_train"), "n_val": params.get("n_val"),
+        "n_test": params.get("n_test"), "n_features": params.get("n_features"),
+        "n_dropped_invalid": params.get("n_dropped_invalid"), "reference_error": metrics.get("reference_error"),
+        "reference_source": sweep.tags.get("fitcheck.reference_error_source"),
+        "n_trials": len(frame), "n_planned": metrics.get("n_trials"), "n_failed": int((frame["status"] == "FAILED").sum()),
+        "n_skipped": metrics.get("n_skipped"), "sweep_seconds": metrics.get("sweep_seconds"),
+        "train_seconds": float(frame["train_seconds"].sum()) if len(frame) else 0.0,
+        "n_superseded_runs": sweep.n_superseded_runs,
+    }
+
+
+def _grid(sweep: Sweep, frame, axes: list[str]) -> list[tuple[str, list]]:
+    if sweep.grid:
+        return [(axis, values if isinstance(values, list) else [values]) for axis, values in sweep.grid.items()]
+    return [(axis, _summary._value_order(frame[axis])) for axis in axes]
+
+
+def _leaderboard(sweep: Sweep, frame, axes: list[str]) -> dict:
+    metric = sweep.metric
+    columns = [{"key": "rank", "title": "#", "kind": "num"}, {"key": "run_name", "title": "trial", "kind": "text"}]
+    columns += [{"key": axis, "title": axis, "kind": "num" if frame[axis].map(
+        lambda value: isinstance(value, (int, float))).all() else "text"} for axis in axes]
+    columns += [
+        {"key": "best_val", "title": f"best val {metric}", "kind": "num"},
+        {"key": "best_epoch", "title": "best epoch", "kind": "num"},
+        {"key": "final_train", "title": f"train {metric}", "kind": "num"},
+        {"key": "final_val", "title": f"val {metric}", "kind": "num"},
+        {"key": "gap", "title": "gap", "kind": "num"},
+        {"key": "label", "title": "label", "kind": "label"},
+        {"key": "label_at_recommended", "title": "at recommended", "kind": "label"},
+        {"key": "recommended_epochs", "title": "rec. epochs", "kind": "num"},
+        {"key": "train_seconds", "title": "train time", "kind": "num"},
+    ]
+    ranked = frame.sort_values("best_val", na_position="last", kind="stable").reset_index(drop=True)
+    rows = []
+    for rank, record in enumerate(ranked.to_dict("records"), start=1):
+        record["rank"] = rank
+        rows.append({"run_id": record["run_id"], "label": record["label"], "status": record["status"],
+                     "error": record["error"], "url": _run_url(sweep, record["run_id"]),
+                     "cells": [{"value": record[column["key"]], "kind": column["kind"]} for column in columns]})
+    return {"columns": columns, "rows": rows}
+
+
+def report_context(sweep: Sweep) -> dict:
+    """Everything the template shows, as plain values and figure data URIs."""
+    frame = _summary.trial_frame(sweep)
+    axes = _summary.axes_of(sweep)
+    varying = [axis for axis in _summary.varying_axes(frame, axes) if axis not in _summary.NOT_SHOWN_AXES]
+    reference = sweep.metrics.get("reference_error") if sweep.metric == "error" else None
+    capacity = None
+    if "depth" in axes and len(frame):
+        effects = _summary.axis_effects(frame, "depth")
+        capacity = {"axis": "depth", "figure": _figures.capacity_figure(effects, "depth", sweep.metric, reference)}
+    ordered = [axis for axis in _EFFECT_AXES_FIRST if axis in varying] + [
+        axis for axis in varying if axis not in _EFFECT_AXES_FIRST and axis != "depth"]
+    effects = []
+    for axis in ordered:
+        rows = _summary.axis_effects(frame, axis)
+        effects.append({"axis": axis, "rows": rows, "figure": _figures.effect_figure(rows, axis, sweep.metric)})
+    grid_axes = _summary.grid_axes(frame, axes)
+    counts = _summary.label_counts(frame)
+    best = _summary.best_trial(frame)
+    return {
+        "header": _header(sweep, frame), "grid": _grid(sweep, frame, axes),
+        "label_counts": [(label, count, count / len(frame)) for label, count in counts],
+        "labels": [label for label, _ in counts], "leaderboard": _leaderboard(sweep, frame, axes),
+        "best": best, "best_url": _run_url(sweep, best["run_id"]) if best else None,
+        "axes": axes, "capacity": capacity, "effects": effects,
+        "label_grid": _summary.label_grid(frame, *grid_axes) if grid_axes else None,
+        "advice": _summary.advice(frame, axes), "curves": _summary.curve_payload(sweep, frame),
+        "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def build_report(tracking_uri: str, *, experiment_name: str | None = None, sweep_run_id: str | None = None,
+                 out: str | Path | None = None) -> Path:
+    """Write the HTML report of a sweep (``sweep_run_id``, or the latest in ``experiment_name``); return its path.
+
+    The report is built only from what MLflow holds. ``out`` defaults to ``reports/<experiment>.html``.
+
+    >>> build_report("sqlite:///mlflow.db", experiment_name="quickstart")  # doctest: +SKIP
+    PosixPath('reports/quickstart.html')
+    """
+    started = time.perf_counter()
+    sweep = gather_sweep(tracking_uri, experiment_name=experiment_name, sweep_run_id=sweep_run_id)
+    gathered = time.perf_counter()
+    html = render_report(report_context(sweep))
+    path = Path(out) if out is not None else default_report_path(sweep.experiment_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    logger.info("report for %d trials written to %s (gather %.1f s, draw and render %.1f s)", len(sweep.trials),
+                path, gathered - started, time.perf_counter() - gathered)
+    return path

@@ -1,0 +1,214 @@
+"""Stage 2 of the report: turn a gathered :class:`Sweep` into plain tables the figures and template use.
+
+Pure: no MLflow, no matplotlib, no HTML. One row per trial in :func:`trial_frame`; per-axis summaries,
+the label grid, advice and the curve payload the browser draws on demand are all derived from it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import pandas as pd
+
+from pipeline import names
+from pipeline.report._gather import Sweep, Trial
+
+LABELS = ("good_fit", "high_bias", "high_variance", "high_bias_high_variance", "diverged")
+UNLABELLED = "unlabelled"
+LABEL_TITLES = {
+    "good_fit": "good fit", "high_bias": "high bias", "high_variance": "high variance",
+    "high_bias_high_variance": "high bias + variance", "diverged": "diverged", UNLABELLED: "unlabelled",
+}
+ADVICE = {
+    "good_fit": ("Training error is close to the reference and the validation gap is small.", [
+        "Confirm on the held-out test set before trusting the ranking.",
+        "Among the good fits, prefer the cheapest (fewest parameters, fewest epochs).",
+        "Stop training at the recommended epoch; later epochs buy nothing.",
+    ]),
+    "high_bias": ("The network cannot fit the training set: avoidable bias (train error minus reference) is large.", [
+        "Add capacity: more layers or wider layers.",
+        "Train longer, raise the learning rate, or switch to an adaptive optimizer such as adam.",
+        "Loosen regularisation (smaller l2, less dropout).",
+        "Check the features: a better representation often beats a bigger network.",
+    ]),
+    "high_variance": ("The network fits the training set but not the validation set: the gap is large.", [
+        "Stop at the recommended epoch (early stopping) instead of the last one.",
+        "Regularise: raise l2 or dropout.",
+        "Get more training data, or augment it.",
+        "Use a smaller network if the gap stays large after regularising.",
+    ]),
+    "high_bias_high_variance": ("Both: the training error is high and validation is worse still.", [
+        "Fix bias first (capacity, optimizer, training length), then regularise the variance away.",
+        "Check the data: label noise or a shift between the train and validation split gives this picture.",
+    ]),
+    "diverged": ("The loss became NaN or infinite, or the run failed.", [
+        "Lower the learning rate, or use adam instead of plain sgd.",
+        "Standardise the inputs; clip gradients for deep networks.",
+        "Read the error tag on the run for failures that are not divergence.",
+    ]),
+    UNLABELLED: ("These runs carry no diagnosis tag (still running, or logged by an older fitcheck).", [
+        "Re-run `fitcheck diagnose` on the sweep, or resume it to finish the missing trials.",
+    ]),
+}
+NOT_SHOWN_AXES = ("seed",)
+TRIAL_COLUMNS = ("run_id", "run_name", "status", "trial_key", "label", "label_at_recommended", "error", "best_val",
+                 "best_epoch", "final_train", "final_val", "gap", "recommended_epochs", "train_seconds")
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _trial_row(trial: Trial, metric: str, axes: list[str]) -> dict:
+    summary, val_curve = trial.summary, trial.curves.get(f"val_{metric}", [])
+    train_curve = trial.curves.get(f"train_{metric}", [])
+    finite_val = [(step, value) for step, value in val_curve if math.isfinite(value)]
+    best = min(finite_val, key=lambda point: point[1]) if finite_val else (None, None)
+    row = {axis: trial.params.get(axis) for axis in axes}
+    row.update(
+        run_id=trial.run_id, run_name=trial.run_name, status=trial.status, trial_key=trial.trial_key,
+        label=trial.label or ("diverged" if trial.status == "FAILED" else UNLABELLED),
+        label_at_recommended=trial.label_at_recommended, error=trial.error,
+        best_val=_number(summary.get(f"best_val_{metric}", best[1])),
+        best_epoch=_number(summary.get("best_epoch", best[0])),
+        final_train=_number(summary.get(f"final_train_{metric}", train_curve[-1][1] if train_curve else None)),
+        final_val=_number(summary.get(f"final_val_{metric}", val_curve[-1][1] if val_curve else None)),
+        gap=_number(summary.get("variance_gap")),
+        recommended_epochs=_number(summary.get("recommended_epochs")),
+        train_seconds=_number(summary.get("train_seconds")),
+    )
+    if row["gap"] is None and row["final_train"] is not None and row["final_val"] is not None:
+        row["gap"] = row["final_val"] - row["final_train"]
+    return row
+
+
+def axes_of(sweep: Sweep) -> list[str]:
+    """Grid axes in :data:`names.AXES` order (then any others the grid names) that the trials carry."""
+    present = {key for trial in sweep.trials for key in trial.params} | set(sweep.grid)
+    return [axis for axis in names.AXES if axis in present] + sorted(set(sweep.grid) - set(names.AXES))
+
+
+def varying_axes(frame: pd.DataFrame, axes: list[str]) -> list[str]:
+    """Axes with more than one value among the trials."""
+    return [axis for axis in axes if frame[axis].astype(str).nunique() > 1]
+
+
+def trial_frame(sweep: Sweep) -> pd.DataFrame:
+    """One row per trial: every axis, labels, best/final train and validation metric, gap, epochs."""
+    axes = axes_of(sweep)
+    rows = [_trial_row(trial, sweep.metric, axes) for trial in sweep.trials]
+    return pd.DataFrame(rows, columns=[*axes, *TRIAL_COLUMNS])
+
+
+def label_counts(frame: pd.DataFrame) -> list[tuple[str, int]]:
+    """``(label, count)`` in the fixed label order, only labels that occur."""
+    counts = Counter(frame["label"])
+    return [(label, counts[label]) for label in (*LABELS, UNLABELLED) if counts[label]]
+
+
+def _majority(labels: pd.Series) -> str:
+    counts = Counter(labels)
+    return max((*LABELS, UNLABELLED), key=lambda label: (counts[label], -(*LABELS, UNLABELLED).index(label)))
+
+
+def _value_order(values: pd.Series) -> list:
+    unique = list(dict.fromkeys(values.dropna()))
+    return sorted(unique, key=lambda value: (isinstance(value, str), value if not isinstance(value, str) else 0,
+                                             str(value)))
+
+
+def axis_effects(frame: pd.DataFrame, axis: str) -> list[dict]:
+    """Per value of ``axis``: trial count, mean train/val metric and gap, and the share of each label."""
+    effects = []
+    for value in _value_order(frame[axis]):
+        group = frame[frame[axis] == value]
+        fitted = group[group["label"] != "diverged"]
+        shares = [(label, count, count / len(group)) for label, count in label_counts(group)]
+        effects.append({
+            "value": value, "n": len(group), "train": fitted["final_train"].mean(), "val": fitted["final_val"].mean(),
+            "gap": fitted["gap"].mean(), "gap_se": fitted["gap"].std() / math.sqrt(len(fitted)) if len(fitted) > 1
+            else 0.0, "best_val": fitted["best_val"].min(), "majority": _majority(group["label"]), "shares": shares,
+            "train_values": fitted["final_train"].dropna().tolist(), "val_values": fitted["final_val"].dropna().tolist(),
+        })
+    return effects
+
+
+def label_grid(frame: pd.DataFrame, row_axis: str, column_axis: str) -> dict:
+    """Majority label per (row value, column value) cell, with counts, e.g. depth x optimizer."""
+    columns = _value_order(frame[column_axis])
+    rows = []
+    for row_value in _value_order(frame[row_axis]):
+        cells = []
+        for column_value in columns:
+            group = frame[(frame[row_axis] == row_value) & (frame[column_axis] == column_value)]
+            majority = _majority(group["label"]) if len(group) else None
+            cells.append({"label": majority, "n": len(group),
+                          "n_majority": int((group["label"] == majority).sum()) if majority else 0,
+                          "best_val": group["best_val"].min() if len(group) else None})
+        rows.append({"value": row_value, "cells": cells})
+    return {"row_axis": row_axis, "column_axis": column_axis, "columns": columns, "rows": rows}
+
+
+def grid_axes(frame: pd.DataFrame, axes: list[str]) -> tuple[str, str] | None:
+    """The two axes for the label grid: depth x optimizer when both vary, else the first two that vary."""
+    varying = [axis for axis in varying_axes(frame, axes) if axis not in NOT_SHOWN_AXES]
+    preferred = [axis for axis in ("depth", "optimizer") if axis in varying]
+    chosen = preferred + [axis for axis in varying if axis not in preferred]
+    return (chosen[0], chosen[1]) if len(chosen) >= 2 else None
+
+
+def best_trial(frame: pd.DataFrame) -> dict | None:
+    """The trial with the lowest best validation metric, among those that did not diverge."""
+    fitted = frame[(frame["label"] != "diverged") & frame["best_val"].notna()]
+    return None if fitted.empty else fitted.loc[fitted["best_val"].idxmin()].to_dict()
+
+
+def _where(frame: pd.DataFrame, label: str, axes: list[str]) -> str | None:
+    """The axis value most over-represented among trials with ``label``, e.g. "depth = 8 (75% vs 25% overall)"."""
+    group, found = frame[frame["label"] == label], None
+    if len(group) < 2 or len(group) == len(frame):
+        return None
+    for axis in varying_axes(frame, axes):
+        if axis in NOT_SHOWN_AXES:
+            continue
+        for value, count in Counter(group[axis]).items():
+            share, overall = count / len(group), float((frame[axis] == value).mean())
+            lift = share / overall
+            if share >= 0.5 and lift >= 1.3 and (found is None or lift > found[0]):
+                found = (lift, f"{axis} = {value}: {share:.0%} of these trials, {overall:.0%} of all trials")
+    return found[1] if found else None
+
+
+def advice(frame: pd.DataFrame, axes: list[str]) -> list[dict]:
+    """For each label that occurs: what it means, what to try next, where it concentrates, its best trial."""
+    items = []
+    for label, count in label_counts(frame):
+        headline, steps = ADVICE[label]
+        group = frame[frame["label"] == label]
+        best = best_trial(group)
+        items.append({"label": label, "count": count, "headline": headline, "steps": steps,
+                      "where": _where(frame, label, axes), "best": best})
+    return items
+
+
+def _round(value: float) -> float | None:
+    return float(f"{value:.4g}") if math.isfinite(value) else None
+
+
+def curve_payload(sweep: Sweep, frame: pd.DataFrame) -> dict:
+    """The per-trial curves the browser draws on demand: compact, rounded to 4 significant digits."""
+    metric = sweep.metric
+    keys = (f"train_{metric}", f"val_{metric}", "train_loss", "val_loss")
+    trials = []
+    for trial, row in zip(sweep.trials, frame.itertuples(index=False)):
+        trials.append({
+            "id": trial.run_id, "name": trial.run_name, "label": row.label,
+            "rec": row.recommended_epochs, "best": row.best_epoch,
+            "curves": {key: [[step for step, _ in trial.curves[key]],
+                             [_round(value) for _, value in trial.curves[key]]]
+                       for key in keys if trial.curves.get(key)},
+        })
+    return {"metric": metric, "reference": sweep.metrics.get("reference_error"), "trials": trials}
