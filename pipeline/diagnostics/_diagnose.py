@@ -1,0 +1,201 @@
+"""``diagnose``: label a run's fit from its curves and recommend where it should have stopped."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from pipeline.diagnostics._curves import check_curves, diverged_at, task_metric
+from pipeline.diagnostics._diagnosis import Diagnosis
+from pipeline.diagnostics._labels import DIVERGED, advice, fit_label
+from pipeline.diagnostics._noise import metric_se
+from pipeline.diagnostics._stopping import DEFAULT_WINDOW, early_stopping_settings, recommend_stop
+from pipeline.errors import FitcheckError
+
+DEFAULT_MARGIN = 2.0
+ERROR_TOLERANCE = 0.02
+RMSE_RELATIVE_TOLERANCE = 0.1
+STOP_DELTA_SES = 0.5
+CONVERGED_DROP = 0.01
+CONVERGED_TAIL = 0.2
+REFERENCE_SOURCES = ("given", "estimated", "sweep_best_val", "assumed_zero")
+RUNNING_NOTE = ("training values are Keras running averages over each epoch (with dropout on), "
+                "not an end-of-epoch evaluation: they overstate the training error")
+
+
+def diagnose(
+    curves: pd.DataFrame,
+    *,
+    task: str,
+    n_train: int,
+    n_val: int,
+    reference_error: float | None = None,
+    reference_source: str = "given",
+    margin: float = DEFAULT_MARGIN,
+    tolerance: float | None = None,
+    window: int = DEFAULT_WINDOW,
+    running_train: bool = False,
+) -> Diagnosis:
+    """Label a run high bias, high variance, both or a good fit, and say when to stop.
+
+    Avoidable bias is the training metric minus the reference error; the variance gap is
+    the validation metric minus the training metric. Each counts as high only when it
+    exceeds both ``tolerance`` (the smallest difference worth acting on) and ``margin``
+    standard errors of its noise: the binomial SE of the validation error given ``n_val``
+    (``rmse / sqrt(2 n_val)`` for RMSE) for the gap, and the SE of the reference itself
+    when it was estimated rather than given.
+
+    Parameters
+    ----------
+    curves : DataFrame
+        One row per epoch (``epoch`` 1-based) with ``train_loss``, ``val_loss`` and
+        ``train_error``/``val_error`` (classification) or ``train_rmse``/``val_rmse``
+        (regression), the training values measured at epoch end in inference mode.
+    task : {"binary", "multiclass", "regression"}
+    n_train, n_val : int
+        Sizes of the training and validation splits.
+    reference_error : float, optional
+        Bayes, human-level or baseline error. None treats it as 0 and says so with
+        ``reference_source="assumed_zero"``.
+    reference_source : {"given", "estimated", "sweep_best_val"}, default "given"
+        Where the reference came from; an estimate's own standard error widens the bias bar
+        (on ``n_train`` rows for ``"estimated"``, ``n_val`` for ``"sweep_best_val"``).
+    margin : float, default 2.0
+        How many standard errors a gap must exceed to count.
+    tolerance : float, optional
+        Smallest gap that matters: 0.02 (two percentage points) for error rates; for RMSE,
+        10% of the reference error, or of the best validation RMSE when the reference is 0.
+    window : int, default 5
+        Smoothing window (odd, in epochs) of :func:`recommend_stop`.
+    running_train : bool, default False
+        The training curve is Keras's running average (autolog, ``MlflowCallback``); noted.
+
+    Returns
+    -------
+    Diagnosis
+
+    Examples
+    --------
+    >>> curves = pd.DataFrame({"epoch": [1], "train_loss": [0.1], "val_loss": [0.5],
+    ...                        "train_error": [0.01], "val_error": [0.11]})
+    >>> diagnose(curves, task="binary", n_train=10_000, n_val=10_000).label
+    'high_variance'
+    """
+    metric = task_metric(task)
+    _check_arguments(n_train=n_train, n_val=n_val, margin=margin, reference_error=reference_error,
+                     reference_source=reference_source)
+    table = check_curves(curves, task=task)
+    if reference_error is None:
+        reference_error, reference_source = 0.0, "assumed_zero"
+    train = table[f"train_{metric}"].to_numpy()
+    val = table[f"val_{metric}"].to_numpy()
+    diverged_epoch = diverged_at(table)
+    usable = len(table) if diverged_epoch is None else diverged_epoch - 1
+    if tolerance is None:
+        tolerance = _default_tolerance(metric, reference_error, val[:usable])
+    reference_se = {"estimated": n_train, "sweep_best_val": n_val}.get(reference_source)
+    reference_se = 0.0 if reference_se is None else metric_se(reference_error, reference_se, metric=metric)
+    judge = dict(metric=metric, n_val=n_val, reference=reference_error, reference_se=reference_se,
+                 margin=margin, tolerance=tolerance)
+
+    final = _evidence(train[usable - 1], val[usable - 1], **judge) if usable else {}
+    label = DIVERGED if diverged_epoch is not None else final["label"]
+    recommended = regret = saved = settings = None
+    at_recommended: dict = {}
+    if usable:
+        recommended = recommend_stop(val[:usable], window=window)
+        at_recommended = _evidence(train[recommended - 1], val[recommended - 1], **judge)
+        best = float(np.min(val[:usable]))
+        regret = float(val[recommended - 1] - best) / (best if best > 0 else 1.0)
+        saved = len(table) - recommended
+        settings = early_stopping_settings(
+            val[:usable], recommended_epochs=recommended,
+            min_delta=STOP_DELTA_SES * at_recommended["variance_gap_se"],
+            monitor="val_root_mean_squared_error" if metric == "rmse" else "val_accuracy",
+            mode="min" if metric == "rmse" else "max",
+        )
+    label_at_recommended = at_recommended.get("label", DIVERGED)
+    converged = _converged(table["train_loss"].to_numpy()[:usable])
+    notes = (RUNNING_NOTE,) if running_train else ()
+    if reference_source == "assumed_zero":
+        notes += ("no reference error was given: it is taken as 0, so all training error counts "
+                  "as avoidable bias",)
+    return Diagnosis(
+        label=label, label_at_recommended=label_at_recommended, recommended_epochs=recommended,
+        epochs_run=len(table), task=task, metric=metric,
+        train_metric=_number(train[-1]), val_metric=_number(val[-1]),
+        reference_error=float(reference_error), reference_source=reference_source,
+        avoidable_bias=final.get("avoidable_bias"), variance_gap=final.get("variance_gap"),
+        variance_gap_se=final.get("variance_gap_se"), bias_threshold=final.get("bias_threshold"),
+        variance_threshold=final.get("variance_threshold"), converged=converged, regret=regret,
+        epochs_saved=saved, early_stopping=settings,
+        advice=advice(label, converged=converged, label_at_recommended=label_at_recommended,
+                      recommended_epochs=recommended, epochs_run=len(table)),
+        margin=float(margin), tolerance=float(tolerance), diverged_epoch=diverged_epoch,
+        at_recommended=at_recommended, notes=notes,
+    )
+
+
+def reference_from_sweep(val_metrics) -> float:
+    """The last-resort reference error: the best (lowest) finite validation metric of a sweep.
+
+    Examples
+    --------
+    >>> reference_from_sweep([0.2, float("nan"), 0.15])
+    0.15
+    """
+    values = np.asarray(list(val_metrics), dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        raise FitcheckError("no finished trial has a finite validation metric to use as reference.")
+    return float(values.min())
+
+
+def _evidence(train: float, val: float, *, metric: str, n_val: int, reference: float,
+              reference_se: float, margin: float, tolerance: float) -> dict:
+    gap_se = metric_se(val, n_val, metric=metric)
+    bias, gap = float(train - reference), float(val - train)
+    bias_threshold = max(tolerance, margin * reference_se)
+    variance_threshold = max(tolerance, margin * gap_se)
+    return {
+        "epoch_train_metric": float(train), "epoch_val_metric": float(val),
+        "avoidable_bias": bias, "variance_gap": gap, "variance_gap_se": gap_se,
+        "bias_threshold": bias_threshold, "variance_threshold": variance_threshold,
+        "label": fit_label(high_bias=bias > bias_threshold, high_variance=gap > variance_threshold),
+    }
+
+
+def _default_tolerance(metric: str, reference: float, val: np.ndarray) -> float:
+    if metric == "error":
+        return ERROR_TOLERANCE
+    scale = reference if reference > 0 else (float(np.min(val)) if len(val) else 0.0)
+    return RMSE_RELATIVE_TOLERANCE * scale
+
+
+def _converged(train_loss: np.ndarray) -> bool:
+    """Training loss fell by under 1% over the last fifth of the epochs (at least two)."""
+    if len(train_loss) < 3:
+        return False
+    tail = max(2, math.ceil(CONVERGED_TAIL * len(train_loss)))
+    start = train_loss[-min(tail, len(train_loss) - 1) - 1]
+    return bool(start - train_loss[-1] <= CONVERGED_DROP * abs(train_loss[-1]))
+
+
+def _number(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _check_arguments(*, n_train, n_val, margin, reference_error, reference_source) -> None:
+    for name, value in (("n_train", n_train), ("n_val", n_val)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise FitcheckError(f"{name} must be a positive whole number but got {value!r}.")
+    if not margin >= 0:
+        raise FitcheckError(f"margin cannot be negative but got {margin!r}.")
+    if reference_error is not None and not (math.isfinite(reference_error) and reference_error >= 0):
+        raise FitcheckError(f"reference_error must be a finite number >= 0 but got {reference_error!r}.")
+    if reference_source not in REFERENCE_SOURCES:
+        raise FitcheckError(
+            f"reference_source must be one of {', '.join(REFERENCE_SOURCES)} but got {reference_source!r}."
+        )

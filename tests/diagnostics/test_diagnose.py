@@ -1,0 +1,179 @@
+"""Hand-made curves for each label, edge cases and the Diagnosis views."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.diagnostics import LABELS, diagnose, reference_from_sweep
+from pipeline.errors import FitcheckError
+
+EPOCHS = np.arange(1, 31)
+
+
+def curves(train_error, val_error, train_loss=None, val_loss=None, metric="error") -> pd.DataFrame:
+    train_error = np.asarray(train_error, dtype=float)
+    val_error = np.asarray(val_error, dtype=float)
+    return pd.DataFrame({
+        "epoch": np.arange(1, len(train_error) + 1),
+        "train_loss": train_error * 2 + 0.05 if train_loss is None else train_loss,
+        "val_loss": val_error * 2 + 0.05 if val_loss is None else val_loss,
+        f"train_{metric}": train_error, f"val_{metric}": val_error,
+    })
+
+
+def decay(start, end, rate=0.3, epochs=EPOCHS):
+    return end + (start - end) * np.exp(-rate * (epochs - 1))
+
+
+def test_good_fit():
+    run = curves(decay(0.5, 0.11), decay(0.5, 0.12))
+    d = diagnose(run, task="binary", n_train=5000, n_val=2000, reference_error=0.10)
+    assert (d.label, d.label_at_recommended) == ("good_fit", "good_fit")
+    assert d.converged
+    assert d.recommended_epochs == 30  # a still-falling curve: train to the end
+
+
+def test_high_bias_unconverged_says_train_longer():
+    run = curves(decay(0.5, 0.0, rate=0.02), decay(0.5, 0.0, rate=0.02) + 0.01)
+    d = diagnose(run, task="binary", n_train=5000, n_val=2000, reference_error=0.05)
+    assert d.label == "high_bias"
+    assert not d.converged
+    assert d.recommended_epochs == 30
+    assert "train longer" in d.advice
+
+
+def test_high_bias_converged_says_add_capacity():
+    run = curves(decay(0.5, 0.30), decay(0.5, 0.31))
+    d = diagnose(run, task="binary", n_train=5000, n_val=2000, reference_error=0.05)
+    assert d.label == "high_bias"
+    assert d.converged
+    assert "capacity" in d.advice
+
+
+def test_high_variance_that_early_stopping_fixes():
+    train = decay(0.5, 0.10, rate=0.5)
+    val = 0.11 + 0.35 * np.exp(-0.4 * (EPOCHS - 1)) + 0.004 * np.maximum(0, EPOCHS - 10)
+    d = diagnose(curves(train, val), task="binary", n_train=500, n_val=2000, reference_error=0.10)
+    assert d.label == "high_variance"
+    assert d.label_at_recommended == "good_fit"
+    assert d.recommended_epochs == 11  # raw minimum at 10; the smoothed one, one epoch later
+    assert d.epochs_saved == 19
+    assert d.regret == pytest.approx(0.0, abs=0.02)
+    assert "stop early at epoch 11" in d.advice
+    assert d.early_stopping["restore_best_weights"] is True
+    assert d.early_stopping["monitor"] == "val_accuracy"
+
+
+def test_high_bias_high_variance():
+    run = curves(decay(0.5, 0.25), decay(0.5, 0.40))
+    d = diagnose(run, task="multiclass", n_train=300, n_val=1000, reference_error=0.05)
+    assert d.label == "high_bias_high_variance"
+
+
+def test_regression_uses_rmse_and_relative_tolerance():
+    run = curves(decay(3.0, 1.0), decay(3.0, 1.6), metric="rmse")
+    d = diagnose(run, task="regression", n_train=1000, n_val=1000, reference_error=1.0)
+    assert d.metric == "rmse"
+    assert d.tolerance == pytest.approx(0.1)
+    assert d.label == "high_variance"
+    assert d.early_stopping["monitor"] == "val_root_mean_squared_error"
+
+
+def test_one_epoch():
+    d = diagnose(curves([0.2], [0.21]), task="binary", n_train=1000, n_val=1000, reference_error=0.2)
+    assert (d.label, d.recommended_epochs, d.epochs_saved, d.regret) == ("good_fit", 1, 0, 0.0)
+    assert not d.converged
+    assert d.early_stopping["patience"] == 1
+
+
+def test_flat_curves_recommend_the_first_epoch():
+    flat = np.full(20, 0.3)
+    d = diagnose(curves(flat, flat), task="binary", n_train=1000, n_val=1000, reference_error=0.3)
+    assert (d.label, d.recommended_epochs, d.epochs_saved, d.converged) == ("good_fit", 1, 19, True)
+
+
+def test_nan_in_a_curve_is_diverged_and_stops_before_it():
+    train, val = decay(0.5, 0.1)[:10], decay(0.5, 0.12)[:10]
+    val[6] = np.nan
+    d = diagnose(curves(train, val), task="binary", n_train=1000, n_val=1000, reference_error=0.1)
+    assert d.label == "diverged"
+    assert d.diverged_epoch == 7
+    assert d.recommended_epochs == 6
+    assert d.label_at_recommended == "high_bias"  # still 9 points above the reference at epoch 6
+
+
+def test_inf_at_the_first_epoch_leaves_nothing_to_recommend():
+    d = diagnose(curves([np.inf, np.inf], [0.5, 0.5]), task="binary", n_train=100, n_val=100)
+    assert (d.label, d.label_at_recommended, d.recommended_epochs) == ("diverged", "diverged", None)
+    assert d.metrics()["reference_error"] == 0.0
+    assert "recommended_epochs" not in d.metrics()
+    json.dumps(d.to_dict())
+
+
+def test_exploding_training_loss_is_diverged():
+    loss = np.array([0.7, 0.5, 0.4, 0.6, 5.0, 40.0, 900.0])
+    error = np.array([0.5, 0.3, 0.2, 0.3, 0.5, 0.5, 0.5])
+    d = diagnose(curves(error, error + 0.01, train_loss=loss, val_loss=loss),
+                 task="binary", n_train=1000, n_val=1000, reference_error=0.1)
+    assert d.label == "diverged"
+    assert d.diverged_epoch == 5
+    assert d.recommended_epochs == 3
+    assert "learning rate" in d.advice
+
+
+def test_validation_better_than_training_is_not_variance():
+    run = curves(decay(0.5, 0.30), decay(0.5, 0.22))
+    d = diagnose(run, task="binary", n_train=1000, n_val=1000, reference_error=0.25)
+    assert d.variance_gap < 0
+    assert d.label == "high_bias"
+
+
+def test_missing_reference_is_assumed_zero_and_said():
+    d = diagnose(curves(decay(0.5, 0.1), decay(0.5, 0.11)), task="binary", n_train=1000, n_val=1000)
+    assert (d.reference_error, d.reference_source, d.label) == (0.0, "assumed_zero", "high_bias")
+    assert any("taken as 0" in note for note in d.notes)
+
+
+def test_to_dict_and_metrics_are_serialisable():
+    d = diagnose(curves(decay(0.5, 0.1), decay(0.5, 0.2)), task="binary", n_train=1000, n_val=1000,
+                 reference_error=0.1)
+    payload = json.loads(json.dumps(d.to_dict()))
+    for key in ("label", "label_at_recommended", "recommended_epochs", "avoidable_bias",
+                "variance_gap", "variance_gap_se", "reference_error", "early_stopping"):
+        assert key in payload
+    assert {"patience", "min_delta", "monitor", "restore_best_weights"} <= set(payload["early_stopping"])
+    assert payload["label"] in LABELS
+    metrics = d.metrics()
+    assert {"recommended_epochs", "avoidable_bias", "variance_gap", "variance_gap_se",
+            "reference_error"} <= set(metrics)
+    assert all(isinstance(value, float) for value in metrics.values())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"task": "ranking"}, "task must be one of"),
+        ({"n_val": 0}, "n_val must be a positive whole number"),
+        ({"reference_error": -0.1}, "reference_error must be"),
+        ({"reference_source": "oracle"}, "reference_source must be one of"),
+    ],
+)
+def test_bad_arguments_raise_fitcheck_error(kwargs, message):
+    arguments = {"task": "binary", "n_train": 100, "n_val": 100, **kwargs}
+    with pytest.raises(FitcheckError, match=message):
+        diagnose(curves([0.2], [0.2]), **arguments)
+
+
+def test_missing_column_is_named():
+    with pytest.raises(FitcheckError, match="val_rmse"):
+        diagnose(curves([0.2], [0.2]), task="regression", n_train=10, n_val=10)
+
+
+def test_reference_from_sweep_takes_the_best_finite_value():
+    assert reference_from_sweep([0.3, np.nan, 0.12, np.inf]) == 0.12
+    with pytest.raises(FitcheckError):
+        reference_from_sweep([np.nan])
