@@ -1,0 +1,191 @@
+"""``fitcheck diagnose``: label one run's fit from a curves CSV or from an MLflow run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+
+from pipeline.cli import main
+from pipeline.cli._common import tracking_uri_option, verbose_option
+from pipeline.errors import FitcheckError
+
+TASKS = ("binary", "multiclass", "regression")
+# Keras / MLflow autolog names of the task metric: (train name, val name, how to turn it into ours)
+AUTOLOG_METRICS = {
+    "error": [(name, f"val_{name}", lambda v: 1.0 - v) for name in
+              ("accuracy", "binary_accuracy", "sparse_categorical_accuracy", "categorical_accuracy", "acc")],
+    "rmse": [("root_mean_squared_error", "val_root_mean_squared_error", lambda v: v),
+             ("rmse", "val_rmse", lambda v: v)]
+    + [(name, f"val_{name}", np.sqrt) for name in ("mean_squared_error", "mse")],
+}
+
+
+@main.command("diagnose")
+@click.option("--curves", "curves_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV, one row per epoch: epoch, train_loss, val_loss, train_error, val_error "
+                   "(or train_rmse, val_rmse for regression).")
+@click.option("--run-id", default=None, help="Diagnose this MLflow run instead (fitcheck, autolog or MlflowCallback).")
+@click.option("--task", type=click.Choice(TASKS), default=None,
+              help="The task; read from the run's params when --run-id is given.")
+@click.option("--n-train", type=click.IntRange(min=1), default=None, help="Training split size.")
+@click.option("--n-val", type=click.IntRange(min=1), default=None, help="Validation split size.")
+@click.option("--reference-error", type=click.FloatRange(min=0), default=None,
+              help="Known optimal (Bayes or human-level) error; default: the sweep's, else 0.")
+@click.option("--format", "output_format", type=click.Choice(["json", "text"]), default="text",
+              show_default=True)
+@tracking_uri_option
+@verbose_option
+def diagnose_command(curves_path, run_id, task, n_train, n_val, reference_error, output_format,
+                     tracking_uri) -> None:
+    """Label a run high bias, high variance, both or a good fit, and say where it should have stopped."""
+    from pipeline.diagnostics import diagnose
+
+    if (curves_path is None) == (run_id is None):
+        raise FitcheckError("give exactly one of --curves FILE.csv or --run-id ID.")
+    if curves_path is not None:
+        inputs = _from_csv(curves_path, task=task, n_train=n_train, n_val=n_val,
+                           reference_error=reference_error)
+    else:
+        inputs = _from_run(run_id, tracking_uri, task=task, n_train=n_train, n_val=n_val,
+                           reference_error=reference_error)
+    source = inputs.pop("source")
+    try:
+        diagnosis = diagnose(**inputs)
+    except FitcheckError as error:
+        raise FitcheckError(f"{source}: {error}") from None
+    payload = {"source": source, **diagnosis.to_dict()}
+    click.echo(json.dumps(payload, indent=2) if output_format == "json" else _text(payload))
+
+
+def _from_csv(path: Path, *, task, n_train, n_val, reference_error) -> dict:
+    """Read a curves CSV; every problem becomes one line naming the file."""
+    missing = [flag for flag, value in (("--task", task), ("--n-train", n_train), ("--n-val", n_val))
+               if value is None]
+    if missing:
+        raise FitcheckError(f"--curves needs {', '.join(missing)}.")
+    try:
+        curves = pd.read_csv(path)
+    except FileNotFoundError:
+        raise FitcheckError(f"{path}: no such file.") from None
+    except pd.errors.EmptyDataError:
+        raise FitcheckError(f"{path}: empty file; need a header and one row per epoch.") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise FitcheckError(f"{path}: not a readable CSV ({str(error).splitlines()[0]}).") from None
+    return {"source": str(path), "curves": curves, "task": task, "n_train": n_train, "n_val": n_val,
+            "reference_error": reference_error, "reference_source": "given"}
+
+
+def _from_run(run_id: str, tracking_uri: str, *, task, n_train, n_val, reference_error) -> dict:
+    """Read a run's metric histories and sizes from MLflow (fitcheck or Keras autolog names)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from pipeline.tracking import check_tracking_uri
+
+    check_tracking_uri(tracking_uri)
+    client = MlflowClient(tracking_uri)
+    try:
+        run = client.get_run(run_id)
+    except MlflowException:
+        raise FitcheckError(f"run {run_id!r} not found at {tracking_uri}.") from None
+    parent = _parent(client, run)
+    params = {**(parent.data.params if parent else {}), **run.data.params}
+    task = task or params.get("task") or _guess_task(run.data.metrics)
+    n_train = n_train or _int(params.get("n_train"))
+    n_val = n_val or _int(params.get("n_val"))
+    if task not in TASKS:
+        raise FitcheckError(f"run {run_id}: cannot tell the task from its params; give --task.")
+    if n_train is None or n_val is None:
+        raise FitcheckError(f"run {run_id}: no n_train/n_val params on the run or its parent; "
+                            "give --n-train and --n-val.")
+    reference_source = "given"
+    if reference_error is None and parent is not None and "reference_error" in parent.data.metrics:
+        reference_error = parent.data.metrics["reference_error"]
+        reference_source = parent.data.tags.get("fitcheck.reference_error_source", "given")
+    curves, running = _histories(client, run, task)
+    return {"source": f"run {run_id}", "curves": curves, "task": task, "n_train": n_train,
+            "n_val": n_val, "reference_error": reference_error, "reference_source": reference_source,
+            "running_train": running}
+
+
+def _histories(client, run, task: str) -> tuple[pd.DataFrame, bool]:
+    """Per-epoch curves under fitcheck's names, and whether training values are running averages."""
+    metric = "rmse" if task == "regression" else "error"
+    keys = set(run.data.metrics)
+    ours = {"train_loss", "val_loss", f"train_{metric}", f"val_{metric}"}
+    if ours <= keys:
+        return _frame(client, run, {name: (name, lambda v: v) for name in ours}), False
+    for train_name, val_name, convert in AUTOLOG_METRICS[metric]:
+        if {"loss", "val_loss", train_name, val_name} <= keys:
+            mapping = {"train_loss": ("loss", lambda v: v), "val_loss": ("val_loss", lambda v: v),
+                       f"train_{metric}": (train_name, convert), f"val_{metric}": (val_name, convert)}
+            return _frame(client, run, mapping), True
+    raise FitcheckError(
+        f"run {run.info.run_id}: no per-epoch {metric} curves; it logs {', '.join(sorted(keys)) or 'no metrics'}; "
+        f"need train_loss, val_loss, train_{metric}, val_{metric} or Keras's loss, val_loss and a metric "
+        "such as accuracy / val_accuracy."
+    )
+
+
+def _frame(client, run, mapping: dict) -> pd.DataFrame:
+    columns = {}
+    for ours, (theirs, convert) in mapping.items():
+        history = sorted(client.get_metric_history(run.info.run_id, theirs), key=lambda m: (m.step, m.timestamp))
+        by_step = {m.step: m.value for m in history}  # a resumed run's later value wins
+        columns[ours] = pd.Series(convert(np.array(list(by_step.values()), dtype=float)),
+                                  index=list(by_step))
+    frame = pd.DataFrame(columns).sort_index().reset_index(drop=True)
+    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    return frame
+
+
+def _parent(client, run):
+    parent_id = run.data.tags.get("mlflow.parentRunId")
+    return client.get_run(parent_id) if parent_id else None
+
+
+def _guess_task(metrics: dict) -> str | None:
+    if any(name.endswith("accuracy") or name.endswith("error") for name in metrics):
+        return "binary"  # binary and multiclass are diagnosed alike, on the error rate
+    if any(name.endswith(("rmse", "root_mean_squared_error", "mse", "mean_squared_error")) for name in metrics):
+        return "regression"
+    return None
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(payload: dict) -> str:
+    metric = payload["metric"]
+    lines = [
+        f"{payload['source']}: {payload['label']}  (at the recommended epoch: {payload['label_at_recommended']})",
+        f"  train {metric} {_fmt(payload['train_metric'])}, validation {_fmt(payload['val_metric'])}, "
+        f"reference {_fmt(payload['reference_error'])} ({payload['reference_source']})",
+        f"  avoidable bias {_fmt(payload['avoidable_bias'])} (counts above {_fmt(payload['bias_threshold'])}); "
+        f"variance gap {_fmt(payload['variance_gap'])} ± {_fmt(payload['variance_gap_se'])} "
+        f"(counts above {_fmt(payload['variance_threshold'])})",
+        f"  converged: {'yes' if payload['converged'] else 'no, the training loss was still falling'}",
+    ]
+    if payload["recommended_epochs"] is not None:
+        stop = payload["early_stopping"]
+        lines += [
+            f"  stop after {payload['recommended_epochs']} of {payload['epochs_run']} epochs "
+            f"(regret {_fmt(payload['regret'])}, {payload['epochs_saved']} epochs saved)",
+            f"  keras.callbacks.EarlyStopping(monitor={stop['monitor']!r}, mode={stop['mode']!r}, "
+            f"patience={stop['patience']}, min_delta={stop['min_delta']:.4g}, restore_best_weights=True)",
+        ]
+    lines.append(f"  advice: {payload['advice']}")
+    lines += [f"  note: {note}" for note in payload["notes"]]
+    return "\n".join(lines)
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
