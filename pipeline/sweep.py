@@ -10,6 +10,7 @@ import logging
 import math
 import os
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,19 +102,31 @@ class SweepResult:
         return pd.DataFrame(rows)
 
 
+REFERENCE_DESCRIPTIONS = {
+    "given": "given by the user",
+    "estimated": "estimated: HistGradientBoosting, 5-fold cross-validation on the training split",
+    "sweep_best_val": "best validation error across the sweep",
+}
+
+
 def resolve_reference(spec: SweepSpec, options: SweepOptions, data: PreparedData) -> tuple[float | None, str]:
-    """The reference (Bayes-like) error: given, estimated by a strong non-neural baseline, or from the sweep."""
+    """The reference (Bayes-like) error and its source: ``given``, ``estimated`` or ``sweep_best_val``.
+
+    In order of preference: the command line, the spec's number, a strong non-neural baseline
+    (when the spec says ``estimate``, the default), or the best validation error of the sweep
+    (``None`` here; the sweep fills it in once every trial has finished).
+    """
     if options.reference_error is not None:
-        return options.reference_error, "given (command line)"
+        return options.reference_error, "given"
     if isinstance(spec.reference_error, float):
-        return spec.reference_error, "given (spec)"
+        return spec.reference_error, "given"
     if spec.reference_error == "estimate":
         from pipeline.reference import estimate_reference_error
 
         estimate = estimate_reference_error(data.X_train, data.y_train, task=data.task, seed=spec.split.seed)
         scale = data.target_scale if data.task == "regression" else 1.0
-        return float(estimate) * scale, "estimated (HistGradientBoosting, 5-fold CV on the training split)"
-    return None, "best validation error across the sweep"
+        return float(estimate) * scale, "estimated"
+    return None, "sweep_best_val"
 
 
 def _curves_frame(curves: dict[str, list[float]]) -> pd.DataFrame:
@@ -177,11 +190,13 @@ class Sweep:
             "grid": json.dumps(spec.axis_values()),
         }
         dataset = None
-        if data.frame is not None:
-            dataset = mlflow.data.from_pandas(data.frame, name=data.name, targets=data.target)
         name = Path(spec.source).stem if spec.source else "sweep"
-        return tracker.start_sweep(run_name=f"sweep-{name}", spec_hash=spec_hash, spec_name=name, params=params,
-                                   tags={}, spec_path=self.spec_path, dataset=dataset)
+        with warnings.catch_warnings():  # MLflow's schema-inference hints are about model serving, not here
+            warnings.simplefilter("ignore")
+            if data.frame is not None:
+                dataset = mlflow.data.from_pandas(data.frame, name=data.name, targets=data.target)
+            return tracker.start_sweep(run_name=f"sweep-{name}", spec_hash=spec_hash, spec_name=name, params=params,
+                                       tags={}, spec_path=self.spec_path, dataset=dataset)
 
     def _train(self, tracker: SweepTracker, data: PreparedData, todo: list[TrialRecord], result: SweepResult) -> None:
         from tqdm import tqdm
@@ -297,7 +312,7 @@ class Sweep:
     def _finish_parent(self, tracker: SweepTracker, data: PreparedData, result: SweepResult) -> None:
         from pipeline import names as n
 
-        tags = {n.REFERENCE_SOURCE_TAG: result.reference_source}
+        tags = {n.REFERENCE_SOURCE_TAG: REFERENCE_DESCRIPTIONS.get(result.reference_source, result.reference_source)}
         metrics = {
             "n_trials": result.n_trials, "n_finished": sum(1 for r in result.records if r.outcome.status == "FINISHED"),
             "n_failed": result.n_failed, "n_skipped": result.n_skipped, "sweep_seconds": result.seconds,

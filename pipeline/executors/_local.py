@@ -19,6 +19,9 @@ _POLL_SECONDS = 0.5
 def _worker(tasks: mp.Queue, results: mp.Queue, data: PreparedData, threads: int, verbose: bool) -> None:
     from pipeline.training import configure_tensorflow, train_trial
 
+    if not verbose:  # TensorFlow's C++ start-up chatter; a trial's errors come back in its outcome
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
     configure_tensorflow(threads, verbose=verbose)
     while True:
         job = tasks.get()
