@@ -57,7 +57,7 @@ def _tick(value: object) -> str:
 
 def capacity_figure(effects: list[dict], axis: str, metric: str, reference: float | None) -> str:
     """Train and validation ``metric`` against a capacity axis (depth): the classic bias/variance picture."""
-    with _figure(6.4, 3.2) as (fig, ax):
+    with _figure(6.4, 3.5) as (fig, ax):
         positions = list(range(len(effects)))
         train = [_median(effect["train_values"]) for effect in effects]
         val = [_median(effect["val_values"]) for effect in effects]
@@ -80,7 +80,7 @@ def capacity_figure(effects: list[dict], axis: str, metric: str, reference: floa
         ax.set_xlabel(f"{axis} (capacity →)")
         ax.set_ylabel(f"final {metric}")
         ax.set_title(f"Capacity: {metric} against {axis}", loc="left")
-        ax.legend(loc="upper right", ncols=2)
+        fig.legend(loc="outside lower center", ncols=5)
         return _data_uri(fig)
 
 

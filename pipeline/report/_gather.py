@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mlflow import MlflowClient
 from mlflow.entities import Run, ViewType
@@ -147,6 +148,9 @@ def gather_sweep(tracking_uri: str, *, experiment_name: str | None = None,
     >>> len(sweep.trials), sweep.metric  # doctest: +SKIP
     (24, 'error')
     """
+    if tracking_uri.startswith("sqlite:///") and not Path(tracking_uri.removeprefix("sqlite:///")).is_file():
+        raise FitcheckError(f"no MLflow store at {tracking_uri!r}: the file does not exist; "
+                            "pass the --tracking-uri the sweep wrote to")
     client = MlflowClient(tracking_uri)
     try:
         parent = _find_parent(client, experiment_name, sweep_run_id)

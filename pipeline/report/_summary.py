@@ -206,7 +206,7 @@ def curve_payload(sweep: Sweep, frame: pd.DataFrame) -> dict:
     for trial, row in zip(sweep.trials, frame.itertuples(index=False)):
         trials.append({
             "id": trial.run_id, "name": trial.run_name, "label": row.label,
-            "rec": row.recommended_epochs, "best": row.best_epoch,
+            "rec": _number(row.recommended_epochs), "best": _number(row.best_epoch),
             "curves": {key: [[step for step, _ in trial.curves[key]],
                              [_round(value) for _, value in trial.curves[key]]]
                        for key in keys if trial.curves.get(key)},
