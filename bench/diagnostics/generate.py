@@ -1,0 +1,258 @@
+"""Generate the labelled corpus of real Keras runs for the diagnostics benchmark.
+
+Every dataset has a known Bayes error: classification labels come from a deterministic rule
+and are flipped at a known rate ``eta`` (Bayes error = eta); regression targets are Friedman #1
+plus Gaussian noise of known ``sigma`` (Bayes RMSE = sigma). Each run trains a small Keras MLP
+and records, at every epoch end, in inference mode: the loss and task metric on the whole
+training split, on the validation split, and on a fresh sample of 20,000 points the
+diagnostics never see (the truth).
+
+Writes ``corpus/runs.csv`` (one row per run) and ``corpus/curves.csv`` (one row per run and
+epoch), appending each run as it finishes and skipping runs already there (``--fresh`` starts
+over). Seeded: the same command writes the same corpus up to TensorFlow's CPU nondeterminism.
+
+    .venv/bin/python bench/diagnostics/generate.py --fresh [--workers 2] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+CORPUS = Path(__file__).resolve().parent / "corpus"
+N_FRESH = 20_000
+FAMILIES = {  # family: (task, noise levels, input dimension)
+    "circles": ("binary", (0.05, 0.15), 10),
+    "xor": ("binary", (0.05, 0.15), 12),
+    "teacher": ("binary", (0.05, 0.15), 10),
+    "teacher3": ("multiclass", (0.05, 0.15), 10),
+    "friedman1": ("regression", (0.5, 1.5), 10),
+}
+SIZES = (300, 4000)
+N_VALS = (250, 500, 1000, 2000)
+REPLICATES = 1
+
+
+def _rule(family: str, X: np.ndarray, teacher_seed: int) -> np.ndarray:
+    """Noise-free target of a family: class label or regression mean."""
+    if family == "circles":
+        return (X[:, 0] ** 2 + X[:, 1] ** 2 < 0.5).astype(int)
+    if family == "xor":
+        return (X[:, 0] * X[:, 1] > 0).astype(int)
+    if family == "friedman1":
+        return (10 * np.sin(np.pi * X[:, 0] * X[:, 1]) + 20 * (X[:, 2] - 0.5) ** 2
+                + 10 * X[:, 3] + 5 * X[:, 4])
+    rng = np.random.default_rng(teacher_seed)  # odd, bias-free teacher: balanced at threshold 0
+    d = X.shape[1]
+    hidden = np.tanh(X @ rng.normal(size=(d, 16)) / np.sqrt(d))
+    n_out = 3 if family == "teacher3" else 1
+    out = hidden @ rng.normal(size=(16, n_out))
+    return (out[:, 0] > 0).astype(int) if n_out == 1 else out.argmax(axis=1)
+
+
+def sample(family: str, noise: float, n: int, rng: np.random.Generator, teacher_seed: int):
+    """Draw ``n`` points of a family with label-flip rate or noise ``noise``."""
+    _task, _levels, d = FAMILIES[family]
+    if family == "friedman1":
+        X = rng.uniform(size=(n, d))
+        return X, _rule(family, X, teacher_seed) + rng.normal(scale=noise, size=n)
+    X = rng.uniform(-1, 1, size=(n, d)) if family == "circles" else rng.normal(size=(n, d))
+    y = _rule(family, X, teacher_seed)
+    flip = rng.uniform(size=n) < noise
+    n_classes = 3 if family == "teacher3" else 2
+    y[flip] = (y[flip] + rng.integers(1, n_classes, size=flip.sum())) % n_classes
+    return X, y
+
+
+def model_configs(n_train: int, task: str) -> list[dict]:
+    """The model settings tried on a dataset of ``n_train`` rows: bias, variance and good fits."""
+    alt_loss = {"binary": "hinge", "multiclass": "sparse_categorical_crossentropy",
+                "regression": "huber"}[task]
+    base = dict(depth=2, width=64, activation="relu", optimizer="adam", learning_rate=1e-3,
+                loss="default", dropout=0.0, l2=0.0, batch_size=32)
+    if n_train < 1000:
+        return [
+            {**base, "kind": "linear", "depth": 0, "learning_rate": 1e-2, "epochs": 60},
+            {**base, "kind": "big_long", "depth": 3, "width": 128, "epochs": 80},
+            {**base, "kind": "big_regularised", "depth": 3, "width": 128, "dropout": 0.3,
+             "l2": 1e-3, "optimizer": "rmsprop", "epochs": 80},
+            {**base, "kind": "narrow", "depth": 1, "width": 4, "activation": "tanh",
+             "optimizer": "sgd", "learning_rate": 0.05, "epochs": 80},
+            {**base, "kind": "tiny_lr", "optimizer": "sgd", "learning_rate": 1e-4, "epochs": 40},
+        ]
+    base["batch_size"] = 64
+    return [
+        {**base, "kind": "linear", "depth": 0, "learning_rate": 1e-2, "epochs": 30},
+        {**base, "kind": "right_sized", "epochs": 40},
+        {**base, "kind": "big_long", "depth": 3, "width": 128, "epochs": 60},
+        {**base, "kind": "too_few_epochs", "epochs": 3},
+        {**base, "kind": "sgd_momentum_alt_loss", "width": 32, "optimizer": "sgd_momentum",
+         "learning_rate": 1e-2, "loss": alt_loss, "epochs": 40},
+    ]
+
+
+def jobs() -> list[dict]:
+    """Every run of the corpus, each with its own seed."""
+    out = []
+    for replicate, (family, (task, levels, _d)) in itertools.product(
+        range(REPLICATES), FAMILIES.items()
+    ):
+        for noise, n_train in itertools.product(levels, SIZES):
+            data_seed = len(out) * 7919 + replicate
+            n_val = N_VALS[(len(out) // 5 + replicate) % len(N_VALS)]
+            for config in model_configs(n_train, task):
+                out.append({
+                    "run_id": f"r{len(out):03d}", "family": family, "task": task, "noise": noise,
+                    "n_train": n_train, "n_val": n_val, "data_seed": data_seed,
+                    "seed": data_seed + len(out), **config,
+                })
+    return out
+
+
+def _build(job: dict, n_features: int):
+    import keras
+
+    task = job["task"]
+    reg = keras.regularizers.L2(job["l2"]) if job["l2"] else None
+    layers = [keras.Input((n_features,))]
+    for _ in range(job["depth"]):
+        layers.append(keras.layers.Dense(job["width"], activation=job["activation"],
+                                         kernel_regularizer=reg))
+        if job["dropout"]:
+            layers.append(keras.layers.Dropout(job["dropout"]))
+    loss = job["loss"]
+    if task == "multiclass":
+        layers.append(keras.layers.Dense(3, activation="softmax"))
+        loss = "sparse_categorical_crossentropy"
+    elif task == "binary":
+        hinge = loss == "hinge"
+        layers.append(keras.layers.Dense(1, activation=None if hinge else "sigmoid"))
+        loss = "hinge" if hinge else "binary_crossentropy"
+    else:
+        layers.append(keras.layers.Dense(1))
+        loss = "mse" if loss == "default" else loss
+    model = keras.Sequential(layers)
+    lr = job["learning_rate"]
+    optimizer = {
+        "adam": lambda: keras.optimizers.Adam(lr),
+        "rmsprop": lambda: keras.optimizers.RMSprop(lr),
+        "sgd": lambda: keras.optimizers.SGD(lr),
+        "sgd_momentum": lambda: keras.optimizers.SGD(lr, momentum=0.9),
+    }[job["optimizer"]]()
+    model.compile(optimizer=optimizer, loss=loss)
+    return model, loss
+
+
+def _loss(loss: str, y: np.ndarray, pred: np.ndarray) -> float:
+    """Mean data loss (no regularisation term), as Keras defines each loss."""
+    eps = 1e-7
+    if loss == "binary_crossentropy":
+        p = np.clip(pred[:, 0], eps, 1 - eps)
+        return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    if loss == "hinge":
+        return float(np.mean(np.maximum(0.0, 1.0 - (2 * y - 1) * pred[:, 0])))
+    if loss == "sparse_categorical_crossentropy":
+        return float(-np.mean(np.log(np.clip(pred[np.arange(len(y)), y], eps, 1.0))))
+    residual = np.abs(pred[:, 0] - y)
+    if loss == "huber":
+        return float(np.mean(np.where(residual <= 1, 0.5 * residual**2, residual - 0.5)))
+    return float(np.mean(residual**2))
+
+
+def _scores(job: dict, loss: str, pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Mean loss and task metric (error rate or RMSE) of inference-mode predictions."""
+    if job["task"] == "regression":
+        return _loss(loss, y, pred), float(np.sqrt(np.mean((pred[:, 0] - y) ** 2)))
+    if job["task"] == "multiclass":
+        return _loss(loss, y, pred), float(np.mean(pred.argmax(axis=1) != y))
+    threshold = 0.0 if loss == "hinge" else 0.5
+    return _loss(loss, y, pred), float(np.mean((pred[:, 0] > threshold).astype(int) != y))
+
+
+def run_job(job: dict) -> tuple[dict, pd.DataFrame]:
+    """Train one run and return its row and its per-epoch curves."""
+    import keras
+    import tensorflow as tf
+
+    from pipeline.reference import estimate_reference_error
+
+    started = time.perf_counter()
+    family, noise = job["family"], job["noise"]
+    rng = np.random.default_rng(job["data_seed"])
+    X_train, y_train = sample(family, noise, job["n_train"], rng, job["data_seed"])
+    X_val, y_val = sample(family, noise, job["n_val"], rng, job["data_seed"])
+    X_fresh, y_fresh = sample(family, noise, N_FRESH, rng, job["data_seed"])
+    mean, std = X_train.mean(axis=0), X_train.std(axis=0) + 1e-9
+    X_train, X_val, X_fresh = ((X - mean) / std for X in (X_train, X_val, X_fresh))
+    keras.utils.set_random_seed(job["seed"])
+    model, loss = _build(job, X_train.shape[1])
+    predict = tf.function(lambda X: model(X, training=False), reduce_retracing=True)
+    splits = [(name, X.astype("float32"), y) for name, X, y in
+              (("train", X_train, y_train), ("val", X_val, y_val), ("fresh", X_fresh, y_fresh))]
+    rows = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            row = {"run_id": job["run_id"], "epoch": epoch + 1,
+                   "train_loss_running": float(logs["loss"])}
+            metric = "rmse" if job["task"] == "regression" else "error"
+            for split, X, y in splits:
+                pred = np.asarray(predict(X))
+                row[f"{split}_loss"], row[f"{split}_{metric}"] = _scores(job, loss, pred, y)
+            rows.append(row)
+
+    y_fit = y_train.astype("float32")
+    model.fit(X_train, y_fit, batch_size=job["batch_size"], epochs=job["epochs"], verbose=0,
+              shuffle=True, callbacks=[Record()])
+    reference = estimate_reference_error(X_train, y_train, task=job["task"], seed=0)
+    row = {**job, "bayes_error": noise, "reference_hgb": reference,
+           "seconds": time.perf_counter() - started}
+    return row, pd.DataFrame(rows)
+
+
+def _init_worker() -> None:
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N runs (smoke test)")
+    parser.add_argument("--out", type=Path, default=CORPUS)
+    parser.add_argument("--fresh", action="store_true", help="discard runs already in --out")
+    args = parser.parse_args()
+    runs_csv, curves_csv = args.out / "runs.csv", args.out / "curves.csv"
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.fresh:
+        runs_csv.unlink(missing_ok=True)
+        curves_csv.unlink(missing_ok=True)
+    done = set(pd.read_csv(runs_csv)["run_id"]) if runs_csv.exists() else set()
+    todo = [job for job in jobs()[: args.limit] if job["run_id"] not in done]
+    started = time.perf_counter()
+    with Pool(args.workers, initializer=_init_worker) as pool:
+        for i, (row, curves) in enumerate(pool.imap_unordered(run_job, todo), 1):
+            # appended as each run finishes, so an interrupted generation resumes where it stopped
+            pd.DataFrame([row]).to_csv(runs_csv, mode="a", header=not runs_csv.exists(), index=False)
+            curves.to_csv(curves_csv, mode="a", header=not curves_csv.exists(), index=False,
+                          float_format="%.6g")
+            print(f"[{i}/{len(todo)}] {row['run_id']} {row['family']} {row['kind']} "
+                  f"{row['seconds']:.1f}s", flush=True)
+    print(f"{len(todo)} runs in {time.perf_counter() - started:.0f}s -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""Score fitcheck's diagnostics and stopping rule against the corpus truth, next to the peers.
+
+    .venv/bin/python bench/diagnostics/score.py [--corpus bench/diagnostics/corpus]
+
+Truth comes from data the diagnostics never see: avoidable bias = final training metric - Bayes
+error (eta, or sigma for regression); variance = final metric on 20,000 fresh points - final
+training metric. Each is clearly high at or above HIGH, clearly not at or below LOW, and a run
+with either inside the grey band between is left out of label scoring. Regression amounts are
+in units of sigma. Stopping regret is the fresh-sample metric at the chosen epoch relative to
+its minimum over all epochs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
+
+import peers  # noqa: E402
+
+from pipeline.diagnostics import LABELS, diagnose, online_stop  # noqa: E402
+
+BAND = {"error": (0.01, 0.03), "rmse": (0.05, 0.15)}  # (LOW, HIGH); rmse in units of sigma
+FIT_LABELS = LABELS[:4]
+
+
+def truth(run: pd.Series, curves: pd.DataFrame) -> str | None:
+    """The true label at the final epoch, or None inside the grey band."""
+    metric = "rmse" if run.task == "regression" else "error"
+    low, high = BAND[metric]
+    scale = run.bayes_error if metric == "rmse" else 1.0
+    train, fresh = curves[f"train_{metric}"].iloc[-1], curves[f"fresh_{metric}"].iloc[-1]
+    bias, variance = (train - run.bayes_error) / scale, (fresh - train) / scale
+    if low < bias < high or low < variance < high:
+        return None
+    return peers._label(bias >= high, variance >= high)
+
+
+def label_table(runs: pd.DataFrame, curves: dict) -> pd.DataFrame:
+    """One row per run: truth and every labeller's label."""
+    rows = []
+    for run in runs.itertuples():
+        run_curves = curves[run.run_id]
+        metric = "rmse" if run.task == "regression" else "error"
+        common = dict(task=run.task, n_train=run.n_train, n_val=run.n_val)
+        rows.append({
+            "run_id": run.run_id, "family": run.family, "kind": run.kind,
+            "truth": truth(run, run_curves),
+            "fitcheck (given)": diagnose(run_curves, reference_error=run.bayes_error, **common).label,
+            "fitcheck (estimated)": diagnose(run_curves, reference_error=run.reference_hgb,
+                                             reference_source="estimated", **common).label,
+            "fixed threshold (given)": peers.fixed_threshold(run_curves, metric=metric,
+                                                             reference=run.bayes_error),
+            "fixed threshold (estimated)": peers.fixed_threshold(run_curves, metric=metric,
+                                                                 reference=run.reference_hgb),
+            "sk-autod": peers.sk_autod(run_curves),
+            "trainspotter": peers.trainspotter(run_curves),
+        })
+    return pd.DataFrame(rows)
+
+
+def stopping_table(runs: pd.DataFrame, curves: dict) -> pd.DataFrame:
+    """One row per run and stopping rule: epochs trained, epoch kept and regret on fresh data."""
+    rows = []
+    for run in runs.itertuples():
+        run_curves = curves[run.run_id]
+        metric = "rmse" if run.task == "regression" else "error"
+        val = run_curves[f"val_{metric}"].to_numpy()
+        fresh = run_curves[f"fresh_{metric}"].to_numpy()
+        train_loss = run_curves["train_loss"].to_numpy()
+        recommended = diagnose(run_curves, task=run.task, n_train=run.n_train, n_val=run.n_val,
+                               reference_error=run.bayes_error).recommended_epochs
+        rules = {
+            "fitcheck recommended_epochs (offline)": (recommended, recommended),
+            "fitcheck online (smoothed, patience 5)": online_stop(val, patience=5),
+            "Keras EarlyStopping patience 5": peers.keras_patience(val, patience=5),
+            "Keras EarlyStopping patience 10": peers.keras_patience(val, patience=10),
+            **{f"Prechelt GL_{a:g}": peers.prechelt_gl(val, alpha=a) for a in (1, 2, 5)},
+            **{f"Prechelt PQ_{a:g} (k=5)": peers.prechelt_pq(val, train_loss, alpha=a) for a in (0.5, 1, 2)},
+            **{f"Prechelt UP_{s} (k=5)": peers.prechelt_up(val, successive=s) for s in (2, 3)},
+            "raw argmin of validation (full run)": (len(val), int(np.argmin(val)) + 1),
+        }
+        for rule, (trained, kept) in rules.items():
+            rows.append({"run_id": run.run_id, "rule": rule, "epochs_trained": trained,
+                         "epoch_kept": kept, "epochs_run": len(val),
+                         "regret": (fresh[kept - 1] - fresh.min()) / fresh.min()})
+    return pd.DataFrame(rows)
+
+
+def confusion(labels: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Rows: truth; columns: predicted."""
+    return pd.crosstab(labels["truth"], labels[column]).reindex(
+        index=FIT_LABELS, columns=FIT_LABELS, fill_value=0)
+
+
+def markdown(frame: pd.DataFrame, formats: dict | None = None) -> str:
+    """A pipe table of ``frame`` (index first); ``formats`` maps a column to a format spec."""
+    formats = formats or {}
+    header = [frame.index.name or "", *map(str, frame.columns)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for index, row in frame.iterrows():
+        cells = [format(value, formats.get(column, "")) for column, value in row.items()]
+        lines.append("| " + " | ".join([str(index), *cells]) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=HERE / "corpus")
+    args = parser.parse_args()
+    runs = pd.read_csv(args.corpus / "runs.csv").sort_values("run_id")
+    curves = {run_id: frame.sort_values("epoch").reset_index(drop=True)
+              for run_id, frame in pd.read_csv(args.corpus / "curves.csv").groupby("run_id")}
+    labels = label_table(runs, curves)
+    scored = labels[labels["truth"].notna()]
+    print(f"corpus: {len(runs)} runs, {sum(len(c) for c in curves.values())} epochs; "
+          f"{len(scored)} scored, {len(labels) - len(scored)} in the grey band "
+          f"(classification {BAND['error']}, regression {BAND['rmse']} x sigma)\n")
+    print("truth labels:", scored["truth"].value_counts().to_dict(), "\n")
+    labellers = [c for c in labels.columns if c not in ("run_id", "family", "kind", "truth")]
+    accuracy = pd.DataFrame({
+        "label accuracy": [(scored[c] == scored["truth"]).mean() for c in labellers],
+        "correct": [f"{(scored[c] == scored['truth']).sum()}/{len(scored)}" for c in labellers],
+    }, index=labellers)
+    print("## Label accuracy (scored runs)\n")
+    print(markdown(accuracy, {"label accuracy": ".1%"}), "\n")
+    for column in ("fitcheck (given)", "fitcheck (estimated)"):
+        print(f"## Confusion matrix, {column} (rows: truth, columns: predicted)\n")
+        print(markdown(confusion(scored, column)), "\n")
+    stops = stopping_table(runs, curves)
+    summary = stops.groupby("rule", sort=False).agg(
+        median_regret=("regret", "median"),
+        p90_regret=("regret", lambda r: r.quantile(0.9)),
+        mean_epochs_trained=("epochs_trained", "mean"),
+        mean_epoch_kept=("epoch_kept", "mean"),
+    )
+    print(f"## Early stopping ({len(runs)} runs, mean run length "
+          f"{stops.groupby('run_id')['epochs_run'].first().mean():.1f} epochs)\n")
+    print(markdown(summary, {"median_regret": ".2%", "p90_regret": ".2%",
+                             "mean_epochs_trained": ".1f", "mean_epoch_kept": ".1f"}))
+
+
+if __name__ == "__main__":
+    main()
