@@ -110,3 +110,26 @@ def test_run_id_autolog_names_and_missing_run(tmp_path):
     missing = invoke("--run-id", "0123456789abcdef", "--tracking-uri", uri, "--format", "json")
     assert missing.exit_code == 2
     assert "0123456789abcdef" in missing.output and "not found" in missing.output
+
+
+@pytest.mark.slow
+def test_run_id_fitcheck_child_reads_sizes_and_reference_from_parent(tmp_path):
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    with mlflow.start_run() as parent:
+        mlflow.log_params({"n_train": 500, "n_val": 2000, "task": "binary"})
+        mlflow.log_metric("reference_error", 0.1)
+        mlflow.set_tag("fitcheck.reference_error_source", "estimated")
+        with mlflow.start_run(nested=True) as child:
+            mlflow.log_param("task", "binary")
+            for epoch, (train, val) in enumerate(zip(TRAIN, VAL), 1):
+                mlflow.log_metrics({"train_loss": train * 2, "val_loss": val * 2, "train_error": train,
+                                    "val_error": val}, step=epoch)
+    result = invoke("--run-id", child.info.run_id, "--tracking-uri", uri, "--format", "json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert (payload["reference_error"], payload["reference_source"]) == (0.1, "estimated")
+    assert payload["label"] == "high_variance"
+    assert payload["notes"] == []
