@@ -1,0 +1,78 @@
+"""The HTML file: one row per trial, everything inline, every user value escaped."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from pipeline.report import build_report, default_report_path
+from pipeline.report._render import duration, number, sort_key
+
+
+@pytest.fixture(scope="module")
+def report_html(sweep_store, tmp_path_factory) -> str:
+    path = build_report(sweep_store.uri, experiment_name=sweep_store.experiment,
+                        out=tmp_path_factory.mktemp("html") / "report.html")
+    return path.read_text(encoding="utf-8")
+
+
+def _curve_payload(html: str) -> dict:
+    found = re.search(r'<script type="application/json" id="fitcheck-curves">(.*?)</script>', html, re.S)
+    return json.loads(found.group(1))
+
+
+def test_leaderboard_has_one_row_per_trial(report_html, sweep_store):
+    body = report_html.split('<table id="leaderboard-table">')[1].split("</table>")[0]
+    assert body.count("<tr data-run=") == sweep_store.n_trials
+    assert len(_curve_payload(report_html)["trials"]) == sweep_store.n_trials
+
+
+def test_sections_and_figures(report_html):
+    for anchor in ("best", "leaderboard", "curves", "bias-variance", "advice", "grid"):
+        assert f'id="{anchor}"' in report_html
+    assert report_html.count('src="data:image/svg+xml;base64,') >= 4  # capacity + one per varying axis
+    assert "Majority label: depth × optimizer" in report_html
+    assert "badge-diverged" in report_html and "What to try next" in report_html
+
+
+def test_self_contained(report_html):
+    assert not re.search(r'<(link|iframe|object|embed)\b', report_html)
+    assert not re.search(r'src="(?!data:)', report_html)
+    assert "http://" not in report_html.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
+        '"http://www.w3.org/2000/svg"', "")
+    assert "@import" not in report_html and "url(" not in report_html
+
+
+def test_curve_payload_is_plain_json_without_nan(report_html):
+    payload = _curve_payload(report_html)
+    assert payload["metric"] == "error"
+    curves = payload["trials"][0]["curves"]
+    assert set(curves) <= {"train_error", "val_error", "train_loss", "val_loss"}
+    steps, values = curves["val_error"]
+    assert steps[0] == 1 and len(steps) == len(values)
+
+
+def test_user_values_are_escaped(xss_store, tmp_path):
+    html = build_report(xss_store.uri, experiment_name=xss_store.experiment, out=tmp_path / "x.html").read_text(
+        encoding="utf-8")
+    assert xss_store.experiment == "<script>alert(1)</script>" and "<script>alert" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    payload = re.search(r'id="fitcheck-curves">(.*?)</script>', html, re.S).group(1)
+    assert "<" not in payload and json.loads(payload)["trials"]
+
+
+def test_default_path_and_mlflow_links_only_for_http(sweep_store, tmp_path, monkeypatch):
+    assert default_report_path("my exp/<1>") == default_report_path("my exp/<1>").parent / "my_exp_1.html"
+    monkeypatch.chdir(tmp_path)
+    path = build_report(sweep_store.uri, sweep_run_id=sweep_store.sweep_run_id)
+    assert path == tmp_path.joinpath("reports", "synthetic.html").relative_to(tmp_path)
+    assert "/#/experiments/" not in path.read_text(encoding="utf-8")
+
+
+def test_filters():
+    assert number(0.123456) == "0.1235" and number(12.0) == "12" and number(None) == "—"
+    assert number(float("nan")) == "—" and number("relu") == "relu"
+    assert sort_key(3) == "3.0" and sort_key(None) == "" and sort_key("adam") == "adam"
+    assert duration(4.24) == "4.2 s" and duration(75) == "1 min 15 s" and duration(3725) == "1 h 2 min"
