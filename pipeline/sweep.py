@@ -334,7 +334,7 @@ class Sweep:
         out = Path(self.options.report_dir) / f"{_safe_file_name(result.experiment)}.html"
         out.parent.mkdir(parents=True, exist_ok=True)
         path = build_report(tracker.tracking_uri, sweep_run_id=result.parent_run_id, out=out)
-        self._safe(lambda: tracker.log_parent_artifact(path))
+        self._safe(lambda: tracker.log_parent_artifact(path, name="report.html"))
         return path
 
 

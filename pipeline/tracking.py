@@ -256,9 +256,12 @@ class SweepTracker:
             tags=[RunTag(k, str(v)) for k, v in tags.items()]), what="log sweep summary")
         with_retries(lambda: self.client.set_terminated(self.parent_run_id, status=status), what="end sweep run")
 
-    def log_parent_artifact(self, path: str | Path) -> None:
-        """Attach a file (the report) to the parent run."""
-        with_retries(lambda: self.client.log_artifact(self.parent_run_id, str(path)), what="log report")
+    def log_parent_artifact(self, path: str | Path, *, name: str) -> None:
+        """Attach a file to the parent run under ``name`` (e.g. the report as ``report.html``)."""
+        with tempfile.TemporaryDirectory() as folder:
+            copy = Path(folder, name)
+            copy.write_bytes(Path(path).read_bytes())
+            with_retries(lambda: self.client.log_artifact(self.parent_run_id, str(copy)), what=f"log {name}")
 
     def run_url(self, run_id: str) -> str | None:
         """The run's page in the MLflow UI, when tracking goes to an HTTP server."""
