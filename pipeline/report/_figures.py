@@ -13,12 +13,12 @@ from contextlib import contextmanager
 
 TRAIN_COLOR, VAL_COLOR, GAP_COLOR, REFERENCE_COLOR = "#2563eb", "#ea580c", "#7c3aed", "#64748b"
 _STYLE = {
-    "font.family": "sans-serif", "font.sans-serif": ["Inter", "Helvetica", "Arial", "DejaVu Sans"],
+    "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"],
     "font.size": 9, "axes.titlesize": 10, "axes.titleweight": "bold", "axes.labelsize": 9,
     "axes.spines.top": False, "axes.spines.right": False, "axes.edgecolor": "#94a3b8",
     "axes.grid": True, "grid.color": "#e2e8f0", "grid.linewidth": 0.8, "axes.axisbelow": True,
     "xtick.color": "#475569", "ytick.color": "#475569", "legend.frameon": False, "legend.fontsize": 8,
-    "svg.fonttype": "none", "svg.hashsalt": "fitcheck",
+    "svg.fonttype": "path", "svg.hashsalt": "fitcheck",
 }
 
 
@@ -80,7 +80,7 @@ def capacity_figure(effects: list[dict], axis: str, metric: str, reference: floa
         ax.set_xlabel(f"{axis} (capacity →)")
         ax.set_ylabel(f"final {metric}")
         ax.set_title(f"Capacity: {metric} against {axis}", loc="left")
-        fig.legend(loc="outside lower center", ncols=5)
+        fig.legend(loc="outside lower center", ncols=3)
         return _data_uri(fig)
 
 
@@ -102,7 +102,7 @@ def effect_figure(effects: list[dict], axis: str, metric: str) -> str:
                    yerr=[effect["gap_se"] for effect in effects], ecolor="#334155", capsize=3)
         gap_ax.axhline(0, color="#334155", linewidth=0.8)
         gap_ax.set_xticks(positions, labels)
-        gap_ax.set_title("mean gap (validation − train)", loc="left")
+        gap_ax.set_title("mean gap (val − train)", loc="left")
         for ax in (error_ax, gap_ax):
             ax.set_xlabel(axis)
             ax.tick_params(axis="x", labelrotation=20 if max(map(len, labels)) > 8 else 0)

@@ -86,9 +86,9 @@ def _trial_row(trial: Trial, metric: str, axes: list[str]) -> dict:
 
 
 def axes_of(sweep: Sweep) -> list[str]:
-    """Grid axes in :data:`names.AXES` order (then any others the grid names) that the trials carry."""
-    present = {key for trial in sweep.trials for key in trial.params} | set(sweep.grid)
-    return [axis for axis in names.AXES if axis in present] + sorted(set(sweep.grid) - set(names.AXES))
+    """Grid axes in :data:`names.AXES` order (then any others the grid names) that the trials carry as params."""
+    present = {key for trial in sweep.trials for key in trial.params}
+    return [axis for axis in names.AXES if axis in present] + sorted((set(sweep.grid) & present) - set(names.AXES))
 
 
 def varying_axes(frame: pd.DataFrame, axes: list[str]) -> list[str]:
