@@ -8,6 +8,8 @@ import re
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from pipeline.report import _figures, _summary
 from pipeline.report._gather import Sweep, gather_sweep
 from pipeline.report._render import render_report
@@ -30,7 +32,7 @@ def _run_url(sweep: Sweep, run_id: str) -> str | None:
     return f"{uri}/#/experiments/{sweep.experiment_id}/runs/{run_id}"
 
 
-def _header(sweep: Sweep, frame) -> dict:
+def _header(sweep: Sweep, frame: pd.DataFrame) -> dict:
     params, metrics = sweep.params, sweep.metrics
     return {
         "experiment_name": sweep.experiment_name, "run_id": sweep.run_id, "run_name": sweep.run_name,
@@ -40,20 +42,20 @@ def _header(sweep: Sweep, frame) -> dict:
         "n_test": params.get("n_test"), "n_features": params.get("n_features"),
         "n_dropped_invalid": params.get("n_dropped_invalid"), "reference_error": metrics.get("reference_error"),
         "reference_source": sweep.tags.get("fitcheck.reference_error_source"),
-        "n_trials": len(frame), "n_planned": metrics.get("n_trials"), "n_failed": int((frame["status"] == "FAILED").sum()),
+        "n_trials": len(frame), "n_failed": int((frame["status"] == "FAILED").sum()),
         "n_skipped": metrics.get("n_skipped"), "sweep_seconds": metrics.get("sweep_seconds"),
         "train_seconds": float(frame["train_seconds"].sum()) if len(frame) else 0.0,
         "n_superseded_runs": sweep.n_superseded_runs,
     }
 
 
-def _grid(sweep: Sweep, frame, axes: list[str]) -> list[tuple[str, list]]:
+def _grid(sweep: Sweep, frame: pd.DataFrame, axes: list[str]) -> list[tuple[str, list]]:
     if sweep.grid:
         return [(axis, values if isinstance(values, list) else [values]) for axis, values in sweep.grid.items()]
-    return [(axis, _summary._value_order(frame[axis])) for axis in axes]
+    return [(axis, _summary.value_order(frame[axis])) for axis in axes]
 
 
-def _leaderboard(sweep: Sweep, frame, axes: list[str]) -> dict:
+def _leaderboard(sweep: Sweep, frame: pd.DataFrame, axes: list[str]) -> dict:
     metric = sweep.metric
     columns = [{"key": "rank", "title": "#", "kind": "num"}, {"key": "run_name", "title": "trial", "kind": "text"}]
     columns += [{"key": axis, "title": axis, "kind": "num" if frame[axis].map(
@@ -84,7 +86,7 @@ def report_context(sweep: Sweep) -> dict:
     frame = _summary.trial_frame(sweep)
     axes = _summary.axes_of(sweep)
     varying = [axis for axis in _summary.varying_axes(frame, axes) if axis not in _summary.NOT_SHOWN_AXES]
-    reference = sweep.metrics.get("reference_error") if sweep.metric == "error" else None
+    reference = sweep.metrics.get("reference_error")
     capacity = None
     if "depth" in axes and len(frame):
         effects = _summary.axis_effects(frame, "depth")

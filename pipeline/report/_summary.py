@@ -114,7 +114,8 @@ def _majority(labels: pd.Series) -> str:
     return max((*LABELS, UNLABELLED), key=lambda label: (counts[label], -(*LABELS, UNLABELLED).index(label)))
 
 
-def _value_order(values: pd.Series) -> list:
+def value_order(values: pd.Series) -> list:
+    """The distinct values of a column, numbers ascending, then strings."""
     unique = list(dict.fromkeys(values.dropna()))
     return sorted(unique, key=lambda value: (isinstance(value, str), value if not isinstance(value, str) else 0,
                                              str(value)))
@@ -123,7 +124,7 @@ def _value_order(values: pd.Series) -> list:
 def axis_effects(frame: pd.DataFrame, axis: str) -> list[dict]:
     """Per value of ``axis``: trial count, mean train/val metric and gap, and the share of each label."""
     effects = []
-    for value in _value_order(frame[axis]):
+    for value in value_order(frame[axis]):
         group = frame[frame[axis] == value]
         fitted = group[group["label"] != "diverged"]
         shares = [(label, count, count / len(group)) for label, count in label_counts(group)]
@@ -138,9 +139,9 @@ def axis_effects(frame: pd.DataFrame, axis: str) -> list[dict]:
 
 def label_grid(frame: pd.DataFrame, row_axis: str, column_axis: str) -> dict:
     """Majority label per (row value, column value) cell, with counts, e.g. depth x optimizer."""
-    columns = _value_order(frame[column_axis])
+    columns = value_order(frame[column_axis])
     rows = []
-    for row_value in _value_order(frame[row_axis]):
+    for row_value in value_order(frame[row_axis]):
         cells = []
         for column_value in columns:
             group = frame[(frame[row_axis] == row_value) & (frame[column_axis] == column_value)]
@@ -211,4 +212,4 @@ def curve_payload(sweep: Sweep, frame: pd.DataFrame) -> dict:
                              [_round(value) for _, value in trial.curves[key]]]
                        for key in keys if trial.curves.get(key)},
         })
-    return {"metric": metric, "reference": sweep.metrics.get("reference_error"), "trials": trials}
+    return {"metric": metric, "reference": _number(sweep.metrics.get("reference_error")), "trials": trials}

@@ -9,6 +9,7 @@ import pytest
 
 from pipeline.report import build_report, default_report_path
 from pipeline.report._render import duration, number, sort_key
+from pipeline.report._synthetic import log_synthetic_sweep
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +77,9 @@ def test_filters():
     assert number(float("nan")) == "—" and number("relu") == "relu"
     assert sort_key(3) == "3.0" and sort_key(None) == "" and sort_key("adam") == "adam"
     assert duration(4.24) == "4.2 s" and duration(75) == "1 min 15 s" and duration(3725) == "1 h 2 min"
+
+
+def test_a_sweep_without_trials_still_renders(store_uri, tmp_path):
+    log_synthetic_sweep(store_uri, "no-trials-yet", n_trials=0)
+    html = build_report(store_uri, experiment_name="no-trials-yet", out=tmp_path / "e.html").read_text(encoding="utf-8")
+    assert "<tr data-run=" not in html and 'id="leaderboard-table"' in html
