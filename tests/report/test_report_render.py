@@ -64,12 +64,15 @@ def test_user_values_are_escaped(xss_store, tmp_path):
     assert "<" not in payload and json.loads(payload)["trials"]
 
 
-def test_default_path_and_mlflow_links_only_for_http(sweep_store, tmp_path, monkeypatch):
+def test_default_path_and_mlflow_links_only_for_http(report_html, store_uri, tmp_path, monkeypatch):
+    assert "/#/experiments/" not in report_html
     assert default_report_path("my exp/<1>") == default_report_path("my exp/<1>").parent / "my_exp_1.html"
+    log_synthetic_sweep(store_uri, "no-trials-yet", n_trials=0)
     monkeypatch.chdir(tmp_path)
-    path = build_report(sweep_store.uri, sweep_run_id=sweep_store.sweep_run_id)
-    assert path == tmp_path.joinpath("reports", "synthetic.html").relative_to(tmp_path)
-    assert "/#/experiments/" not in path.read_text(encoding="utf-8")
+    path = build_report(store_uri, experiment_name="no-trials-yet")
+    assert path == tmp_path.joinpath("reports", "no-trials-yet.html").relative_to(tmp_path)
+    html = path.read_text(encoding="utf-8")  # a sweep with no trial yet still renders
+    assert "<tr data-run=" not in html and 'id="leaderboard-table"' in html
 
 
 def test_filters():
@@ -78,8 +81,3 @@ def test_filters():
     assert sort_key(3) == "3.0" and sort_key(None) == "" and sort_key("adam") == "adam"
     assert duration(4.24) == "4.2 s" and duration(75) == "1 min 15 s" and duration(3725) == "1 h 2 min"
 
-
-def test_a_sweep_without_trials_still_renders(store_uri, tmp_path):
-    log_synthetic_sweep(store_uri, "no-trials-yet", n_trials=0)
-    html = build_report(store_uri, experiment_name="no-trials-yet", out=tmp_path / "e.html").read_text(encoding="utf-8")
-    assert "<tr data-run=" not in html and 'id="leaderboard-table"' in html
