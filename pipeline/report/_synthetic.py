@@ -73,15 +73,18 @@ def log_synthetic_sweep(
     reference_error: float = 0.05,
     grid: dict | None = None,
     seed: int = 0,
+    task: str = "classification",
 ) -> str:
     """Log one synthetic sweep (a parent run and ``n_trials`` child runs); return the parent run id.
+
+    For ``task="regression"`` the same curves are logged as ``train_rmse``/``val_rmse``.
 
     >>> log_synthetic_sweep("sqlite:///demo.db", "demo", n_trials=8)  # doctest: +SKIP
     """
     client = MlflowClient(tracking_uri)
     experiment = client.get_experiment_by_name(experiment_name)
     experiment_id = experiment.experiment_id if experiment else client.create_experiment(experiment_name)
-    grid = grid or SYNTHETIC_GRID
+    grid, metric = grid or SYNTHETIC_GRID, names.task_metric(task)
     configs = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
     rng = random.Random(seed)
     if n_trials < len(configs):
@@ -98,7 +101,7 @@ def log_synthetic_sweep(
         key = "-".join(f"{axis}={value}" for axis, value in config.items())
         tags = {names.ROLE_TAG: names.ROLE_TRIAL, names.PARENT_RUN_TAG: parent_id, names.TRIAL_KEY_TAG: key}
         run = client.create_run(experiment_id, start_time=start + index, tags=tags, run_name=f"trial-{index:04d}")
-        metrics = [Metric(name, value, start + step, step)
+        metrics = [Metric(name.replace("error", metric), value, start + step, step)
                    for name, values in curves.items() for step, value in enumerate(values, start=1)]
         metrics += [Metric(names.RUNNING_LOSS, value * 1.05, start + step, step)
                     for step, value in enumerate(curves["train_loss"], start=1)]
@@ -117,18 +120,19 @@ def log_synthetic_sweep(
                 "avoidable_bias": train_final - reference_error, "variance_gap": val_final - train_final,
                 "variance_gap_se": 0.01, "reference_error": reference_error,
             }
-            metrics += [Metric(name, float(value), start, 0) for name, value in summary.items()]
+            metrics += [Metric(name.replace("_error", f"_{metric}") if name.startswith(("best_", "final_")) else name,
+                               float(value), start, 0) for name, value in summary.items()]
             at_best = _label(curves["train_error"][best_epoch - 1] - reference_error,
                              curves["val_error"][best_epoch - 1] - curves["train_error"][best_epoch - 1])
             run_tags += [RunTag(names.DIAGNOSIS_TAG, _label(summary["avoidable_bias"], summary["variance_gap"])),
                          RunTag(names.DIAGNOSIS_AT_RECOMMENDED_TAG, at_best)]
-        params = [Param(axis, str(value)) for axis, value in config.items()] + [Param("task", "classification")]
+        params = [Param(axis, str(value)) for axis, value in config.items()] + [Param("task", task)]
         for offset in range(0, len(metrics), 1000):
             client.log_batch(run.info.run_id, metrics=metrics[offset:offset + 1000],
                              params=params if offset == 0 else (), tags=run_tags if offset == 0 else ())
         client.set_terminated(run.info.run_id, status="FAILED" if diverged_epoch else "FINISHED")
         counts["failed" if diverged_epoch else "finished"] += 1
-    parent_params = {"dataset": dataset, "task": "classification", "n_train": 800, "n_val": 200, "n_test": 200,
+    parent_params = {"dataset": dataset, "task": task, "n_train": 800, "n_val": 200, "n_test": 200,
                      "n_features": 2, "grid_size": len(configs), "n_dropped_invalid": 0,
                      "spec_hash": f"synthetic{seed}", "grid": json.dumps(grid)}
     parent_metrics = {"reference_error": reference_error, "n_trials": len(configs), "n_finished": counts["finished"],

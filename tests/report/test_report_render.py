@@ -81,3 +81,11 @@ def test_filters():
     assert sort_key(3) == "3.0" and sort_key(None) == "" and sort_key("adam") == "adam"
     assert duration(4.24) == "4.2 s" and duration(75) == "1 min 15 s" and duration(3725) == "1 h 2 min"
 
+
+
+def test_regression_sweep_uses_rmse(store_uri, tmp_path):
+    grid = {"depth": [1, 4], "width": [64], "optimizer": ["adam"], "learning_rate": [0.01], "epochs": [8]}
+    log_synthetic_sweep(store_uri, "regression", grid=grid, task="regression")
+    html = build_report(store_uri, experiment_name="regression", out=tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "best val rmse" in html and "reference rmse" in html and "best val error" not in html
+    assert set(_curve_payload(html)["trials"][0]["curves"]) == {"train_rmse", "val_rmse", "train_loss", "val_loss"}
