@@ -23,8 +23,14 @@ def _worker(tasks: mp.Queue, results: mp.Queue, data: PreparedData, threads: int
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
     configure_tensorflow(threads, verbose=verbose)
+    parent = os.getppid()
     while True:
-        job = tasks.get()
+        try:
+            job = tasks.get(timeout=_POLL_SECONDS)
+        except queue.Empty:
+            if os.getppid() != parent:  # the sweep process died (e.g. SIGKILL): do not linger
+                return
+            continue
         if job is None:
             return
         index, config = job
