@@ -7,8 +7,8 @@ and records, at every epoch end, in inference mode: the loss and task metric on 
 training split, on the validation split, and on a fresh sample of 20,000 points the
 diagnostics never see (the truth).
 
-Writes ``corpus/runs.csv`` (one row per run) and ``corpus/curves.csv`` (one row per run and
-epoch), appending each run as it finishes and skipping runs already there (``--fresh`` starts
+Writes ``corpus/runs.csv`` (one row per run) and ``corpus/curves/<run_id>.csv`` (one row per
+epoch), adding each run as it finishes and skipping runs already there (``--fresh`` starts
 over). Seeded: the same command writes the same corpus up to TensorFlow's CPU nondeterminism.
 
     .venv/bin/python bench/diagnostics/generate.py --fresh [--workers 2] [--limit N]
@@ -184,8 +184,6 @@ def run_job(job: dict) -> tuple[dict, pd.DataFrame]:
     import keras
     import tensorflow as tf
 
-    from pipeline.reference import estimate_reference_error
-
     started = time.perf_counter()
     family, noise = job["family"], job["noise"]
     rng = np.random.default_rng(job["data_seed"])
@@ -214,10 +212,22 @@ def run_job(job: dict) -> tuple[dict, pd.DataFrame]:
     y_fit = y_train.astype("float32")
     model.fit(X_train, y_fit, batch_size=job["batch_size"], epochs=job["epochs"], verbose=0,
               shuffle=True, callbacks=[Record()])
-    reference = estimate_reference_error(X_train, y_train, task=job["task"], seed=0)
+    reference = _reference(job["data_seed"], X_train, y_train, job["task"])
     row = {**job, "bayes_error": noise, "reference_hgb": reference,
            "seconds": time.perf_counter() - started}
     return row, pd.DataFrame(rows)
+
+
+_REFERENCES: dict[int, float] = {}
+
+
+def _reference(data_seed: int, X_train: np.ndarray, y_train: np.ndarray, task: str) -> float:
+    """HistGradientBoosting reference, once per dataset (runs of one dataset share it)."""
+    from pipeline.reference import estimate_reference_error
+
+    if data_seed not in _REFERENCES:
+        _REFERENCES[data_seed] = estimate_reference_error(X_train, y_train, task=task, seed=0)
+    return _REFERENCES[data_seed]
 
 
 def _init_worker() -> None:
@@ -235,20 +245,23 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=CORPUS)
     parser.add_argument("--fresh", action="store_true", help="discard runs already in --out")
     args = parser.parse_args()
-    runs_csv, curves_csv = args.out / "runs.csv", args.out / "curves.csv"
-    args.out.mkdir(parents=True, exist_ok=True)
+    runs_csv, curves_dir = args.out / "runs.csv", args.out / "curves"
     if args.fresh:
         runs_csv.unlink(missing_ok=True)
-        curves_csv.unlink(missing_ok=True)
+        for path in curves_dir.glob("*.csv"):
+            path.unlink()
+    curves_dir.mkdir(parents=True, exist_ok=True)
     done = set(pd.read_csv(runs_csv)["run_id"]) if runs_csv.exists() else set()
     todo = [job for job in jobs()[: args.limit] if job["run_id"] not in done]
+    # round robin over families, so a partial corpus is balanced
+    todo.sort(key=lambda job: (int(job["run_id"][1:]) % 20, list(FAMILIES).index(job["family"])))
     started = time.perf_counter()
     with Pool(args.workers, initializer=_init_worker) as pool:
         for i, (row, curves) in enumerate(pool.imap_unordered(run_job, todo), 1):
             # appended as each run finishes, so an interrupted generation resumes where it stopped
             pd.DataFrame([row]).to_csv(runs_csv, mode="a", header=not runs_csv.exists(), index=False)
-            curves.to_csv(curves_csv, mode="a", header=not curves_csv.exists(), index=False,
-                          float_format="%.6g")
+            curves.drop(columns="run_id").to_csv(curves_dir / f"{row['run_id']}.csv", index=False,
+                                                 float_format="%.6g")
             print(f"[{i}/{len(todo)}] {row['run_id']} {row['family']} {row['kind']} "
                   f"{row['seconds']:.1f}s", flush=True)
     print(f"{len(todo)} runs in {time.perf_counter() - started:.0f}s -> {args.out}")

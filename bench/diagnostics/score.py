@@ -28,6 +28,7 @@ from pipeline.diagnostics import LABELS, diagnose, online_stop  # noqa: E402
 
 BAND = {"error": (0.01, 0.03), "rmse": (0.05, 0.15)}  # (LOW, HIGH); rmse in units of sigma
 FIT_LABELS = LABELS[:4]
+MARGINS = (0, 1, 1.645, 2, 3)
 
 
 def truth(run: pd.Series, curves: pd.DataFrame) -> str | None:
@@ -63,6 +64,21 @@ def label_table(runs: pd.DataFrame, curves: dict) -> pd.DataFrame:
             "trainspotter": peers.trainspotter(run_curves),
         })
     return pd.DataFrame(rows)
+
+
+def margin_sensitivity(runs: pd.DataFrame, curves: dict, scored_ids: set) -> pd.DataFrame:
+    """fitcheck's label accuracy on the scored runs for several margins (in standard errors)."""
+    rows = {}
+    for margin in MARGINS:
+        for source in ("given", "estimated"):
+            correct = []
+            for run in runs[runs["run_id"].isin(scored_ids)].itertuples():
+                reference = run.bayes_error if source == "given" else run.reference_hgb
+                label = diagnose(curves[run.run_id], task=run.task, n_train=run.n_train, n_val=run.n_val,
+                                 reference_error=reference, reference_source=source, margin=margin).label
+                correct.append(label == truth(run, curves[run.run_id]))
+            rows.setdefault(f"margin {margin:g} SE", {})[f"reference {source}"] = np.mean(correct)
+    return pd.DataFrame(rows).T
 
 
 def stopping_table(runs: pd.DataFrame, curves: dict) -> pd.DataFrame:
@@ -115,8 +131,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=HERE / "corpus")
     args = parser.parse_args()
     runs = pd.read_csv(args.corpus / "runs.csv").sort_values("run_id")
-    curves = {run_id: frame.sort_values("epoch").reset_index(drop=True)
-              for run_id, frame in pd.read_csv(args.corpus / "curves.csv").groupby("run_id")}
+    curves = {run_id: pd.read_csv(args.corpus / "curves" / f"{run_id}.csv") for run_id in runs["run_id"]}
     labels = label_table(runs, curves)
     scored = labels[labels["truth"].notna()]
     print(f"corpus: {len(runs)} runs, {sum(len(c) for c in curves.values())} epochs; "
@@ -133,6 +148,9 @@ def main() -> None:
     for column in ("fitcheck (given)", "fitcheck (estimated)"):
         print(f"## Confusion matrix, {column} (rows: truth, columns: predicted)\n")
         print(markdown(confusion(scored, column)), "\n")
+    print("## fitcheck label accuracy by margin (scored runs)\n")
+    print(markdown(margin_sensitivity(runs, curves, set(scored["run_id"])),
+                   {"reference given": ".1%", "reference estimated": ".1%"}), "\n")
     stops = stopping_table(runs, curves)
     summary = stops.groupby("rule", sort=False).agg(
         median_regret=("regret", "median"),

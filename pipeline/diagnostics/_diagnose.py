@@ -14,7 +14,7 @@ from pipeline.diagnostics._noise import metric_se
 from pipeline.diagnostics._stopping import DEFAULT_WINDOW, early_stopping_settings, recommend_stop
 from pipeline.errors import FitcheckError
 
-DEFAULT_MARGIN = 2.0
+DEFAULT_MARGIN = 1.645
 ERROR_TOLERANCE = 0.02
 RMSE_RELATIVE_TOLERANCE = 0.1
 STOP_DELTA_SES = 0.5
@@ -62,8 +62,9 @@ def diagnose(
     reference_source : {"given", "estimated", "sweep_best_val"}, default "given"
         Where the reference came from; an estimate's own standard error widens the bias bar
         (on ``n_train`` rows for ``"estimated"``, ``n_val`` for ``"sweep_best_val"``).
-    margin : float, default 2.0
-        How many standard errors a gap must exceed to count.
+    margin : float, default 1.645
+        How many standard errors a gap must exceed to count: a one-sided test at the 5% level
+        (the question is whether validation is *worse* than training, not whether it differs).
     tolerance : float, optional
         Smallest gap that matters: 0.02 (two percentage points) for error rates; for RMSE,
         10% of the reference error, or of the best validation RMSE when the reference is 0.
