@@ -180,11 +180,14 @@ class SweepSpec(_Strict):
         return self.grid if isinstance(self.grid, list) else [self.grid]
 
     def axis_values(self) -> dict[str, list]:
-        """Every value each axis takes in any of the grids, in first-seen order."""
+        """Every value each axis takes in any of the grids, in first-seen order.
+
+        Keyed like the trials' params: the ``seeds`` axis is reported as ``seed``.
+        """
         values: dict[str, list] = {}
         for grid in self.grids:
             for axis, axis_values in grid.model_dump(mode="json").items():
-                merged = values.setdefault(axis, [])
+                merged = values.setdefault("seed" if axis == "seeds" else axis, [])
                 merged.extend(v for v in axis_values if v not in merged)
         return values
 

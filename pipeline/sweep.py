@@ -43,7 +43,6 @@ class SweepOptions:
     yes: bool = False
     reference_error: float | None = None
     report: bool = True
-    report_dir: str = "reports"
     progress: bool = True
     verbose: bool = False
 
@@ -329,17 +328,12 @@ class Sweep:
             result.report_path = self._write_report(tracker, result)
 
     def _write_report(self, tracker: SweepTracker, result: SweepResult) -> Path | None:
-        from pipeline.report import build_report
+        from pipeline.report import build_report, default_report_path
 
-        out = Path(self.options.report_dir) / f"{_safe_file_name(result.experiment)}.html"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        path = build_report(tracker.tracking_uri, sweep_run_id=result.parent_run_id, out=out)
+        path = build_report(tracker.tracking_uri, sweep_run_id=result.parent_run_id,
+                            out=default_report_path(result.experiment))
         self._safe(lambda: tracker.log_parent_artifact(path, name="report.html"))
         return path
-
-
-def _safe_file_name(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "sweep"
 
 
 def run_sweep(spec: str | os.PathLike | SweepSpec, options: SweepOptions | None = None) -> SweepResult:
