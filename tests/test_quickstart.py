@@ -1,0 +1,43 @@
+"""The quickstart as a user runs it: two workers, a fresh SQLite store, every run complete, the report."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from pipeline import names
+from pipeline.diagnostics import LABELS
+
+ROOT = Path(__file__).resolve().parents[1]
+FITCHECK = str(Path(sys.executable).with_name("fitcheck"))
+
+pytestmark = pytest.mark.slow
+
+
+def test_quickstart_with_two_workers_on_a_fresh_sqlite_store(tmp_path):
+    result = subprocess.run([FITCHECK, "sweep", str(ROOT / "experiments" / "quickstart.yaml"), "--workers", "2"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "trial/s]" in result.stderr or "s/trial]" in result.stderr  # the progress bar with its ETA
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("quickstart")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if r.data.tags.get(names.ROLE_TAG) == names.ROLE_SWEEP]
+    trials = [r for r in runs if r.data.tags.get(names.ROLE_TAG) == names.ROLE_TRIAL]
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert len(trials) == int(parents[0].data.params["grid_size"]) == 26
+    for run in trials:
+        assert run.info.status == "FINISHED"
+        assert run.data.tags[names.PARENT_RUN_TAG] == parents[0].info.run_id
+        assert run.data.tags[names.DIAGNOSIS_TAG] in LABELS
+        for curve in names.curve_columns("binary"):
+            assert len(client.get_metric_history(run.info.run_id, curve)) == 40
+    assert {"depth", "activation", "loss", "optimizer"} <= set(trials[0].data.params)
+    assert len({r.data.params["depth"] for r in trials}) == 4
+    report = tmp_path / "reports" / "quickstart.html"
+    assert report.exists() and report.stat().st_size > 10_000
+    assert "report.html" in {a.path for a in client.list_artifacts(parents[0].info.run_id)}
