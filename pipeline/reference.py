@@ -55,6 +55,7 @@ def estimate_reference_error(
     """
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+    from threadpoolctl import threadpool_limits
 
     if task not in TASKS:
         raise FitcheckError(f"task must be one of {', '.join(TASKS)} but got {task!r}.")
@@ -67,13 +68,15 @@ def estimate_reference_error(
     if task == "regression":
         model = HistGradientBoostingRegressor(random_state=seed)
         split = KFold(folds, shuffle=True, random_state=seed)
-        scores = cross_val_score(model, X_train, y_train.astype(float), cv=split,
-                                 scoring="neg_root_mean_squared_error")
+        with threadpool_limits(1):
+            scores = cross_val_score(model, X_train, y_train.astype(float), cv=split,
+                                     scoring="neg_root_mean_squared_error")
         return float(-np.mean(scores))
     _, counts = np.unique(y_train, return_counts=True)
     if len(counts) < 2:
         raise FitcheckError("the reference error needs at least two classes in the training split.")
     model = HistGradientBoostingClassifier(random_state=seed)
     split = StratifiedKFold(int(min(folds, max(2, counts.min()))), shuffle=True, random_state=seed)
-    scores = cross_val_score(model, X_train, y_train, cv=split, scoring="accuracy")
+    with threadpool_limits(1):  # same result; OpenMP threads spin for minutes on a busy machine
+        scores = cross_val_score(model, X_train, y_train, cv=split, scoring="accuracy")
     return float(1.0 - np.mean(scores))
