@@ -155,6 +155,7 @@ class Sweep:
         fingerprint = data.fingerprint()
         spec_hash = f"{spec.fingerprint()}-{fingerprint[:8]}"
         records = [TrialRecord(i, config, config.key(fingerprint)) for i, config in enumerate(grid.trials)]
+        reference, reference_source = resolve_reference(spec, options, data)
         resumable = options.resume and not os.environ.get("MLFLOW_RUN_ID")
         parent_id = tracker.find_sweep(spec_hash) if resumable else None
         finished: set[str] = set()
@@ -166,15 +167,32 @@ class Sweep:
         else:
             parent_id = self._start_parent(tracker, data, grid, spec_hash)
         todo = [record for record in records if record.key not in finished]
-        reference, reference_source = resolve_reference(spec, options, data)
         result = SweepResult(experiment, parent_id, data.task, len(records), len(records) - len(todo), grid.n_dropped_invalid,
                              reference_error=reference, reference_source=reference_source)
-        self._train(tracker, data, todo, result)
+        try:
+            self._train(tracker, data, todo, result)
+        except KeyboardInterrupt:
+            self._mark_interrupted(tracker)
+            raise
         if reference is None:
             self._diagnose_against_sweep_best(tracker, data, result)
         result.seconds = time.perf_counter() - started
         self._finish_parent(tracker, data, result)
         return result
+
+    def _mark_interrupted(self, tracker: SweepTracker) -> None:
+        """Ctrl-C: end this process's trials in flight and the parent as KILLED; a rerun resumes them.
+
+        Best effort: a run this cannot end stays RUNNING, and the rerun marks it KILLED.
+        """
+        try:
+            runs = [run for runs in tracker.trial_runs().values() for run in runs]
+            in_flight = [run.info.run_id for run in runs if run.info.status == "RUNNING"
+                         and run.data.tags.get("fitcheck.pid") == str(os.getpid())]
+            for run_id in [*in_flight, tracker.parent_run_id]:
+                tracker.client.set_terminated(run_id, status="KILLED")
+        except Exception:  # noqa: BLE001 - the user asked to stop; never mask the interrupt
+            _log.warning("could not mark the interrupted runs KILLED; a rerun will")
 
     def _start_parent(self, tracker: SweepTracker, data: PreparedData, grid: Grid, spec_hash: str) -> str:
         import json

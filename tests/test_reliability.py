@@ -93,6 +93,20 @@ def test_sigkilled_sweep_resumes_with_one_finished_run_per_trial(tmp_path):
     assert len(parents) == 1, "the rerun resumed the same parent run"
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_sweep_ends_its_runs_killed(tmp_path, signum):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    process = start_sweep(str(SPECS / "slow.yaml"), "--workers", "2", "--tracking-uri", uri, cwd=tmp_path)
+    wait_for_finished(client, "slow", 1, process)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and "run the same command again to resume" in stderr
+    runs = client.search_runs([client.get_experiment_by_name("slow").experiment_id])
+    assert not [r for r in runs if r.info.status == "RUNNING"]
+    assert any(r.info.status == "KILLED" for r in runs)
+
+
 def test_killed_worker_loses_only_its_trial(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(uri)

@@ -21,6 +21,9 @@ class _Group(click.Group):
                 raise
             click.echo(f"fitcheck: error: {error}", err=True)
             sys.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("fitcheck: interrupted; run the same command again to resume", err=True)
+            sys.exit(130)
 
 
 @click.group(cls=_Group)

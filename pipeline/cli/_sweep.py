@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
@@ -51,6 +52,8 @@ def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experime
     """Run the sweep described by the YAML file SPEC."""
     from pipeline.sweep import SweepOptions, run_sweep
 
+    signal.signal(signal.SIGTERM, _interrupt)  # end runs as KILLED on `kill`, as on Ctrl-C
+
     options = SweepOptions(
         tracking_uri=tracking_uri, experiment=experiment, workers=workers, executor=executor,
         ray_address=ray_address, resume=resume, yes=yes, reference_error=reference_error,
@@ -62,6 +65,10 @@ def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experime
         sys.exit(1)
     if fail_on_error and result.n_failed:
         sys.exit(1)
+
+
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _print_summary(result) -> None:
