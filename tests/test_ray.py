@@ -20,7 +20,7 @@ from pipeline.diagnostics import LABELS
 from pipeline.executors import LocalExecutor, TrialDone
 from pipeline.grid import expand_grid
 from pipeline.spec import load_spec
-from conftest import free_port
+from tracking_server import free_port
 from test_sweep import FITCHECK, N_TINY_TRIALS, TINY, TINY_EPOCHS, children, histories, only_parent
 
 pytest.importorskip("ray")

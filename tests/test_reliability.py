@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from conftest import MlflowServer, free_port
+from tracking_server import MlflowServer, free_port
 from pipeline import names
 
 ROOT = Path(__file__).resolve().parents[1]
