@@ -67,7 +67,7 @@ class RayExecutor(Executor):
                 if self.address:
                     ray.init(address=self.address, **quiet)
                 else:
-                    ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, **quiet)
+                    ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False, **quiet)
             except (ConnectionError, RuntimeError, ValueError) as error:
                 where = self.address or "a local Ray instance"
                 raise FitcheckError(f"--ray-address {where}: could not connect: {str(error).splitlines()[0]}") from None
