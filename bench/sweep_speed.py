@@ -162,7 +162,7 @@ def kerastuner_grid(csv: Path, epochs: int, folder: Path) -> dict[str, float]:
     tuner = keras_tuner.GridSearch(hypermodel, objective="val_accuracy", seed=SEED, directory=str(folder),
                                    project_name="grid", overwrite=True)
     tuner.search(X_train, y_train, batch_size=BATCH_SIZE, epochs=epochs, validation_data=(X_val, y_val), verbose=0)
-    return {config_name(trial.hyperparameters.values): float(trial.metrics.get_history("val_accuracy")[-1].value)
+    return {config_name(trial.hyperparameters.values): float(trial.metrics.get_history("val_accuracy")[-1].mean())
             for trial in tuner.oracle.trials.values()}
 
 
