@@ -17,7 +17,7 @@ from mlflow import MlflowClient
 from pipeline import names
 from pipeline.data import load_dataset
 from pipeline.diagnostics import LABELS
-from pipeline.executors import LocalExecutor, TrialDone
+from pipeline.executors import LocalExecutor, TrialDone, TrialStarted
 from pipeline.grid import expand_grid
 from pipeline.spec import load_spec
 from tracking_server import free_port
@@ -91,3 +91,23 @@ def test_ray_executor_logs_the_same_numbers_as_local(ray_head, mlflow_server, tm
         for name, values in histories(client, run).items():
             assert len(values) == TINY_EPOCHS
             np.testing.assert_allclose(values, on_local[name], rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+class _KillsTheWorker:
+    """Unpickling this ends the process: an actor that receives it dies before it trains."""
+
+    def __reduce__(self):
+        return os._exit, (1,)
+
+
+def test_a_dead_ray_worker_fails_its_trials_and_the_sweep_goes_on():
+    from pipeline.executors._ray import RayExecutor
+
+    data = load_dataset(TINY_SPEC.dataset, TINY_SPEC.split)
+    data.feature_names = [_KillsTheWorker()]
+    trials = expand_grid(TINY_SPEC.grid, task=data.task, skip_invalid=False).trials[:3]
+    events = list(RayExecutor(workers=2).run(list(enumerate(trials)), data))
+    started = sorted(event.index for event in events if isinstance(event, TrialStarted))
+    done = [event.outcome for event in events if isinstance(event, TrialDone)]
+    assert started == [0, 1, 2] and sorted(outcome.index for outcome in done) == [0, 1, 2]
+    assert all(outcome.status == "FAILED" and "Ray worker died" in outcome.error for outcome in done)
