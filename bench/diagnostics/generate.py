@@ -101,6 +101,26 @@ def model_configs(n_train: int, task: str) -> list[dict]:
     ]
 
 
+LARGE = 20_000  # rows for the good-fit runs: enough data that a right-sized network fits well
+
+
+def good_fit_jobs(start: int) -> list[dict]:
+    """Right-sized networks on 20,000 training rows, one per family and noise level."""
+    out = []
+    for family, (task, levels, _d) in FAMILIES.items():
+        teacher = family.startswith("teacher")
+        for noise in levels:
+            index = start + len(out)
+            out.append({
+                "run_id": f"r{index:03d}", "family": family, "task": task, "noise": noise,
+                "n_train": LARGE, "n_val": 5000, "data_seed": index * 7919, "seed": index * 7919 + 1,
+                "depth": 1 if teacher else 2, "width": 32, "activation": "tanh" if teacher else "relu",
+                "optimizer": "adam", "learning_rate": 1e-3, "loss": "default", "dropout": 0.0,
+                "l2": 0.0, "batch_size": 128, "kind": "right_sized_large_data", "epochs": 20,
+            })
+    return out
+
+
 def jobs() -> list[dict]:
     """Every run of the corpus, each with its own seed."""
     out = []
@@ -116,7 +136,7 @@ def jobs() -> list[dict]:
                     "n_train": n_train, "n_val": n_val, "data_seed": data_seed,
                     "seed": data_seed + len(out), **config,
                 })
-    return out
+    return out + good_fit_jobs(len(out))
 
 
 def _build(job: dict, n_features: int):
@@ -244,6 +264,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="only the first N runs (smoke test)")
     parser.add_argument("--out", type=Path, default=CORPUS)
     parser.add_argument("--fresh", action="store_true", help="discard runs already in --out")
+    parser.add_argument("--runs", default=None, help="comma-separated run ids to generate (default: all)")
     args = parser.parse_args()
     runs_csv, curves_dir = args.out / "runs.csv", args.out / "curves"
     if args.fresh:
@@ -252,7 +273,9 @@ def main() -> None:
             path.unlink()
     curves_dir.mkdir(parents=True, exist_ok=True)
     done = set(pd.read_csv(runs_csv)["run_id"]) if runs_csv.exists() else set()
-    todo = [job for job in jobs()[: args.limit] if job["run_id"] not in done]
+    wanted = set(args.runs.split(",")) if args.runs else None
+    todo = [job for job in jobs()[: args.limit]
+            if job["run_id"] not in done and (wanted is None or job["run_id"] in wanted)]
     # round robin over families, so a partial corpus is balanced
     todo.sort(key=lambda job: (int(job["run_id"][1:]) % 20, list(FAMILIES).index(job["family"])))
     started = time.perf_counter()

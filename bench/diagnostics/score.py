@@ -24,7 +24,8 @@ sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
 
 import peers  # noqa: E402
 
-from pipeline.diagnostics import LABELS, diagnose, online_stop  # noqa: E402
+from pipeline.diagnostics import LABELS, diagnose, online_stop, recommend_stop  # noqa: E402
+from pipeline.diagnostics._noise import metric_se  # noqa: E402
 
 BAND = {"error": (0.01, 0.03), "rmse": (0.05, 0.15)}  # (LOW, HIGH); rmse in units of sigma
 FIT_LABELS = LABELS[:4]
@@ -43,19 +44,33 @@ def truth(run: pd.Series, curves: pd.DataFrame) -> str | None:
     return peers._label(bias >= high, variance >= high)
 
 
+def sweep_best_val(runs: pd.DataFrame, curves: dict) -> dict:
+    """Per dataset: the lowest validation metric any of its runs reached (the sweep's fallback)."""
+    best: dict = {}
+    for run in runs.itertuples():
+        metric = "rmse" if run.task == "regression" else "error"
+        value = curves[run.run_id][f"val_{metric}"].min()
+        best[run.data_seed] = min(best.get(run.data_seed, np.inf), value)
+    return best
+
+
 def label_table(runs: pd.DataFrame, curves: dict) -> pd.DataFrame:
     """One row per run: truth and every labeller's label."""
     rows = []
+    best = sweep_best_val(runs, curves)
     for run in runs.itertuples():
         run_curves = curves[run.run_id]
         metric = "rmse" if run.task == "regression" else "error"
         common = dict(task=run.task, n_train=run.n_train, n_val=run.n_val)
         rows.append({
             "run_id": run.run_id, "family": run.family, "kind": run.kind,
-            "truth": truth(run, run_curves),
+            "n_train": run.n_train, "truth": truth(run, run_curves),
             "fitcheck (given)": diagnose(run_curves, reference_error=run.bayes_error, **common).label,
             "fitcheck (estimated)": diagnose(run_curves, reference_error=run.reference_hgb,
                                              reference_source="estimated", **common).label,
+            "fitcheck (estimated, min with sweep best)": diagnose(
+                run_curves, reference_error=min(run.reference_hgb, best[run.data_seed]),
+                reference_source="estimated", **common).label,
             "fixed threshold (given)": peers.fixed_threshold(run_curves, metric=metric,
                                                              reference=run.bayes_error),
             "fixed threshold (estimated)": peers.fixed_threshold(run_curves, metric=metric,
@@ -92,8 +107,12 @@ def stopping_table(runs: pd.DataFrame, curves: dict) -> pd.DataFrame:
         train_loss = run_curves["train_loss"].to_numpy()
         recommended = diagnose(run_curves, task=run.task, n_train=run.n_train, n_val=run.n_val,
                                reference_error=run.bayes_error).recommended_epochs
+        noise = metric_se(val.min(), run.n_val, metric=metric)
+        cheaper = {f"fitcheck recommend_stop, min_delta {d:g} SE": recommend_stop(val, min_delta=d * noise)
+                   for d in (0.25, 0.5)}
         rules = {
             "fitcheck recommended_epochs (offline)": (recommended, recommended),
+            **{rule: (epochs, epochs) for rule, epochs in cheaper.items()},
             "fitcheck online (smoothed, patience 5)": online_stop(val, patience=5),
             "Keras EarlyStopping patience 5": peers.keras_patience(val, patience=5),
             "Keras EarlyStopping patience 10": peers.keras_patience(val, patience=10),
@@ -138,13 +157,14 @@ def main() -> None:
           f"{len(scored)} scored, {len(labels) - len(scored)} in the grey band "
           f"(classification {BAND['error']}, regression {BAND['rmse']} x sigma)\n")
     print("truth labels:", scored["truth"].value_counts().to_dict(), "\n")
-    labellers = [c for c in labels.columns if c not in ("run_id", "family", "kind", "truth")]
-    accuracy = pd.DataFrame({
-        "label accuracy": [(scored[c] == scored["truth"]).mean() for c in labellers],
-        "correct": [f"{(scored[c] == scored['truth']).sum()}/{len(scored)}" for c in labellers],
-    }, index=labellers)
+    labellers = [c for c in labels.columns if c not in ("run_id", "family", "kind", "n_train", "truth")]
+    columns = {"label accuracy": [(scored[c] == scored["truth"]).mean() for c in labellers],
+               "correct": [f"{(scored[c] == scored['truth']).sum()}/{len(scored)}" for c in labellers]}
+    for size, group in scored.groupby("n_train"):
+        columns[f"{size} train rows ({len(group)})"] = [(group[c] == group["truth"]).mean() for c in labellers]
+    accuracy = pd.DataFrame(columns, index=labellers)
     print("## Label accuracy (scored runs)\n")
-    print(markdown(accuracy, {"label accuracy": ".1%"}), "\n")
+    print(markdown(accuracy, {c: ".1%" for c in accuracy.columns if c != "correct"}), "\n")
     for column in ("fitcheck (given)", "fitcheck (estimated)"):
         print(f"## Confusion matrix, {column} (rows: truth, columns: predicted)\n")
         print(markdown(confusion(scored, column)), "\n")
