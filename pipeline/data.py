@@ -82,6 +82,10 @@ def _load_frame(spec: DatasetSpec) -> tuple[pd.DataFrame, str]:
                 random_state=seed)
         else:
             X, y = sk_datasets.make_friedman1(n, n_features=max(spec.n_features, 5), noise=spec.noise, random_state=seed)
+        if spec.synthetic in ("moons", "circles") and spec.flip_y:
+            # flip each label with probability flip_y: the Bayes error is at least flip_y
+            flipped = np.random.default_rng(seed).random(len(y)) < spec.flip_y
+            y = np.where(flipped, 1 - y, y)
         frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
         frame["target"] = y
         return frame, "target"

@@ -116,3 +116,10 @@ def test_fingerprint_changes_with_split_seed():
     spec = DatasetSpec(synthetic="moons", n_samples=200)
     assert load_dataset(spec, SplitSpec(seed=0)).fingerprint() == load_dataset(spec, SplitSpec(seed=0)).fingerprint()
     assert load_dataset(spec, SplitSpec(seed=0)).fingerprint() != load_dataset(spec, SplitSpec(seed=1)).fingerprint()
+
+
+def test_flip_y_on_moons_flips_that_share_of_labels():
+    clean = load_dataset(DatasetSpec(synthetic="moons", n_samples=2000, seed=4), SplitSpec(seed=0))
+    noisy = load_dataset(DatasetSpec(synthetic="moons", n_samples=2000, seed=4, flip_y=0.2), SplitSpec(seed=0))
+    flipped = (clean.frame["target"] != noisy.frame["target"]).mean()
+    assert 0.17 < flipped < 0.23
