@@ -282,7 +282,10 @@ def main() -> None:
     with Pool(args.workers, initializer=_init_worker) as pool:
         for i, (row, curves) in enumerate(pool.imap_unordered(run_job, todo), 1):
             # appended as each run finishes, so an interrupted generation resumes where it stopped
-            pd.DataFrame([row]).to_csv(runs_csv, mode="a", header=not runs_csv.exists(), index=False)
+            frame = pd.DataFrame([row])
+            if runs_csv.exists():  # same columns, same order as the rows already there
+                frame = frame[pd.read_csv(runs_csv, nrows=0).columns]
+            frame.to_csv(runs_csv, mode="a", header=not runs_csv.exists(), index=False)
             curves.drop(columns="run_id").to_csv(curves_dir / f"{row['run_id']}.csv", index=False,
                                                  float_format="%.6g")
             print(f"[{i}/{len(todo)}] {row['run_id']} {row['family']} {row['kind']} "
