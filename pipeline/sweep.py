@@ -21,7 +21,7 @@ import pandas as pd
 from pipeline import names
 from pipeline.data import PreparedData, load_dataset
 from pipeline.errors import FitcheckError
-from pipeline.executors import TrialDone, TrialStarted, make_executor
+from pipeline.executors import Executor, TrialDone, TrialStarted, make_executor
 from pipeline.grid import Grid, TrialConfig, expand_grid
 from pipeline.spec import SweepSpec, load_spec
 from pipeline.tracking import SweepTracker, TrackingUnavailable, to_json_bytes, with_retries
@@ -149,6 +149,16 @@ class Sweep:
         if len(grid.trials) > spec.max_trials and not options.yes:
             raise FitcheckError(f"{spec.source}: grid has {len(grid.trials)} trials, over max_trials={spec.max_trials}; "
                                 "pass --yes to run it anyway or raise max_trials")
+        executor = make_executor(options.executor, workers=options.workers, ray_address=options.ray_address,
+                                 verbose=options.verbose)
+        executor.warm_up(data)  # workers load TensorFlow while the sweep sets itself up
+        try:
+            return self._run(tracker, executor, data, grid, started)
+        finally:
+            executor.close()
+
+    def _run(self, tracker: SweepTracker, executor: Executor, data: PreparedData, grid: Grid, started: float) -> SweepResult:
+        spec, options = self.spec, self.options
         experiment = options.experiment or spec.experiment_name()
         tracker.use_experiment(experiment)
         experiment = tracker.client.get_experiment(tracker.experiment_id).name
@@ -170,7 +180,7 @@ class Sweep:
         result = SweepResult(experiment, parent_id, data.task, len(records), len(records) - len(todo), grid.n_dropped_invalid,
                              reference_error=reference, reference_source=reference_source)
         try:
-            self._train(tracker, data, todo, result)
+            self._train(tracker, executor, data, todo, result)
         except KeyboardInterrupt:
             self._mark_interrupted(tracker)
             raise
@@ -215,12 +225,11 @@ class Sweep:
             return tracker.start_sweep(run_name=f"sweep-{name}", spec_hash=spec_hash, spec_name=name, params=params,
                                        tags={}, spec_path=self.spec_path, dataset=dataset)
 
-    def _train(self, tracker: SweepTracker, data: PreparedData, todo: list[TrialRecord], result: SweepResult) -> None:
+    def _train(self, tracker: SweepTracker, executor: Executor, data: PreparedData, todo: list[TrialRecord],
+               result: SweepResult) -> None:
         from tqdm import tqdm
 
         by_index = {record.index: record for record in todo}
-        executor = make_executor(self.options.executor, workers=self.options.workers,
-                                 ray_address=self.options.ray_address, verbose=self.options.verbose)
         bar = tqdm(total=len(todo), unit="trial", desc="sweep", disable=not self.options.progress or not todo,
                    dynamic_ncols=True)
         unlogged: list[TrialRecord] = []

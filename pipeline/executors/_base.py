@@ -35,6 +35,12 @@ class Executor(abc.ABC):
     :class:`TrialDone` per job, a ``FAILED`` one when the trial's worker died.
     """
 
+    def warm_up(self, data: PreparedData) -> None:  # noqa: B027 - optional hook
+        """Optionally start workers early; called once before :meth:`run`. Default: nothing."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release workers started by :meth:`warm_up` when :meth:`run` never ran. Default: nothing."""
+
     @abc.abstractmethod
     def run(self, jobs: Sequence[tuple[int, TrialConfig]], data: PreparedData) -> Iterator[Event]:
         """Run ``(index, config)`` jobs on ``data``; yield events until every job is done."""

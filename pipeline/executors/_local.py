@@ -51,23 +51,47 @@ class LocalExecutor(Executor):
         self.workers = max(1, workers or cores)
         self.threads = max(1, cores // self.workers)
         self.verbose = verbose
-        self._processes: list[mp.Process] = []
+        self._context = mp.get_context("spawn")
+        self._results: mp.Queue | None = None
+        self._data: PreparedData | None = None
+        # one task queue per worker, one job at a time: a dead worker's job is known exactly
+        self._slots: list[dict] = []
+
+    def warm_up(self, data: PreparedData) -> None:
+        """Start the workers now, so TensorFlow loads while the sweep sets itself up."""
+        self._open(data, self.workers)
+
+    def _open(self, data: PreparedData, count: int) -> None:
+        if self._slots:
+            return
+        self._data = dataclasses.replace(data, frame=None)
+        self._results = self._context.Queue()
+        self._slots = [self._spawn() for _ in range(count)]
+
+    def _spawn(self) -> dict:
+        tasks = self._context.Queue()
+        process = self._context.Process(
+            target=_worker, args=(tasks, self._results, self._data, self.threads, self.verbose), daemon=True)
+        process.start()
+        return {"process": process, "tasks": tasks, "job": None}
+
+    def close(self) -> None:
+        """Stop the workers."""
+        for slot in self._slots:
+            if slot["process"].is_alive():
+                slot["tasks"].put(None)
+        for slot in self._slots:
+            slot["process"].join(timeout=5)
+            if slot["process"].is_alive():
+                slot["process"].kill()
+        self._slots = []
 
     def run(self, jobs: Sequence[tuple[int, TrialConfig]], data: PreparedData) -> Iterator[Event]:
         if not jobs:
+            self.close()
             return
-        context = mp.get_context("spawn")
-        data = dataclasses.replace(data, frame=None)
-        results: mp.Queue = context.Queue()
-        pending = list(jobs)
-        # one task queue per worker, one job at a time: a dead worker's job is known exactly
-        slots: list[dict] = []
-
-        def spawn() -> dict:
-            tasks = context.Queue()
-            process = context.Process(target=_worker, args=(tasks, results, data, self.threads, self.verbose), daemon=True)
-            process.start()
-            return {"process": process, "tasks": tasks, "job": None}
+        self._open(data, min(self.workers, len(jobs)))
+        pending, slots, results = list(jobs), self._slots, self._results
 
         def feed(slot: dict) -> None:
             if pending:
@@ -75,9 +99,8 @@ class LocalExecutor(Executor):
                 slot["tasks"].put(slot["job"])
 
         try:
-            for _ in range(min(self.workers, len(jobs))):
-                slots.append(spawn())
-                feed(slots[-1])
+            for slot in slots:
+                feed(slot)
             remaining = len(jobs)
             while remaining:
                 for position, slot in enumerate(slots):
@@ -88,7 +111,7 @@ class LocalExecutor(Executor):
                             index, "FAILED", error=f"worker process died (exit code {slot['process'].exitcode})"))
                         slot["job"] = None
                         if pending:
-                            slots[position] = spawn()
+                            slots[position] = self._spawn()
                             feed(slots[position])
                 try:
                     kind, payload = results.get(timeout=_POLL_SECONDS)
@@ -105,10 +128,4 @@ class LocalExecutor(Executor):
                 feed(slot)
                 yield TrialDone(payload)
         finally:
-            for slot in slots:
-                if slot["process"].is_alive():
-                    slot["tasks"].put(None)
-            for slot in slots:
-                slot["process"].join(timeout=5)
-                if slot["process"].is_alive():
-                    slot["process"].kill()
+            self.close()
