@@ -58,6 +58,13 @@ class TrialRecord:
     outcome: TrialOutcome | None = None
     diagnosis: object | None = None
 
+    @property
+    def label(self) -> str:
+        """The diagnosis label; ``diverged`` for any trial that did not finish (``fitcheck.error`` says why)."""
+        if self.outcome is not None and self.outcome.status == "FAILED":
+            return "diverged"
+        return getattr(self.diagnosis, "label", "undiagnosed")
+
 
 @dataclass
 class SweepResult:
@@ -82,7 +89,7 @@ class SweepResult:
 
     def labels(self) -> Counter:
         """Trials of this run by diagnosis label."""
-        return Counter(getattr(r.diagnosis, "label", "diverged") for r in self.records if r.outcome)
+        return Counter(r.label for r in self.records if r.outcome)
 
     def summary_frame(self, task: str) -> pd.DataFrame:
         """One row per trial run now: config, final and best validation metric, label."""
@@ -95,10 +102,10 @@ class SweepResult:
             rows.append({
                 "trial": record.config.name(), "status": record.outcome.status,
                 f"best_val_{metric}": min(val) if val else math.nan,
-                "label": getattr(record.diagnosis, "label", "diverged"),
+                "label": record.label,
                 "stop_at": getattr(record.diagnosis, "recommended_epochs", None),
             })
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows).astype({"stop_at": "Int64"}) if rows else pd.DataFrame(rows)
 
 
 REFERENCE_DESCRIPTIONS = {
@@ -248,7 +255,7 @@ class Sweep:
                 if not self._log_trial(tracker, data, record, result.reference_error):
                     unlogged.append(record)
                 bar.update(1)
-                bar.set_postfix(failed=result.n_failed, last=getattr(record.diagnosis, "label", "-"), refresh=False)
+                bar.set_postfix(failed=result.n_failed, last=record.label, refresh=False)
         finally:
             bar.close()
         for record in unlogged:  # the server came back: write what was kept
@@ -273,12 +280,14 @@ class Sweep:
                                     reference_error=reference, reference_source=source)
 
     def _diagnose_against_sweep_best(self, tracker: SweepTracker, data: PreparedData, result: SweepResult) -> None:
+        from pipeline.diagnostics import reference_from_sweep
+
         metric = f"val_{names.task_metric(data.task)}"
-        finals = [min(r.outcome.curves[metric]) for r in result.records
-                  if r.outcome.status == "FINISHED" and r.outcome.curves.get(metric)]
-        if not finals:
+        finished = [value for r in result.records if r.outcome.status == "FINISHED"
+                    for value in r.outcome.curves.get(metric, [])]
+        if not finished:
             return
-        result.reference_error = float(min(finals))
+        result.reference_error = reference_from_sweep(finished)
         for record in result.records:
             self._diagnose(record, data, result.reference_error, result.reference_source)
             if record.diagnosis is not None and record.run_id:
@@ -311,12 +320,12 @@ class Sweep:
         artifacts: dict[str, bytes] = {}
         if diagnosis is not None:
             summary.update(diagnosis.metrics())
-            tags[names.DIAGNOSIS_TAG] = diagnosis.label
             tags[names.DIAGNOSIS_AT_RECOMMENDED_TAG] = diagnosis.label_at_recommended
             artifacts["diagnosis.json"] = to_json_bytes(diagnosis.to_dict())
+        if diagnosis is not None or outcome.status == "FAILED":
+            tags[names.DIAGNOSIS_TAG] = record.label
         if outcome.status == "FAILED":
             tags[names.ERROR_TAG] = outcome.error or "failed"
-            tags.setdefault(names.DIAGNOSIS_TAG, "diverged" if outcome.diverged_epoch else "failed")
             if outcome.diverged_epoch:
                 tags[names.DIVERGED_EPOCH_TAG] = str(outcome.diverged_epoch)
         if outcome.curves:
