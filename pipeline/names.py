@@ -49,3 +49,10 @@ def curve_columns(task: str) -> tuple[str, ...]:
     """Per-epoch curve names logged for a task, in a fixed order."""
     metric = task_metric(task)
     return (RUNNING_LOSS, "train_loss", "val_loss", f"train_{metric}", f"val_{metric}")
+
+#: Values of the parent's ``fitcheck.reference_error_source`` tag, and what each means.
+REFERENCE_SOURCES = {
+    "given": "given by the user",
+    "estimated": "estimated: HistGradientBoosting, 5-fold cross-validation on the training split",
+    "sweep_best_val": "best validation error across the sweep",
+}

@@ -108,13 +108,6 @@ class SweepResult:
         return pd.DataFrame(rows).astype({"stop_at": "Int64"}) if rows else pd.DataFrame(rows)
 
 
-REFERENCE_DESCRIPTIONS = {
-    "given": "given by the user",
-    "estimated": "estimated: HistGradientBoosting, 5-fold cross-validation on the training split",
-    "sweep_best_val": "best validation error across the sweep",
-}
-
-
 def resolve_reference(spec: SweepSpec, options: SweepOptions, data: PreparedData) -> tuple[float | None, str]:
     """The reference (Bayes-like) error and its source: ``given``, ``estimated`` or ``sweep_best_val``.
 
@@ -345,9 +338,7 @@ class Sweep:
         return True
 
     def _finish_parent(self, tracker: SweepTracker, data: PreparedData, result: SweepResult) -> None:
-        from pipeline import names as n
-
-        tags = {n.REFERENCE_SOURCE_TAG: REFERENCE_DESCRIPTIONS.get(result.reference_source, result.reference_source)}
+        tags = {names.REFERENCE_SOURCE_TAG: result.reference_source}
         metrics = {
             "n_trials": result.n_trials, "n_finished": sum(1 for r in result.records if r.outcome.status == "FINISHED"),
             "n_failed": result.n_failed, "n_skipped": result.n_skipped, "sweep_seconds": result.seconds,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline import names
 from pipeline.report import _figures, _summary
 from pipeline.report._gather import Sweep, gather_sweep
 from pipeline.report._render import render_report
@@ -34,6 +35,7 @@ def _run_url(sweep: Sweep, run_id: str) -> str | None:
 
 def _header(sweep: Sweep, frame: pd.DataFrame) -> dict:
     params, metrics = sweep.params, sweep.metrics
+    source = sweep.tags.get(names.REFERENCE_SOURCE_TAG)
     return {
         "experiment_name": sweep.experiment_name, "run_id": sweep.run_id, "run_name": sweep.run_name,
         "run_url": _run_url(sweep, sweep.run_id), "start_time": sweep.start_time,
@@ -41,7 +43,7 @@ def _header(sweep: Sweep, frame: pd.DataFrame) -> dict:
         "metric": sweep.metric, "n_train": params.get("n_train"), "n_val": params.get("n_val"),
         "n_test": params.get("n_test"), "n_features": params.get("n_features"),
         "n_dropped_invalid": params.get("n_dropped_invalid"), "reference_error": metrics.get("reference_error"),
-        "reference_source": sweep.tags.get("fitcheck.reference_error_source"),
+        "reference_source": names.REFERENCE_SOURCES.get(source, source),
         "n_trials": len(frame), "n_failed": int((frame["status"] == "FAILED").sum()),
         "n_skipped": metrics.get("n_skipped"), "sweep_seconds": metrics.get("sweep_seconds"),
         "train_seconds": float(frame["train_seconds"].sum()) if len(frame) else 0.0,

@@ -92,7 +92,7 @@ def log_synthetic_sweep(
     start = int(time.time() * 1000)
     parent = client.create_run(experiment_id, start_time=start, run_name=f"sweep-{spec_name}",
                                tags={names.ROLE_TAG: names.ROLE_SWEEP, names.SPEC_NAME_TAG: spec_name,
-                                     names.REFERENCE_SOURCE_TAG: "spec: human-level error"})
+                                     names.REFERENCE_SOURCE_TAG: "given"})
     parent_id = parent.info.run_id
     counts = {"finished": 0, "failed": 0}
     for index, config in enumerate(configs):
