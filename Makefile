@@ -23,7 +23,7 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 test: $(STAMP) browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=10
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[bench]"

@@ -170,7 +170,7 @@ def test_tracking_server_restart_mid_sweep_loses_nothing(tmp_path):
         assert_one_finished_run_per_trial(runs, N_SLOW_TRIALS)
         for run in runs:
             if run.info.status == "FINISHED":
-                assert len(client.get_metric_history(run.info.run_id, "val_error")) == 25
+                assert len(client.get_metric_history(run.info.run_id, "val_error")) == 40
     finally:
         server.stop()
 
