@@ -21,7 +21,7 @@ import pandas as pd
 from pipeline import names
 from pipeline.data import PreparedData, load_dataset
 from pipeline.errors import FitcheckError
-from pipeline.executors import Executor, TrialDone, TrialStarted, make_executor
+from pipeline.executors import Executor, TrialStarted, make_executor
 from pipeline.grid import Grid, TrialConfig, expand_grid
 from pipeline.spec import SweepSpec, load_spec
 from pipeline.tracking import SweepTracker, TrackingUnavailable, to_json_bytes, with_retries
@@ -223,7 +223,7 @@ class Sweep:
             if data.frame is not None:
                 dataset = mlflow.data.from_pandas(data.frame, name=data.name, targets=data.target)
             return tracker.start_sweep(run_name=f"sweep-{name}", spec_hash=spec_hash, spec_name=name, params=params,
-                                       tags={}, spec_path=self.spec_path, dataset=dataset)
+                                       spec_path=self.spec_path, dataset=dataset)
 
     def _train(self, tracker: SweepTracker, executor: Executor, data: PreparedData, todo: list[TrialRecord],
                result: SweepResult) -> None:

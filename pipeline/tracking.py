@@ -149,10 +149,10 @@ class SweepTracker:
         )
         return runs[0].info.run_id if runs else None
 
-    def start_sweep(self, *, run_name: str, spec_hash: str, spec_name: str, params: dict, tags: dict,
+    def start_sweep(self, *, run_name: str, spec_hash: str, spec_name: str, params: dict,
                     spec_path: str | None, dataset=None) -> str:
         """Create the parent run with its params, tags, spec file and dataset."""
-        from mlflow.entities import DatasetInput, InputTag, Param, RunTag
+        from mlflow.entities import DatasetInput, InputTag, Param
 
         base_tags = {names.ROLE_TAG: names.ROLE_SWEEP, names.SPEC_HASH_TAG: spec_hash, names.SPEC_NAME_TAG: spec_name}
         commit = git_commit()
@@ -161,11 +161,11 @@ class SweepTracker:
         adopted = os.environ.get("MLFLOW_RUN_ID")
         if adopted:  # launched by `mlflow run`: its run is the sweep's parent
             self.client.set_tag(adopted, "mlflow.runName", run_name)
-            for key, value in {**base_tags, **tags}.items():
+            for key, value in base_tags.items():
                 self.client.set_tag(adopted, key, value)
             self.parent_run_id = adopted
         else:
-            run = self.client.create_run(self.experiment_id, run_name=run_name, tags={**base_tags, **tags})
+            run = self.client.create_run(self.experiment_id, run_name=run_name, tags=base_tags)
             self.parent_run_id = run.info.run_id
         self.client.log_batch(self.parent_run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
         if spec_path:
@@ -262,12 +262,6 @@ class SweepTracker:
             copy = Path(folder, name)
             copy.write_bytes(Path(path).read_bytes())
             with_retries(lambda: self.client.log_artifact(self.parent_run_id, str(copy)), what=f"log {name}")
-
-    def run_url(self, run_id: str) -> str | None:
-        """The run's page in the MLflow UI, when tracking goes to an HTTP server."""
-        if not self.tracking_uri.startswith("http"):
-            return None
-        return f"{self.tracking_uri.rstrip('/')}/#/experiments/{self.experiment_id}/runs/{run_id}"
 
 
 def to_json_bytes(payload: dict) -> bytes:

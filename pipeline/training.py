@@ -101,8 +101,3 @@ def _epoch_stream(X: np.ndarray, y: np.ndarray, config: TrialConfig):
             .batch(config.batch_size)
             .repeat()
             .prefetch(2))
-
-
-def curves_are_finite(curves: dict[str, list[float]]) -> bool:
-    """True when every value of every curve is finite."""
-    return all(np.isfinite(values).all() for values in curves.values())

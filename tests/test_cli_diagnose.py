@@ -118,7 +118,7 @@ def test_run_id_fitcheck_child_reads_sizes_and_reference_from_parent(tmp_path):
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
-    with mlflow.start_run() as parent:
+    with mlflow.start_run():
         mlflow.log_params({"n_train": 500, "n_val": 2000, "task": "binary"})
         mlflow.log_metric("reference_error", 0.1)
         mlflow.set_tag("fitcheck.reference_error_source", "estimated")
