@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing as mp
 import os
-import queue
 from collections.abc import Iterator, Sequence
+from multiprocessing.connection import Connection, wait
 
 from pipeline.data import PreparedData
 from pipeline.executors._base import Event, Executor, TrialDone, TrialStarted
@@ -16,7 +16,7 @@ from pipeline.training import TrialOutcome
 _POLL_SECONDS = 0.5
 
 
-def _worker(tasks: mp.Queue, results: mp.Queue, data: PreparedData, threads: int, verbose: bool) -> None:
+def _worker(conn: Connection, data: PreparedData, threads: int, verbose: bool) -> None:
     from pipeline.training import configure_tensorflow, train_trial
 
     if not verbose:  # TensorFlow's C++ start-up chatter; a trial's errors come back in its outcome
@@ -25,25 +25,34 @@ def _worker(tasks: mp.Queue, results: mp.Queue, data: PreparedData, threads: int
     configure_tensorflow(threads, verbose=verbose)
     parent = os.getppid()
     while True:
-        try:
-            job = tasks.get(timeout=_POLL_SECONDS)
-        except queue.Empty:
+        if not conn.poll(_POLL_SECONDS):
             if os.getppid() != parent:  # the sweep process died (e.g. SIGKILL): do not linger
                 return
             continue
+        job = conn.recv()
         if job is None:
             return
         index, config = job
-        results.put(("started", index))
-        results.put(("done", train_trial(index, config, data)))
+        conn.send(("started", index))
+        conn.send(("done", train_trial(index, config, data)))
+
+
+@dataclasses.dataclass
+class _Slot:
+    """A worker process, the pipe to it, and the job it holds."""
+
+    process: mp.process.BaseProcess
+    conn: Connection
+    job: tuple[int, TrialConfig] | None = None
 
 
 class LocalExecutor(Executor):
     """``workers`` processes (spawned, so TensorFlow starts clean in each).
 
     TensorFlow's thread pools are sized so that ``workers x threads`` fills the cores without
-    oversubscribing them. A worker that dies loses only its current trial: that trial comes
-    back ``FAILED`` and a fresh worker takes its place.
+    oversubscribing them. Each worker has a pipe of its own, so a worker killed mid-write corrupts
+    nothing the others use: it loses only its current trial, which comes back ``FAILED``, and a
+    fresh worker takes its place.
     """
 
     def __init__(self, workers: int | None = None, *, verbose: bool = False):
@@ -52,10 +61,8 @@ class LocalExecutor(Executor):
         self.threads = max(1, cores // self.workers)
         self.verbose = verbose
         self._context = mp.get_context("spawn")
-        self._results: mp.Queue | None = None
         self._data: PreparedData | None = None
-        # one task queue per worker, one job at a time: a dead worker's job is known exactly
-        self._slots: list[dict] = []
+        self._slots: list[_Slot] = []
 
     def warm_up(self, data: PreparedData) -> None:
         """Start the workers now, so TensorFlow loads while the sweep sets itself up."""
@@ -65,25 +72,29 @@ class LocalExecutor(Executor):
         if self._slots:
             return
         self._data = dataclasses.replace(data, frame=None)
-        self._results = self._context.Queue()
         self._slots = [self._spawn() for _ in range(count)]
 
-    def _spawn(self) -> dict:
-        tasks = self._context.Queue()
-        process = self._context.Process(
-            target=_worker, args=(tasks, self._results, self._data, self.threads, self.verbose), daemon=True)
+    def _spawn(self) -> _Slot:
+        ours, theirs = self._context.Pipe()
+        process = self._context.Process(target=_worker, args=(theirs, self._data, self.threads, self.verbose),
+                                        daemon=True)
         process.start()
-        return {"process": process, "tasks": tasks, "job": None}
+        theirs.close()  # the worker holds the other end: its death reads as end-of-file here
+        return _Slot(process, ours)
 
     def close(self) -> None:
         """Stop the workers."""
         for slot in self._slots:
-            if slot["process"].is_alive():
-                slot["tasks"].put(None)
+            try:
+                slot.conn.send(None)
+            except OSError:
+                pass
         for slot in self._slots:
-            slot["process"].join(timeout=5)
-            if slot["process"].is_alive():
-                slot["process"].kill()
+            slot.process.join(timeout=5)
+            if slot.process.is_alive():
+                slot.process.kill()
+                slot.process.join()
+            slot.conn.close()
         self._slots = []
 
     def run(self, jobs: Sequence[tuple[int, TrialConfig]], data: PreparedData) -> Iterator[Event]:
@@ -91,41 +102,40 @@ class LocalExecutor(Executor):
             self.close()
             return
         self._open(data, min(self.workers, len(jobs)))
-        pending, slots, results = list(jobs), self._slots, self._results
+        pending, slots = list(jobs), self._slots
 
-        def feed(slot: dict) -> None:
-            if pending:
-                slot["job"] = pending.pop(0)
-                slot["tasks"].put(slot["job"])
+        def feed(slot: _Slot) -> None:
+            slot.job = pending.pop(0) if pending else None
+            if slot.job is not None:
+                slot.conn.send(slot.job)
 
         try:
             for slot in slots:
                 feed(slot)
             remaining = len(jobs)
             while remaining:
-                for position, slot in enumerate(slots):
-                    if slot["job"] is not None and not slot["process"].is_alive():
-                        index, _config = slot["job"]
+                busy = [slot for slot in slots if slot.job is not None]
+                for ready in wait([slot.conn for slot in busy], timeout=_POLL_SECONDS):
+                    owner = next(slot for slot in busy if slot.conn is ready)
+                    try:
+                        kind, payload = owner.conn.recv()
+                    except (EOFError, OSError):  # the worker died
+                        owner.process.join()
                         remaining -= 1
                         yield TrialDone(TrialOutcome(
-                            index, "FAILED", error=f"worker process died (exit code {slot['process'].exitcode})"))
-                        slot["job"] = None
+                            owner.job[0], "FAILED", error=f"worker process died (exit code {owner.process.exitcode})"))
+                        owner.job = None
                         if pending:
+                            owner.conn.close()
+                            position = slots.index(owner)
                             slots[position] = self._spawn()
                             feed(slots[position])
-                try:
-                    kind, payload = results.get(timeout=_POLL_SECONDS)
-                except queue.Empty:
-                    continue
-                if kind == "started":
-                    yield TrialStarted(payload)
-                    continue
-                slot = next((s for s in slots if s["job"] is not None and s["job"][0] == payload.index), None)
-                if slot is None:  # its worker was already reaped as dead
-                    continue
-                remaining -= 1
-                slot["job"] = None
-                feed(slot)
-                yield TrialDone(payload)
+                        continue
+                    if kind == "started":
+                        yield TrialStarted(payload)
+                        continue
+                    remaining -= 1
+                    feed(owner)
+                    yield TrialDone(payload)
         finally:
             self.close()
