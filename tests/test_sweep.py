@@ -157,3 +157,6 @@ def test_mlflow_run_entry_point(tmp_path):
     assert parent.data.tags.get("mlflow.project.entryPoint") == "sweep"  # the `mlflow run` run is the parent
     runs = children(client, parent.info.run_id, experiment.experiment_id)
     assert len(runs) == N_TINY_TRIALS and all(r.info.status == "FINISHED" for r in runs)
+    report = ROOT / "reports" / "mlflow-run.html"  # `mlflow run` works in the project folder
+    assert report.exists()
+    report.unlink()
