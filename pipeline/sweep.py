@@ -128,6 +128,12 @@ def resolve_reference(spec: SweepSpec, options: SweepOptions, data: PreparedData
     return None, "sweep_best_val"
 
 
+def _start_trial(tracker: SweepTracker, record: TrialRecord, data: PreparedData) -> str:
+    """Create the trial's RUNNING child run with every axis and the task as params."""
+    return tracker.start_trial(run_name=record.config.name(), trial_key=record.key,
+                               params={**record.config.params(), "task": data.task})
+
+
 def _curves_frame(curves: dict[str, list[float]]) -> pd.DataFrame:
     frame = pd.DataFrame({name: pd.Series(values, dtype=float) for name, values in curves.items()})
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
@@ -237,9 +243,7 @@ class Sweep:
             for event in executor.run([(r.index, r.config) for r in todo], data):
                 record = by_index[event.index if isinstance(event, TrialStarted) else event.outcome.index]
                 if isinstance(event, TrialStarted):
-                    record.run_id = self._safe(lambda: tracker.start_trial(
-                        run_name=record.config.name(), trial_key=record.key,
-                        params={**record.config.params(), "task": data.task}))
+                    record.run_id = self._safe(lambda: _start_trial(tracker, record, data))
                     continue
                 record.outcome = event.outcome
                 result.records.append(record)
@@ -328,8 +332,7 @@ class Sweep:
                 recommended_epochs=getattr(diagnosis, "recommended_epochs", None), reference_error=reference)
         try:
             if record.run_id is None:
-                record.run_id = tracker.start_trial(run_name=record.config.name(), trial_key=record.key,
-                                                    params={**record.config.params(), "task": data.task})
+                record.run_id = _start_trial(tracker, record, data)
             tracker.finish_trial(record.run_id, curves=outcome.curves, metrics=summary, tags=tags,
                                  artifacts=artifacts, status=outcome.status)
         except TrackingUnavailable as error:
