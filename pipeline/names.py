@@ -53,6 +53,7 @@ def curve_columns(task: str) -> tuple[str, ...]:
 #: Values of the parent's ``fitcheck.reference_error_source`` tag, and what each means.
 REFERENCE_SOURCES = {
     "given": "given by the user",
-    "estimated": "estimated: HistGradientBoosting, 5-fold cross-validation on the training split",
+    "estimated": "estimated: the lower of HistGradientBoosting's and a linear model's 5-fold "
+                 "cross-validated errors on the training split",
     "sweep_best_val": "best validation error across the sweep",
 }

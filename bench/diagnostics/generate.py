@@ -37,10 +37,16 @@ FAMILIES = {  # family: (task, noise levels, input dimension)
     "teacher": ("binary", (0.05, 0.15), 10),
     "teacher3": ("multiclass", (0.05, 0.15), 10),
     "friedman1": ("regression", (0.5, 1.5), 10),
+    # linear rules, where a network with no hidden layer is the right size and can reach the
+    # Bayes error: the corpus's true good fits (added in a second part, run ids from r110)
+    "plane": ("binary", (0.05, 0.15), 10),
+    "plane3": ("multiclass", (0.05, 0.15), 10),
+    "linear": ("regression", (0.5, 1.5), 10),
 }
+PARTS = (("circles", "xor", "teacher", "teacher3", "friedman1"), ("plane", "plane3", "linear"))
+LINEAR_FAMILIES = PARTS[1]
 SIZES = (300, 4000)
 N_VALS = (250, 500, 1000, 2000)
-REPLICATES = 1
 
 
 def _rule(family: str, X: np.ndarray, teacher_seed: int) -> np.ndarray:
@@ -54,6 +60,11 @@ def _rule(family: str, X: np.ndarray, teacher_seed: int) -> np.ndarray:
                 + 10 * X[:, 3] + 5 * X[:, 4])
     rng = np.random.default_rng(teacher_seed)  # odd, bias-free teacher: balanced at threshold 0
     d = X.shape[1]
+    if family in LINEAR_FAMILIES:
+        out = X @ rng.normal(size=(d, 3 if family == "plane3" else 1))
+        if family == "linear":
+            return out[:, 0]
+        return (out[:, 0] > 0).astype(int) if family == "plane" else out.argmax(axis=1)
     hidden = np.tanh(X @ rng.normal(size=(d, 16)) / np.sqrt(d))
     n_out = 3 if family == "teacher3" else 1
     out = hidden @ rng.normal(size=(16, n_out))
@@ -63,13 +74,13 @@ def _rule(family: str, X: np.ndarray, teacher_seed: int) -> np.ndarray:
 def sample(family: str, noise: float, n: int, rng: np.random.Generator, teacher_seed: int):
     """Draw ``n`` points of a family with label-flip rate or noise ``noise``."""
     _task, _levels, d = FAMILIES[family]
-    if family == "friedman1":
-        X = rng.uniform(size=(n, d))
+    if FAMILIES[family][0] == "regression":
+        X = rng.uniform(size=(n, d)) if family == "friedman1" else rng.normal(size=(n, d))
         return X, _rule(family, X, teacher_seed) + rng.normal(scale=noise, size=n)
     X = rng.uniform(-1, 1, size=(n, d)) if family == "circles" else rng.normal(size=(n, d))
     y = _rule(family, X, teacher_seed)
     flip = rng.uniform(size=n) < noise
-    n_classes = 3 if family == "teacher3" else 2
+    n_classes = 3 if family in ("teacher3", "plane3") else 2
     y[flip] = (y[flip] + rng.integers(1, n_classes, size=flip.sum())) % n_classes
     return X, y
 
@@ -104,39 +115,47 @@ def model_configs(n_train: int, task: str) -> list[dict]:
 LARGE = 20_000  # rows for the good-fit runs: enough data that a right-sized network fits well
 
 
-def good_fit_jobs(start: int) -> list[dict]:
+def good_fit_jobs(families: tuple[str, ...], start: int, replicate: int = 0) -> list[dict]:
     """Right-sized networks on 20,000 training rows, one per family and noise level."""
     out = []
-    for family, (task, levels, _d) in FAMILIES.items():
+    for family in families:
+        task, levels, _d = FAMILIES[family]
         teacher = family.startswith("teacher")
         for noise in levels:
             index = start + len(out)
             out.append({
                 "run_id": f"r{index:03d}", "family": family, "task": task, "noise": noise,
-                "n_train": LARGE, "n_val": 5000, "data_seed": index * 7919, "seed": index * 7919 + 1,
-                "depth": 1 if teacher else 2, "width": 32, "activation": "tanh" if teacher else "relu",
+                "n_train": LARGE, "n_val": 5000, "data_seed": index * 7919 + replicate,
+                "seed": index * 7919 + 1 + replicate,
+                "depth": 0 if family in LINEAR_FAMILIES else 1 if teacher else 2, "width": 32,
+                "activation": "tanh" if teacher else "relu",
                 "optimizer": "adam", "learning_rate": 1e-3, "loss": "default", "dropout": 0.0,
                 "l2": 0.0, "batch_size": 128, "kind": "right_sized_large_data", "epochs": 20,
             })
     return out
 
 
-def jobs() -> list[dict]:
-    """Every run of the corpus, each with its own seed."""
-    out = []
-    for replicate, (family, (task, levels, _d)) in itertools.product(
-        range(REPLICATES), FAMILIES.items()
-    ):
-        for noise, n_train in itertools.product(levels, SIZES):
-            data_seed = len(out) * 7919 + replicate
-            n_val = N_VALS[(len(out) // 5 + replicate) % len(N_VALS)]
-            for config in model_configs(n_train, task):
-                out.append({
-                    "run_id": f"r{len(out):03d}", "family": family, "task": task, "noise": noise,
-                    "n_train": n_train, "n_val": n_val, "data_seed": data_seed,
-                    "seed": data_seed + len(out), **config,
-                })
-    return out + good_fit_jobs(len(out))
+def jobs(replicate: int = 0) -> list[dict]:
+    """Every run of the corpus, each with its own seed; a part's run ids follow the previous part's.
+
+    ``replicate`` 0 is the committed corpus; another value draws new datasets, teachers and
+    seeds with the same design (a held-out corpus).
+    """
+    out: list[dict] = []
+    for families in PARTS:
+        for family in families:
+            task, levels, _d = FAMILIES[family]
+            for noise, n_train in itertools.product(levels, SIZES):
+                data_seed = len(out) * 7919 + replicate
+                n_val = N_VALS[(len(out) // 5 + replicate) % len(N_VALS)]
+                for config in model_configs(n_train, task):
+                    out.append({
+                        "run_id": f"r{len(out):03d}", "family": family, "task": task,
+                        "noise": noise, "n_train": n_train, "n_val": n_val,
+                        "data_seed": data_seed, "seed": data_seed + len(out), **config,
+                    })
+        out += good_fit_jobs(families, len(out), replicate)
+    return out
 
 
 def _build(job: dict, n_features: int):
@@ -199,19 +218,22 @@ def _scores(job: dict, loss: str, pred: np.ndarray, y: np.ndarray) -> tuple[floa
     return _loss(loss, y, pred), float(np.mean((pred[:, 0] > threshold).astype(int) != y))
 
 
+def draw_splits(job: dict) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The run's training, validation and fresh samples, standardised on the training split."""
+    family, noise = job["family"], job["noise"]
+    rng = np.random.default_rng(job["data_seed"])
+    drawn = [sample(family, noise, n, rng, job["data_seed"]) for n in (job["n_train"], job["n_val"], N_FRESH)]
+    mean, std = drawn[0][0].mean(axis=0), drawn[0][0].std(axis=0) + 1e-9
+    return tuple(((X - mean) / std, y) for X, y in drawn)
+
+
 def run_job(job: dict) -> tuple[dict, pd.DataFrame]:
     """Train one run and return its row and its per-epoch curves."""
     import keras
     import tensorflow as tf
 
     started = time.perf_counter()
-    family, noise = job["family"], job["noise"]
-    rng = np.random.default_rng(job["data_seed"])
-    X_train, y_train = sample(family, noise, job["n_train"], rng, job["data_seed"])
-    X_val, y_val = sample(family, noise, job["n_val"], rng, job["data_seed"])
-    X_fresh, y_fresh = sample(family, noise, N_FRESH, rng, job["data_seed"])
-    mean, std = X_train.mean(axis=0), X_train.std(axis=0) + 1e-9
-    X_train, X_val, X_fresh = ((X - mean) / std for X in (X_train, X_val, X_fresh))
+    (X_train, y_train), (X_val, y_val), (X_fresh, y_fresh) = draw_splits(job)
     keras.utils.set_random_seed(job["seed"])
     model, loss = _build(job, X_train.shape[1])
     predict = tf.function(lambda X: model(X, training=False), reduce_retracing=True)
@@ -232,22 +254,39 @@ def run_job(job: dict) -> tuple[dict, pd.DataFrame]:
     y_fit = y_train.astype("float32")
     model.fit(X_train, y_fit, batch_size=job["batch_size"], epochs=job["epochs"], verbose=0,
               shuffle=True, callbacks=[Record()])
-    reference = _reference(job["data_seed"], X_train, y_train, job["task"])
-    row = {**job, "bayes_error": noise, "reference_hgb": reference,
+    row = {**job, "bayes_error": job["noise"], **references(job, X_train, y_train),
            "seconds": time.perf_counter() - started}
     return row, pd.DataFrame(rows)
 
 
-_REFERENCES: dict[int, float] = {}
+_REFERENCES: dict[int, dict] = {}
 
 
-def _reference(data_seed: int, X_train: np.ndarray, y_train: np.ndarray, task: str) -> float:
-    """HistGradientBoosting reference, once per dataset (runs of one dataset share it)."""
-    from pipeline.reference import estimate_reference_error
+def references(job: dict, X_train: np.ndarray, y_train: np.ndarray) -> dict:
+    """The sweep's reference estimate and each baseline's error, once per dataset.
 
-    if data_seed not in _REFERENCES:
-        _REFERENCES[data_seed] = estimate_reference_error(X_train, y_train, task=task, seed=0)
-    return _REFERENCES[data_seed]
+    ``reference_estimated`` is :func:`pipeline.reference.estimate_reference_error`, exactly
+    what a sweep uses; ``reference_hgb`` and ``reference_linear`` are its two baselines.
+    """
+    from pipeline.reference import baseline_errors
+
+    if job["data_seed"] not in _REFERENCES:
+        errors = baseline_errors(X_train, y_train, task=job["task"], seed=0)
+        _REFERENCES[job["data_seed"]] = {  # estimate_reference_error is the lower of the two
+            "reference_hgb": errors["hist_gradient_boosting"], "reference_linear": errors["linear"],
+            "reference_estimated": min(errors.values()),
+        }
+    return _REFERENCES[job["data_seed"]]
+
+
+def refresh_references(runs_csv: Path) -> None:
+    """Recompute the reference columns of the runs already in ``runs_csv`` (no training)."""
+    runs = pd.read_csv(runs_csv)
+    for column, values in zip(("reference_hgb", "reference_linear", "reference_estimated"), zip(*(
+        references(job, *draw_splits(job)[0]).values() for job in runs.to_dict("records")
+    ))):
+        runs[column] = values
+    runs.to_csv(runs_csv, index=False)
 
 
 def _init_worker() -> None:
@@ -265,8 +304,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=CORPUS)
     parser.add_argument("--fresh", action="store_true", help="discard runs already in --out")
     parser.add_argument("--runs", default=None, help="comma-separated run ids to generate (default: all)")
+    parser.add_argument("--references", action="store_true",
+                        help="only recompute the reference columns of the runs already there")
+    parser.add_argument("--replicate", type=int, default=0,
+                        help="0: the committed corpus; another number: a held-out corpus of the same design")
     args = parser.parse_args()
     runs_csv, curves_dir = args.out / "runs.csv", args.out / "curves"
+    if args.references:
+        refresh_references(runs_csv)
+        return
     if args.fresh:
         runs_csv.unlink(missing_ok=True)
         for path in curves_dir.glob("*.csv"):
@@ -274,7 +320,7 @@ def main() -> None:
     curves_dir.mkdir(parents=True, exist_ok=True)
     done = set(pd.read_csv(runs_csv)["run_id"]) if runs_csv.exists() else set()
     wanted = set(args.runs.split(",")) if args.runs else None
-    todo = [job for job in jobs()[: args.limit]
+    todo = [job for job in jobs(args.replicate)[: args.limit]
             if job["run_id"] not in done and (wanted is None or job["run_id"] in wanted)]
     # round robin over families, so a partial corpus is balanced
     todo.sort(key=lambda job: (int(job["run_id"][1:]) % 20, list(FAMILIES).index(job["family"])))

@@ -22,6 +22,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
 
+import generate  # noqa: E402
 import peers  # noqa: E402
 
 from pipeline.diagnostics import LABELS, diagnose, online_stop, recommend_stop  # noqa: E402
@@ -44,20 +45,83 @@ def truth(run: pd.Series, curves: pd.DataFrame) -> str | None:
     return peers._label(bias >= high, variance >= high)
 
 
-def sweep_best_val(runs: pd.DataFrame, curves: dict) -> dict:
-    """Per dataset: the lowest validation metric any of its runs reached (the sweep's fallback)."""
+def best_reached(runs: pd.DataFrame, curves: dict, split: str = "val") -> dict:
+    """Per dataset: the lowest metric on ``split`` any of its runs reached at any epoch.
+
+    On ``"val"`` this is the sweep's own fallback reference; on ``"fresh"`` it is the best
+    true error any trained model reached, which no estimate built from a trained model beats.
+    """
     best: dict = {}
     for run in runs.itertuples():
         metric = "rmse" if run.task == "regression" else "error"
-        value = curves[run.run_id][f"val_{metric}"].min()
+        value = curves[run.run_id][f"{split}_{metric}"].min()
         best[run.data_seed] = min(best.get(run.data_seed, np.inf), value)
     return best
+
+
+REFERENCES = {  # name: (reference error of a run, given its dataset's best values; source)
+    "given (the Bayes error)": (lambda run, best: run.bayes_error, "given"),
+    "estimated (as the sweep does: lower of trees and linear)": (
+        lambda run, best: run.reference_estimated, "estimated"),
+    "trees alone (HistGradientBoosting)": (lambda run, best: run.reference_hgb, "estimated"),
+    "linear model alone": (lambda run, best: run.reference_linear, "estimated"),
+    "estimated, min with the sweep's best validation": (
+        lambda run, best: min(run.reference_estimated, best["val"][run.data_seed]), "estimated"),
+    "best fresh-sample error any run reached (oracle)": (
+        lambda run, best: best["fresh"][run.data_seed], "estimated"),
+    "none (taken as 0)": (lambda run, best: None, "given"),
+    "half the estimate (undershoots)": (lambda run, best: 0.5 * run.reference_estimated, "estimated"),
+}
+
+
+def _fit_label(run, curves: dict, reference, source: str, **options) -> str:
+    return diagnose(curves[run.run_id], task=run.task, n_train=run.n_train, n_val=run.n_val,
+                    reference_error=reference, reference_source=source, **options).label
+
+
+def reference_sensitivity(runs: pd.DataFrame, curves: dict, scored: pd.DataFrame) -> pd.DataFrame:
+    """fitcheck's label accuracy with each reference, and how it treats the true good fits."""
+    best = {split: best_reached(runs, curves, split) for split in ("val", "fresh")}
+    truth_of = scored.set_index("run_id")["truth"]
+    table = runs[runs["run_id"].isin(truth_of.index)]
+    part_two = table["family"].isin(generate.PARTS[1])
+    rows = {}
+    for name, (reference, source) in REFERENCES.items():
+        labels = pd.Series([_fit_label(run, curves, reference(run, best), source)
+                            for run in table.itertuples()], index=table["run_id"])
+        right = labels == truth_of[labels.index]
+        good = truth_of[labels.index] == "good_fit"
+        rows[name] = {
+            "label accuracy": right.mean(),
+            "balanced (mean recall of the labels)": right.groupby(truth_of[labels.index]).mean().mean(),
+            f"nonlinear rules ({(~part_two).sum()})": right[~part_two.to_numpy()].mean(),
+            f"linear rules ({part_two.sum()})": right[part_two.to_numpy()].mean(),
+            f"true good fits kept ({good.sum()})": f"{(labels[good] == 'good_fit').sum()}",
+        }
+    return pd.DataFrame(rows).T
+
+
+def reference_ceiling(runs: pd.DataFrame, curves: dict, scored: pd.DataFrame) -> tuple[int, int]:
+    """Most scored runs labelled right by any one estimated reference per dataset that is not
+    below the best error reached there (either baseline's cross-validated error, or any run's
+    validation or fresh-sample error): the ceiling of estimates built from trained models."""
+    best = {split: best_reached(runs, curves, split) for split in ("val", "fresh")}
+    truth_of = scored.set_index("run_id")["truth"]
+    correct = 0
+    for data_seed, group in runs[runs["run_id"].isin(truth_of.index)].groupby("data_seed"):
+        run = group.iloc[0]
+        floor = min(run.reference_estimated, best["val"][data_seed], best["fresh"][data_seed])
+        correct += max(
+            sum(_fit_label(other, curves, reference, "estimated") == truth_of[other.run_id]
+                for other in group.itertuples())
+            for reference in np.linspace(floor, 1.5 * floor, 51)
+        )
+    return correct, len(truth_of)
 
 
 def label_table(runs: pd.DataFrame, curves: dict) -> pd.DataFrame:
     """One row per run: truth and every labeller's label."""
     rows = []
-    best = sweep_best_val(runs, curves)
     for run in runs.itertuples():
         run_curves = curves[run.run_id]
         metric = "rmse" if run.task == "regression" else "error"
@@ -66,15 +130,12 @@ def label_table(runs: pd.DataFrame, curves: dict) -> pd.DataFrame:
             "run_id": run.run_id, "family": run.family, "kind": run.kind,
             "n_train": run.n_train, "truth": truth(run, run_curves),
             "fitcheck (given)": diagnose(run_curves, reference_error=run.bayes_error, **common).label,
-            "fitcheck (estimated)": diagnose(run_curves, reference_error=run.reference_hgb,
+            "fitcheck (estimated)": diagnose(run_curves, reference_error=run.reference_estimated,
                                              reference_source="estimated", **common).label,
-            "fitcheck (estimated, min with sweep best)": diagnose(
-                run_curves, reference_error=min(run.reference_hgb, best[run.data_seed]),
-                reference_source="estimated", **common).label,
             "fixed threshold (given)": peers.fixed_threshold(run_curves, metric=metric,
                                                              reference=run.bayes_error),
             "fixed threshold (estimated)": peers.fixed_threshold(run_curves, metric=metric,
-                                                                 reference=run.reference_hgb),
+                                                                 reference=run.reference_estimated),
             "sk-autod": peers.sk_autod(run_curves),
             "trainspotter": peers.trainspotter(run_curves),
         })
@@ -88,7 +149,7 @@ def margin_sensitivity(runs: pd.DataFrame, curves: dict, scored_ids: set) -> pd.
         for source in ("given", "estimated"):
             correct = []
             for run in runs[runs["run_id"].isin(scored_ids)].itertuples():
-                reference = run.bayes_error if source == "given" else run.reference_hgb
+                reference = run.bayes_error if source == "given" else run.reference_estimated
                 label = diagnose(curves[run.run_id], task=run.task, n_train=run.n_train, n_val=run.n_val,
                                  reference_error=reference, reference_source=source, margin=margin).label
                 correct.append(label == truth(run, curves[run.run_id]))
@@ -168,6 +229,13 @@ def main() -> None:
     for column in ("fitcheck (given)", "fitcheck (estimated)"):
         print(f"## Confusion matrix, {column} (rows: truth, columns: predicted)\n")
         print(markdown(confusion(scored, column)), "\n")
+    print("## fitcheck label accuracy by reference error (scored runs)\n")
+    sensitivity = reference_sensitivity(runs, curves, scored)
+    print(markdown(sensitivity, {c: ".1%" for c in sensitivity.columns[:4]}), "\n")
+    reached, total = reference_ceiling(runs, curves, scored)
+    print(f"Ceiling of estimates built from trained models (one reference per dataset, chosen "
+          f"with hindsight, never below the best error reached there): {reached}/{total} = "
+          f"{reached / total:.1%}\n")
     print("## fitcheck label accuracy by margin (scored runs)\n")
     print(markdown(margin_sensitivity(runs, curves, set(scored["run_id"])),
                    {"reference given": ".1%", "reference estimated": ".1%"}), "\n")

@@ -9,7 +9,7 @@ import pandas as pd
 
 from pipeline.diagnostics._curves import check_curves, diverged_at, task_metric
 from pipeline.diagnostics._diagnosis import Diagnosis
-from pipeline.diagnostics._labels import DIVERGED, advice, fit_label
+from pipeline.diagnostics._labels import DIVERGED, GOOD_FIT, HIGH_VARIANCE, advice, fit_label
 from pipeline.diagnostics._noise import metric_se
 from pipeline.diagnostics._stopping import DEFAULT_WINDOW, early_stopping_settings, recommend_stop
 from pipeline.errors import FitcheckError
@@ -21,6 +21,9 @@ STOP_DELTA_SES = 0.5
 CONVERGED_DROP = 0.01
 CONVERGED_TAIL = 0.2
 REFERENCE_SOURCES = ("given", "estimated", "sweep_best_val", "assumed_zero")
+ESTIMATED_NOTE = ("the reference is an estimate (a baseline's cross-validated error), which sits at "
+                  "or above the Bayes error: avoidable bias smaller than that excess goes unseen; "
+                  "give reference_error when a Bayes or human-level error is known")
 RUNNING_NOTE = ("training values are Keras running averages over each epoch (with dropout on), "
                 "not an end-of-epoch evaluation: they overstate the training error")
 
@@ -120,6 +123,8 @@ def diagnose(
     label_at_recommended = at_recommended.get("label", DIVERGED)
     converged = _converged(table["train_loss"].to_numpy()[:usable])
     notes = (RUNNING_NOTE,) if running_train else ()
+    if reference_source in ("estimated", "sweep_best_val") and label in (GOOD_FIT, HIGH_VARIANCE):
+        notes += (ESTIMATED_NOTE,)
     if reference_source == "assumed_zero":
         notes += ("no reference error was given: it is taken as 0, so all training error counts "
                   "as avoidable bias",)

@@ -138,6 +138,17 @@ def test_missing_reference_is_assumed_zero_and_said():
     assert any("taken as 0" in note for note in d.notes)
 
 
+@pytest.mark.parametrize(("train", "source", "noted"), [
+    (0.10, "estimated", True), (0.10, "sweep_best_val", True), (0.10, "given", False),
+    (0.20, "estimated", False),  # bias found: nothing was hidden
+])
+def test_an_estimated_reference_says_it_may_hide_bias(train, source, noted):
+    d = diagnose(curves(decay(0.5, train), decay(0.5, train + 0.005)), task="binary", n_train=5000,
+                 n_val=5000, reference_error=0.1, reference_source=source)
+    assert ("high_bias" in d.label) is (train == 0.20)
+    assert any("at or above the Bayes error" in note for note in d.notes) is noted
+
+
 def test_to_dict_and_metrics_are_serialisable():
     d = diagnose(curves(decay(0.5, 0.1), decay(0.5, 0.2)), task="binary", n_train=1000, n_val=1000,
                  reference_error=0.1)
