@@ -1,7 +1,8 @@
 """Generate the labelled corpus of real Keras runs for the diagnostics benchmark.
 
 Every dataset has a known Bayes error: classification labels come from a deterministic rule
-and are flipped at a known rate ``eta`` (Bayes error = eta); regression targets are Friedman #1
+(circles, XOR, a random teacher network, a random linear function) and are flipped at a known
+rate ``eta`` (Bayes error = eta); regression targets are Friedman #1 or a random linear function
 plus Gaussian noise of known ``sigma`` (Bayes RMSE = sigma). Each run trains a small Keras MLP
 and records, at every epoch end, in inference mode: the loss and task metric on the whole
 training split, on the validation split, and on a fresh sample of 20,000 points the
@@ -12,6 +13,8 @@ epoch), adding each run as it finishes and skipping runs already there (``--fres
 over). Seeded: the same command writes the same corpus up to TensorFlow's CPU nondeterminism.
 
     .venv/bin/python bench/diagnostics/generate.py --fresh [--workers 2] [--limit N]
+    .venv/bin/python bench/diagnostics/generate.py --fresh --replicate 1 --out bench/diagnostics/corpus_holdout
+    .venv/bin/python bench/diagnostics/generate.py --references   # only the reference columns
 """
 
 from __future__ import annotations
