@@ -125,13 +125,11 @@ def label_table(runs: pd.DataFrame, curves: dict) -> pd.DataFrame:
     for run in runs.itertuples():
         run_curves = curves[run.run_id]
         metric = "rmse" if run.task == "regression" else "error"
-        common = dict(task=run.task, n_train=run.n_train, n_val=run.n_val)
         rows.append({
             "run_id": run.run_id, "family": run.family, "kind": run.kind,
             "n_train": run.n_train, "truth": truth(run, run_curves),
-            "fitcheck (given)": diagnose(run_curves, reference_error=run.bayes_error, **common).label,
-            "fitcheck (estimated)": diagnose(run_curves, reference_error=run.reference_estimated,
-                                             reference_source="estimated", **common).label,
+            "fitcheck (given)": _fit_label(run, curves, run.bayes_error, "given"),
+            "fitcheck (estimated)": _fit_label(run, curves, run.reference_estimated, "estimated"),
             "fixed threshold (given)": peers.fixed_threshold(run_curves, metric=metric,
                                                              reference=run.bayes_error),
             "fixed threshold (estimated)": peers.fixed_threshold(run_curves, metric=metric,
@@ -150,8 +148,7 @@ def margin_sensitivity(runs: pd.DataFrame, curves: dict, scored_ids: set) -> pd.
             correct = []
             for run in runs[runs["run_id"].isin(scored_ids)].itertuples():
                 reference = run.bayes_error if source == "given" else run.reference_estimated
-                label = diagnose(curves[run.run_id], task=run.task, n_train=run.n_train, n_val=run.n_val,
-                                 reference_error=reference, reference_source=source, margin=margin).label
+                label = _fit_label(run, curves, reference, source, margin=margin)
                 correct.append(label == truth(run, curves[run.run_id]))
             rows.setdefault(f"margin {margin:g} SE", {})[f"reference {source}"] = np.mean(correct)
     return pd.DataFrame(rows).T

@@ -21,9 +21,10 @@ STOP_DELTA_SES = 0.5
 CONVERGED_DROP = 0.01
 CONVERGED_TAIL = 0.2
 REFERENCE_SOURCES = ("given", "estimated", "sweep_best_val", "assumed_zero")
-ESTIMATED_NOTE = ("the reference is an estimate (a baseline's cross-validated error), which sits at "
-                  "or above the Bayes error: avoidable bias smaller than that excess goes unseen; "
-                  "give reference_error when a Bayes or human-level error is known")
+ESTIMATED_NOTE = ("the reference is an estimate (a baseline's cross-validated error, or the sweep's "
+                  "best validation error), which sits at or above the Bayes error: avoidable bias "
+                  "smaller than that excess goes unseen; give reference_error when a Bayes or "
+                  "human-level error is known")
 RUNNING_NOTE = ("training values are Keras running averages over each epoch (with dropout on), "
                 "not an end-of-epoch evaluation: they overstate the training error")
 
