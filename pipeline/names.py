@@ -5,7 +5,8 @@ Layout of a sweep in MLflow
 Parent run (one per sweep), tag ``fitcheck.role = "sweep"``:
     params   dataset, task, n_train, n_val, n_test, n_features, grid_size, n_dropped_invalid, spec_hash, grid (JSON)
     tags     fitcheck.spec_name, fitcheck.spec_hash, fitcheck.reference_error_source, mlflow.source.git.commit
-    metrics  reference_error, n_trials, n_finished, n_failed, n_skipped, sweep_seconds
+    metrics  reference_error (+ reference_error_<baseline> when estimated), n_trials, n_finished, n_failed,
+             n_skipped, sweep_seconds
     artifacts spec.yaml, report.html
 Child run (one per trial), tag ``fitcheck.role = "trial"``, tag ``mlflow.parentRunId``:
     params   every grid axis (AXES) and ``task``

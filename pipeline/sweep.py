@@ -81,6 +81,7 @@ class SweepResult:
     seconds: float = 0.0
     reference_error: float | None = None
     reference_source: str = ""
+    reference_baselines: dict[str, float] = field(default_factory=dict)
     report_path: Path | None = None
 
     @property
@@ -108,24 +109,28 @@ class SweepResult:
         return pd.DataFrame(rows).astype({"stop_at": "Int64"}) if rows else pd.DataFrame(rows)
 
 
-def resolve_reference(spec: SweepSpec, options: SweepOptions, data: PreparedData) -> tuple[float | None, str]:
-    """The reference (Bayes-like) error and its source: ``given``, ``estimated`` or ``sweep_best_val``.
+def resolve_reference(
+    spec: SweepSpec, options: SweepOptions, data: PreparedData
+) -> tuple[float | None, str, dict[str, float]]:
+    """The reference (Bayes-like) error, its source and, when estimated, each baseline's error.
 
-    In order of preference: the command line, the spec's number, a strong non-neural baseline
-    (when the spec says ``estimate``, the default), or the best validation error of the sweep
-    (``None`` here; the sweep fills it in once every trial has finished).
+    In order of preference: the command line, the spec's number (source ``given``), the lower
+    of the non-neural baselines' errors (``estimated``, when the spec says ``estimate``, the
+    default), or the best validation error of the sweep (``sweep_best_val``: ``None`` here; the
+    sweep fills it in once every trial has finished).
     """
     if options.reference_error is not None:
-        return options.reference_error, "given"
+        return options.reference_error, "given", {}
     if isinstance(spec.reference_error, float):
-        return spec.reference_error, "given"
+        return spec.reference_error, "given", {}
     if spec.reference_error == "estimate":
-        from pipeline.reference import estimate_reference_error
+        from pipeline.reference import baseline_errors
 
-        estimate = estimate_reference_error(data.X_train, data.y_train, task=data.task, seed=spec.split.seed)
         scale = data.target_scale if data.task == "regression" else 1.0
-        return float(estimate) * scale, "estimated"
-    return None, "sweep_best_val"
+        baselines = {name: float(error) * scale for name, error in
+                     baseline_errors(data.X_train, data.y_train, task=data.task, seed=spec.split.seed).items()}
+        return min(baselines.values()), "estimated", baselines
+    return None, "sweep_best_val", {}
 
 
 def _start_trial(tracker: SweepTracker, record: TrialRecord, data: PreparedData) -> str:
@@ -171,7 +176,7 @@ class Sweep:
         fingerprint = data.fingerprint()
         spec_hash = f"{spec.fingerprint()}-{fingerprint[:8]}"
         records = [TrialRecord(i, config, config.key(fingerprint)) for i, config in enumerate(grid.trials)]
-        reference, reference_source = resolve_reference(spec, options, data)
+        reference, reference_source, baselines = resolve_reference(spec, options, data)
         resumable = options.resume and not os.environ.get("MLFLOW_RUN_ID")
         parent_id = tracker.find_sweep(spec_hash) if resumable else None
         finished: set[str] = set()
@@ -184,7 +189,8 @@ class Sweep:
             parent_id = self._start_parent(tracker, data, grid, spec_hash)
         todo = [record for record in records if record.key not in finished]
         result = SweepResult(experiment, parent_id, data.task, len(records), len(records) - len(todo), grid.n_dropped_invalid,
-                             reference_error=reference, reference_source=reference_source)
+                             reference_error=reference, reference_source=reference_source,
+                             reference_baselines=baselines)
         try:
             self._train(tracker, executor, data, todo, result)
         except KeyboardInterrupt:
@@ -348,6 +354,7 @@ class Sweep:
         }
         if result.reference_error is not None:
             metrics["reference_error"] = result.reference_error
+        metrics.update({f"reference_error_{name}": error for name, error in result.reference_baselines.items()})
         status = "FAILED" if result.n_unlogged else "FINISHED"
         try:
             tracker.finish_sweep(metrics=metrics, tags=tags, status=status)

@@ -30,6 +30,10 @@ def test_quickstart_with_two_workers_on_a_fresh_sqlite_store(tmp_path):
     trials = [r for r in runs if r.data.tags.get(names.ROLE_TAG) == names.ROLE_TRIAL]
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     assert len(trials) == int(parents[0].data.params["grid_size"]) == 26
+    reference = parents[0].data.metrics  # estimated: the lower of the two baselines, each logged
+    assert parents[0].data.tags[names.REFERENCE_SOURCE_TAG] == "estimated"
+    assert reference["reference_error"] == min(reference["reference_error_hist_gradient_boosting"],
+                                               reference["reference_error_linear"])
     for run in trials:
         assert run.info.status == "FINISHED"
         assert run.data.tags[names.PARENT_RUN_TAG] == parents[0].info.run_id
