@@ -44,4 +44,6 @@ def test_quickstart_with_two_workers_on_a_fresh_sqlite_store(tmp_path):
     assert len({r.data.params["depth"] for r in trials}) == 4
     report = tmp_path / "reports" / "quickstart.html"
     assert report.exists() and report.stat().st_size > 10_000
+    html = report.read_text()
+    assert f"linear {reference['reference_error_linear']:.4g}" in html  # the baselines in the header
     assert "report.html" in {a.path for a in client.list_artifacts(parents[0].info.run_id)}
