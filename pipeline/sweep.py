@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import names
+from pipeline import interrupt, names
 from pipeline.data import PreparedData, load_dataset
 from pipeline.errors import FitcheckError
 from pipeline.executors import Executor, TrialStarted, make_executor
 from pipeline.grid import Grid, TrialConfig, expand_grid
 from pipeline.spec import SweepSpec, load_spec
-from pipeline.tracking import SweepTracker, TrackingUnavailable, to_json_bytes, with_retries
+from pipeline.tracking import SweepTracker, TrackingUnavailable, to_json_bytes
 from pipeline.training import TrialOutcome
 
 _log = logging.getLogger(__name__)
@@ -179,14 +179,15 @@ class Sweep:
         reference, reference_source, baselines = resolve_reference(spec, options, data)
         resumable = options.resume and not os.environ.get("MLFLOW_RUN_ID")
         parent_id = tracker.find_sweep(spec_hash) if resumable else None
-        finished: set[str] = set()
+        finished_before: list = []  # trials an earlier invocation of this sweep finished
         if parent_id:
             tracker.resume_sweep(parent_id)
             existing = tracker.trial_runs()
             tracker.kill_stale(run for runs in existing.values() for run in runs)
-            finished = {key for key, runs in existing.items() if any(r.info.status == "FINISHED" for r in runs)}
+            finished_before = [run for runs in existing.values() for run in runs if run.info.status == "FINISHED"]
         else:
             parent_id = self._start_parent(tracker, data, grid, spec_hash)
+        finished = {run.data.tags[names.TRIAL_KEY_TAG] for run in finished_before}
         todo = [record for record in records if record.key not in finished]
         result = SweepResult(experiment, parent_id, data.task, len(records), len(records) - len(todo), grid.n_dropped_invalid,
                              reference_error=reference, reference_source=reference_source,
@@ -197,7 +198,7 @@ class Sweep:
             self._mark_interrupted(tracker)
             raise
         if reference is None:
-            self._diagnose_against_sweep_best(tracker, data, result)
+            self._diagnose_against_sweep_best(tracker, data, result, finished_before)
         result.seconds = time.perf_counter() - started
         self._finish_parent(tracker, data, result)
         return result
@@ -247,6 +248,7 @@ class Sweep:
         unlogged: list[TrialRecord] = []
         try:
             for event in executor.run([(r.index, r.config) for r in todo], data):
+                interrupt.raise_if_requested()
                 record = by_index[event.index if isinstance(event, TrialStarted) else event.outcome.index]
                 if isinstance(event, TrialStarted):
                     record.run_id = self._safe(lambda: _start_trial(tracker, record, data))
@@ -282,30 +284,49 @@ class Sweep:
         record.diagnosis = diagnose(frame, task=data.task, n_train=len(data.y_train), n_val=len(data.y_val),
                                     reference_error=reference, reference_source=source)
 
-    def _diagnose_against_sweep_best(self, tracker: SweepTracker, data: PreparedData, result: SweepResult) -> None:
-        from pipeline.diagnostics import reference_from_sweep
+    def _diagnose_against_sweep_best(self, tracker: SweepTracker, data: PreparedData, result: SweepResult,
+                                     finished_before: list) -> None:
+        """``reference_error: sweep``: once every trial has run, diagnose all of them, earlier
+        invocations' included, against the best validation metric of the whole sweep."""
+        from pipeline.diagnostics import diagnose, reference_from_sweep
 
-        metric = f"val_{names.task_metric(data.task)}"
-        finished = [value for r in result.records if r.outcome.status == "FINISHED"
-                    for value in r.outcome.curves.get(metric, [])]
-        if not finished:
+        metric = names.task_metric(data.task)
+        values = [value for r in result.records if r.outcome.status == "FINISHED"
+                  for value in r.outcome.curves.get(f"val_{metric}", [])]
+        values += [run.data.metrics[f"best_val_{metric}"] for run in finished_before
+                   if f"best_val_{metric}" in run.data.metrics]
+        if not values:
             return
-        result.reference_error = reference_from_sweep(finished)
+        result.reference_error = reference_from_sweep(values)
         for record in result.records:
             self._diagnose(record, data, result.reference_error, result.reference_source)
             if record.diagnosis is not None and record.run_id:
-                self._safe(lambda: self._log_diagnosis_only(tracker, record))
+                self._safe(lambda: self._log_late_diagnosis(tracker, data, record.run_id, record.config.name(),
+                                                            record.outcome.curves, record.diagnosis, record.label,
+                                                            result.reference_error))
+        for run in finished_before:
+            curves = self._safe(lambda: tracker.trial_curves(run.info.run_id, names.curve_columns(data.task)))
+            frame = _curves_frame(curves or {})
+            if frame.empty:
+                continue
+            diagnosis = diagnose(frame, task=data.task, n_train=len(data.y_train), n_val=len(data.y_val),
+                                 reference_error=result.reference_error, reference_source=result.reference_source)
+            self._safe(lambda: self._log_late_diagnosis(tracker, data, run.info.run_id, run.info.run_name, curves,
+                                                        diagnosis, diagnosis.label, result.reference_error))
 
-    def _log_diagnosis_only(self, tracker: SweepTracker, record: TrialRecord) -> None:
-        from mlflow.entities import Metric, RunTag
+    @staticmethod
+    def _log_late_diagnosis(tracker: SweepTracker, data: PreparedData, run_id: str, title: str,
+                            curves: dict[str, list[float]], diagnosis, label: str, reference: float) -> None:
+        """Write a diagnosis made after the trial's run ended: metrics, tags, diagnosis.json, curves.png."""
+        from pipeline.plots import curve_plot_png
 
-        now = int(time.time() * 1000)
-        with_retries(lambda: tracker.client.log_batch(
-            record.run_id,
-            metrics=[Metric(k, float(v), now, 0) for k, v in record.diagnosis.metrics().items()],
-            tags=[RunTag(names.DIAGNOSIS_TAG, record.diagnosis.label),
-                  RunTag(names.DIAGNOSIS_AT_RECOMMENDED_TAG, record.diagnosis.label_at_recommended)]),
-            what="log diagnosis")
+        tracker.update_trial(
+            run_id, metrics=diagnosis.metrics(),
+            tags={names.DIAGNOSIS_TAG: label, names.DIAGNOSIS_AT_RECOMMENDED_TAG: diagnosis.label_at_recommended},
+            artifacts={"diagnosis.json": to_json_bytes(diagnosis.to_dict()),
+                       "curves.png": curve_plot_png(curves, task=data.task, title=title, label=label,
+                                                    recommended_epochs=diagnosis.recommended_epochs,
+                                                    reference_error=reference)})
 
     def _log_trial(self, tracker: SweepTracker, data: PreparedData, record: TrialRecord,
                    reference: float | None) -> bool:

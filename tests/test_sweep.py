@@ -160,3 +160,33 @@ def test_mlflow_run_entry_point(tmp_path):
     report = ROOT / "reports" / "mlflow-run.html"  # `mlflow run` works in the project folder
     assert report.exists()
     report.unlink()
+
+
+def test_sweep_reference_covers_trials_of_earlier_invocations(tmp_path):
+    """``reference_error: sweep``: a resumed sweep diagnoses every trial, the earlier ones too,
+    against the best validation error of the whole sweep, and each gets its diagnosis.json."""
+    spec = tmp_path / "tiny_sweep_reference.yaml"
+    spec.write_text(TINY.read_text().replace("reference_error: 0.08", "reference_error: sweep"))
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    first = fitcheck("sweep", str(spec), "--workers", "1", "--no-progress", "--no-report", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    experiment, parent = only_parent(client, "tiny")
+    runs = children(client, parent.info.run_id, experiment.experiment_id)
+    best_run = min(runs, key=lambda run: run.data.metrics["best_val_error"])
+    client.delete_run(best_run.info.run_id)  # the rerun trains this trial again; the others were earlier
+    stale = next(run for run in runs if run.info.run_id != best_run.info.run_id)
+    client.log_metric(stale.info.run_id, "reference_error", 0.999)  # as if diagnosed against a partial sweep
+
+    second = fitcheck("sweep", str(spec), "--workers", "1", "--no-progress", "--no-report", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert f"{N_TINY_TRIALS - 1} already finished" in second.stdout
+    _, parent = only_parent(client, "tiny")
+    runs = children(client, parent.info.run_id, experiment.experiment_id)
+    assert len(runs) == N_TINY_TRIALS
+    best = min(run.data.metrics["best_val_error"] for run in runs)
+    assert parent.data.tags[names.REFERENCE_SOURCE_TAG] == "sweep_best_val"
+    assert parent.data.metrics["reference_error"] == pytest.approx(best)
+    for run in runs:
+        assert run.data.metrics["reference_error"] == pytest.approx(best)
+        assert run.data.tags[names.DIAGNOSIS_TAG] in LABELS
+        assert {"diagnosis.json", "curves.png"} <= {a.path for a in client.list_artifacts(run.info.run_id)}

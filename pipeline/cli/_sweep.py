@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 
 import click
@@ -50,9 +49,10 @@ class ReferenceError(click.ParamType):
 def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experiment, executor, ray_address, resume,
                   reference_error, yes, fail_on_error, no_report, no_progress) -> None:
     """Run the sweep described by the YAML file SPEC."""
+    from pipeline import interrupt
     from pipeline.sweep import SweepOptions, run_sweep
 
-    signal.signal(signal.SIGTERM, _interrupt)  # end runs as KILLED on `kill`, as on Ctrl-C
+    interrupt.install()  # Ctrl-C and `kill` end the runs in flight as KILLED
 
     options = SweepOptions(
         tracking_uri=tracking_uri, experiment=experiment, workers=workers, executor=executor,
@@ -65,10 +65,6 @@ def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experime
         sys.exit(1)
     if fail_on_error and result.n_failed:
         sys.exit(1)
-
-
-def _interrupt(_signum, _frame) -> None:
-    raise KeyboardInterrupt
 
 
 def _print_summary(result) -> None:
