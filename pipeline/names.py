@@ -31,6 +31,8 @@ DIVERGED_EPOCH_TAG = "fitcheck.diverged_epoch"
 DIAGNOSIS_TAG = "diagnosis"
 DIAGNOSIS_AT_RECOMMENDED_TAG = "diagnosis_at_recommended"
 REFERENCE_SOURCE_TAG = "fitcheck.reference_error_source"
+#: Prefix of the parent's per-baseline metrics when the reference is estimated (+ baseline name).
+REFERENCE_BASELINE_PREFIX = "reference_error_"
 PARENT_RUN_TAG = "mlflow.parentRunId"
 
 AXES = (

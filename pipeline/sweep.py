@@ -139,6 +139,17 @@ def _start_trial(tracker: SweepTracker, record: TrialRecord, data: PreparedData)
                                params={**record.config.params(), "task": data.task})
 
 
+def _diagnosis(curves: dict[str, list[float]], data: PreparedData, reference: float, source: str):
+    """The diagnosis of a trial's curves against ``reference``; None when there are no curves."""
+    from pipeline.diagnostics import diagnose
+
+    frame = _curves_frame(curves)
+    if frame.empty:
+        return None
+    return diagnose(frame, task=data.task, n_train=len(data.y_train), n_val=len(data.y_val),
+                    reference_error=reference, reference_source=source)
+
+
 def _curves_frame(curves: dict[str, list[float]]) -> pd.DataFrame:
     frame = pd.DataFrame({name: pd.Series(values, dtype=float) for name, values in curves.items()})
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
@@ -276,19 +287,15 @@ class Sweep:
             return None
 
     def _diagnose(self, record: TrialRecord, data: PreparedData, reference: float, source: str) -> None:
-        from pipeline.diagnostics import diagnose
-
-        frame = _curves_frame(record.outcome.curves)
-        if frame.empty:
-            return
-        record.diagnosis = diagnose(frame, task=data.task, n_train=len(data.y_train), n_val=len(data.y_val),
-                                    reference_error=reference, reference_source=source)
+        diagnosis = _diagnosis(record.outcome.curves, data, reference, source)
+        if diagnosis is not None:
+            record.diagnosis = diagnosis
 
     def _diagnose_against_sweep_best(self, tracker: SweepTracker, data: PreparedData, result: SweepResult,
                                      finished_before: list) -> None:
         """``reference_error: sweep``: once every trial has run, diagnose all of them, earlier
         invocations' included, against the best validation metric of the whole sweep."""
-        from pipeline.diagnostics import diagnose, reference_from_sweep
+        from pipeline.diagnostics import reference_from_sweep
 
         metric = names.task_metric(data.task)
         values = [value for r in result.records if r.outcome.status == "FINISHED"
@@ -306,11 +313,9 @@ class Sweep:
                                                             result.reference_error))
         for run in finished_before:
             curves = self._safe(lambda: tracker.trial_curves(run.info.run_id, names.curve_columns(data.task)))
-            frame = _curves_frame(curves or {})
-            if frame.empty:
+            diagnosis = _diagnosis(curves or {}, data, result.reference_error, result.reference_source)
+            if diagnosis is None:
                 continue
-            diagnosis = diagnose(frame, task=data.task, n_train=len(data.y_train), n_val=len(data.y_val),
-                                 reference_error=result.reference_error, reference_source=result.reference_source)
             self._safe(lambda: self._log_late_diagnosis(tracker, data, run.info.run_id, run.info.run_name, curves,
                                                         diagnosis, diagnosis.label, result.reference_error))
 
@@ -375,7 +380,8 @@ class Sweep:
         }
         if result.reference_error is not None:
             metrics["reference_error"] = result.reference_error
-        metrics.update({f"reference_error_{name}": error for name, error in result.reference_baselines.items()})
+        metrics.update({f"{names.REFERENCE_BASELINE_PREFIX}{name}": error
+                        for name, error in result.reference_baselines.items()})
         status = "FAILED" if result.n_unlogged else "FINISHED"
         try:
             tracker.finish_sweep(metrics=metrics, tags=tags, status=status)

@@ -33,9 +33,6 @@ def _run_url(sweep: Sweep, run_id: str) -> str | None:
     return f"{uri}/#/experiments/{sweep.experiment_id}/runs/{run_id}"
 
 
-BASELINE_PREFIX = "reference_error_"  # the parent's per-baseline metrics when the reference is estimated
-
-
 def _header(sweep: Sweep, frame: pd.DataFrame) -> dict:
     params, metrics = sweep.params, sweep.metrics
     source = sweep.tags.get(names.REFERENCE_SOURCE_TAG)
@@ -47,8 +44,9 @@ def _header(sweep: Sweep, frame: pd.DataFrame) -> dict:
         "n_test": params.get("n_test"), "n_features": params.get("n_features"),
         "n_dropped_invalid": params.get("n_dropped_invalid"), "reference_error": metrics.get("reference_error"),
         "reference_source": names.REFERENCE_SOURCES.get(source, source),
-        "reference_baselines": {name.removeprefix(BASELINE_PREFIX).replace("_", " "): value
-                                for name, value in sorted(metrics.items()) if name.startswith(BASELINE_PREFIX)},
+        "reference_baselines": {name.removeprefix(names.REFERENCE_BASELINE_PREFIX).replace("_", " "): value
+                                for name, value in sorted(metrics.items())
+                                if name.startswith(names.REFERENCE_BASELINE_PREFIX)},
         "n_trials": len(frame), "n_failed": int((frame["status"] == "FAILED").sum()),
         "n_skipped": metrics.get("n_skipped"), "sweep_seconds": metrics.get("sweep_seconds"),
         "train_seconds": float(frame["train_seconds"].sum()) if len(frame) else 0.0,
