@@ -228,36 +228,30 @@ class SweepTracker:
     def finish_trial(self, run_id: str, *, curves: dict[str, list[float]], metrics: dict[str, float],
                      tags: dict[str, str], artifacts: dict[str, bytes], status: str) -> None:
         """Write a trial's per-epoch curves (``step`` = epoch, 1-based), summary, tags and files; end the run."""
-        from mlflow.entities import Metric
-
-        now = int(time.time() * 1000)
-        entries = [Metric(name, float(value), now, epoch)
-                   for name, values in curves.items() for epoch, value in enumerate(values, start=1)]
-        self._write(run_id, entries + [Metric(name, float(value), now, 0) for name, value in metrics.items()],
-                    tags=tags, artifacts=artifacts)
+        self._write(run_id, curves=curves, metrics=metrics, tags=tags, artifacts=artifacts)
         with_retries(lambda: self.client.set_terminated(run_id, status=status), what="end trial run")
 
     def update_trial(self, run_id: str, *, metrics: dict[str, float], tags: dict[str, str],
                      artifacts: dict[str, bytes]) -> None:
         """Add summary metrics, tags and files to a trial run that has ended (a later diagnosis)."""
-        from mlflow.entities import Metric
-
-        now = int(time.time() * 1000)
-        self._write(run_id, [Metric(name, float(value), now, 0) for name, value in metrics.items()],
-                    tags=tags, artifacts=artifacts)
+        self._write(run_id, curves={}, metrics=metrics, tags=tags, artifacts=artifacts)
 
     def trial_curves(self, run_id: str, curve_names: Iterable[str]) -> dict[str, list[float]]:
         """A logged trial's per-epoch curves by name, in epoch order (the latest value of a step wins)."""
         curves = {}
         for name in curve_names:
             history = with_retries(lambda: self.client.get_metric_history(run_id, name), what="read curves")
-            by_step = {m.step: m.value for m in sorted(history, key=lambda m: (m.step, m.timestamp))}
-            curves[name] = [by_step[step] for step in sorted(by_step)]
+            curves[name] = list(latest_per_step(history).values())
         return curves
 
-    def _write(self, run_id: str, entries: list, *, tags: dict[str, str], artifacts: dict[str, bytes]) -> None:
-        from mlflow.entities import RunTag
+    def _write(self, run_id: str, *, curves: dict[str, list[float]], metrics: dict[str, float],
+               tags: dict[str, str], artifacts: dict[str, bytes]) -> None:
+        from mlflow.entities import Metric, RunTag
 
+        now = int(time.time() * 1000)
+        entries = [Metric(name, float(value), now, epoch)
+                   for name, values in curves.items() for epoch, value in enumerate(values, start=1)]
+        entries += [Metric(name, float(value), now, 0) for name, value in metrics.items()]
         tag_entries = [RunTag(k, str(v)[:5000]) for k, v in tags.items()]
         for start in range(0, max(len(entries), 1), MAX_BATCH):
             chunk = entries[start:start + MAX_BATCH]
@@ -285,6 +279,12 @@ class SweepTracker:
             copy = Path(folder, name)
             copy.write_bytes(Path(path).read_bytes())
             with_retries(lambda: self.client.log_artifact(self.parent_run_id, str(copy)), what=f"log {name}")
+
+
+def latest_per_step(history) -> dict[int, float]:
+    """A metric history as one value per step, in step order; a step logged again (a resumed run)
+    keeps its latest value."""
+    return {m.step: m.value for m in sorted(history, key=lambda m: (m.step, m.timestamp))}
 
 
 def to_json_bytes(payload: dict) -> bytes:

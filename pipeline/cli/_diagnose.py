@@ -132,10 +132,11 @@ def _histories(client, run, task: str) -> tuple[pd.DataFrame, bool]:
 
 
 def _frame(client, run, mapping: dict) -> pd.DataFrame:
+    from pipeline.tracking import latest_per_step
+
     columns = {}
     for ours, (theirs, convert) in mapping.items():
-        history = sorted(client.get_metric_history(run.info.run_id, theirs), key=lambda m: (m.step, m.timestamp))
-        by_step = {m.step: m.value for m in history}  # a resumed run's later value wins
+        by_step = latest_per_step(client.get_metric_history(run.info.run_id, theirs))
         columns[ours] = pd.Series(convert(np.array(list(by_step.values()), dtype=float)),
                                   index=list(by_step))
     frame = pd.DataFrame(columns).sort_index().reset_index(drop=True)
