@@ -20,6 +20,27 @@ Child run (one per trial), tag ``fitcheck.role = "trial"``, tag ``mlflow.parentR
 
 from __future__ import annotations
 
+# -- tasks -----------------------------------------------------------------------------------
+BINARY = "binary"
+MULTICLASS = "multiclass"
+REGRESSION = "regression"
+TASKS = (BINARY, MULTICLASS, REGRESSION)
+
+# -- fit labels (the ``diagnosis`` tag) ------------------------------------------------------
+GOOD_FIT = "good_fit"
+HIGH_BIAS = "high_bias"
+HIGH_VARIANCE = "high_variance"
+HIGH_BIAS_HIGH_VARIANCE = "high_bias_high_variance"
+DIVERGED = "diverged"
+LABELS = (GOOD_FIT, HIGH_BIAS, HIGH_VARIANCE, HIGH_BIAS_HIGH_VARIANCE, DIVERGED)
+#: What a trial without a diagnosis is called (still running, or logged by an older fitcheck).
+UNDIAGNOSED = "undiagnosed"
+LABEL_TITLES = {
+    GOOD_FIT: "good fit", HIGH_BIAS: "high bias", HIGH_VARIANCE: "high variance",
+    HIGH_BIAS_HIGH_VARIANCE: "high bias + variance", DIVERGED: "diverged", UNDIAGNOSED: "undiagnosed",
+}
+
+# -- tags ------------------------------------------------------------------------------------
 ROLE_TAG = "fitcheck.role"
 ROLE_SWEEP = "sweep"
 ROLE_TRIAL = "trial"
@@ -28,35 +49,66 @@ SPEC_HASH_TAG = "fitcheck.spec_hash"
 SPEC_NAME_TAG = "fitcheck.spec_name"
 ERROR_TAG = "fitcheck.error"
 DIVERGED_EPOCH_TAG = "fitcheck.diverged_epoch"
+PID_TAG = "fitcheck.pid"
+HOST_TAG = "fitcheck.host"
 DIAGNOSIS_TAG = "diagnosis"
 DIAGNOSIS_AT_RECOMMENDED_TAG = "diagnosis_at_recommended"
 REFERENCE_SOURCE_TAG = "fitcheck.reference_error_source"
+PARENT_RUN_TAG = "mlflow.parentRunId"
+RUN_NAME_TAG = "mlflow.runName"
+GIT_COMMIT_TAG = "mlflow.source.git.commit"
+DATASET_CONTEXT_TAG = "mlflow.data.context"
+
+# -- reference error -------------------------------------------------------------------------
+REFERENCE_GIVEN = "given"
+REFERENCE_ESTIMATED = "estimated"
+REFERENCE_SWEEP_BEST = "sweep_best_val"
+REFERENCE_ASSUMED_ZERO = "assumed_zero"
+#: Values of the parent's ``fitcheck.reference_error_source`` tag (and of a diagnosis's
+#: ``reference_source``), and what each means.
+REFERENCE_SOURCES = {
+    REFERENCE_GIVEN: "given by the user",
+    REFERENCE_ESTIMATED: "estimated: the lower of HistGradientBoosting's and a linear model's 5-fold "
+                         "cross-validated errors on the training split",
+    REFERENCE_SWEEP_BEST: "best validation error across the sweep",
+    REFERENCE_ASSUMED_ZERO: "none given: taken as 0",
+}
+REFERENCE_ERROR = "reference_error"
 #: Prefix of the parent's per-baseline metrics when the reference is estimated (+ baseline name).
 REFERENCE_BASELINE_PREFIX = "reference_error_"
-PARENT_RUN_TAG = "mlflow.parentRunId"
 
+# -- params and metrics ----------------------------------------------------------------------
 AXES = (
     "depth", "width", "activation", "loss", "optimizer", "learning_rate",
     "batch_size", "epochs", "seed", "l2", "dropout",
 )
+TASK_PARAM = "task"
+GRID_PARAM = "grid"
+N_TRAIN_PARAM = "n_train"
+N_VAL_PARAM = "n_val"
 
 RUNNING_LOSS = "train_loss_running"
+TRAIN_LOSS = "train_loss"
+VAL_LOSS = "val_loss"
+BEST_EPOCH = "best_epoch"
+TRAIN_SECONDS = "train_seconds"
+RECOMMENDED_EPOCHS = "recommended_epochs"
+VARIANCE_GAP = "variance_gap"
+N_TRIALS, N_FINISHED, N_FAILED, N_SKIPPED = "n_trials", "n_finished", "n_failed", "n_skipped"
+SWEEP_SECONDS = "sweep_seconds"
 
 
 def task_metric(task: str) -> str:
     """The loss-independent task metric: ``"error"`` (1 - accuracy) or ``"rmse"`` for regression."""
-    return "rmse" if task == "regression" else "error"
+    return "rmse" if task == REGRESSION else "error"
 
 
 def curve_columns(task: str) -> tuple[str, ...]:
     """Per-epoch curve names logged for a task, in a fixed order."""
     metric = task_metric(task)
-    return (RUNNING_LOSS, "train_loss", "val_loss", f"train_{metric}", f"val_{metric}")
+    return (RUNNING_LOSS, TRAIN_LOSS, VAL_LOSS, f"train_{metric}", f"val_{metric}")
 
-#: Values of the parent's ``fitcheck.reference_error_source`` tag, and what each means.
-REFERENCE_SOURCES = {
-    "given": "given by the user",
-    "estimated": "estimated: the lower of HistGradientBoosting's and a linear model's 5-fold "
-                 "cross-validated errors on the training split",
-    "sweep_best_val": "best validation error across the sweep",
-}
+
+def summary_metric(kind: str, task: str) -> str:
+    """A summary metric's name: ``summary_metric("best_val", "binary")`` is ``"best_val_error"``."""
+    return f"{kind}_{task_metric(task)}"

@@ -3,6 +3,7 @@
 Pure: numpy and pandas only. Never imports TensorFlow, Keras, MLflow or scikit-learn.
 """
 
+from pipeline.diagnostics._advice import LABEL_ADVICE, advice
 from pipeline.diagnostics._diagnose import diagnose, reference_from_sweep
 from pipeline.diagnostics._diagnosis import Diagnosis
 from pipeline.diagnostics._labels import (
@@ -24,6 +25,6 @@ from pipeline.diagnostics._stopping import (
 
 __all__ = [
     "DIVERGED", "GOOD_FIT", "HIGH_BIAS", "HIGH_BIAS_HIGH_VARIANCE", "HIGH_VARIANCE", "LABELS",
-    "Diagnosis", "diagnose", "early_stopping_settings", "error_rate_se", "online_stop",
+    "Diagnosis", "LABEL_ADVICE", "advice", "diagnose", "early_stopping_settings", "error_rate_se", "online_stop",
     "recommend_stop", "reference_from_sweep", "replay_keras_early_stopping", "rmse_se", "smooth",
 ]

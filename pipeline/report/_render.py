@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from pipeline.report._summary import LABEL_TITLES
+from pipeline.names import LABEL_TITLES
 
 
 def _is_missing(value: object) -> bool:

@@ -12,45 +12,10 @@ from collections import Counter
 import pandas as pd
 
 from pipeline import names
+from pipeline.diagnostics import LABEL_ADVICE
+from pipeline.names import DIVERGED, LABELS, UNDIAGNOSED
 from pipeline.report._gather import Sweep, Trial
 
-LABELS = ("good_fit", "high_bias", "high_variance", "high_bias_high_variance", "diverged")
-UNLABELLED = "unlabelled"
-LABEL_TITLES = {
-    "good_fit": "good fit", "high_bias": "high bias", "high_variance": "high variance",
-    "high_bias_high_variance": "high bias + variance", "diverged": "diverged", UNLABELLED: "unlabelled",
-}
-ADVICE = {
-    "good_fit": ("Training error is close to the reference and the validation gap is small.", [
-        "Confirm on the held-out test set before trusting the ranking.",
-        "Among the good fits, prefer the cheapest (fewest parameters, fewest epochs).",
-        "Stop training at the recommended epoch; later epochs buy nothing.",
-    ]),
-    "high_bias": ("The network cannot fit the training set: avoidable bias (train error minus reference) is large.", [
-        "Add capacity: more layers or wider layers.",
-        "Train longer, raise the learning rate, or switch to an adaptive optimizer such as adam.",
-        "Loosen regularisation (smaller l2, less dropout).",
-        "Check the features: a better representation often beats a bigger network.",
-    ]),
-    "high_variance": ("The network fits the training set but not the validation set: the gap is large.", [
-        "Stop at the recommended epoch (early stopping) instead of the last one.",
-        "Regularise: raise l2 or dropout.",
-        "Get more training data, or augment it.",
-        "Use a smaller network if the gap stays large after regularising.",
-    ]),
-    "high_bias_high_variance": ("Both: the training error is high and validation is worse still.", [
-        "Fix bias first (capacity, optimizer, training length), then regularise the variance away.",
-        "Check the data: label noise or a shift between the train and validation split gives this picture.",
-    ]),
-    "diverged": ("The loss became NaN or infinite, or the run failed.", [
-        "Lower the learning rate, or use adam instead of plain sgd.",
-        "Standardise the inputs; clip gradients for deep networks.",
-        "Read the error tag on the run for failures that are not divergence.",
-    ]),
-    UNLABELLED: ("These runs carry no diagnosis tag (still running, or logged by an older fitcheck).", [
-        "Re-run `fitcheck diagnose` on the sweep, or resume it to finish the missing trials.",
-    ]),
-}
 NOT_SHOWN_AXES = ("seed",)
 TRIAL_COLUMNS = ("run_id", "run_name", "status", "trial_key", "label", "label_at_recommended", "error", "best_val",
                  "best_epoch", "final_train", "final_val", "gap", "recommended_epochs", "train_seconds")
@@ -70,7 +35,7 @@ def _trial_row(trial: Trial, metric: str, axes: list[str]) -> dict:
     row = {axis: trial.params.get(axis) for axis in axes}
     row.update(
         run_id=trial.run_id, run_name=trial.run_name, status=trial.status, trial_key=trial.trial_key,
-        label=trial.label or ("diverged" if trial.status == "FAILED" else UNLABELLED),
+        label=trial.label or (DIVERGED if trial.status == "FAILED" else UNDIAGNOSED),
         label_at_recommended=trial.label_at_recommended, error=trial.error,
         best_val=_number(summary.get(f"best_val_{metric}", best[1])),
         best_epoch=_number(summary.get("best_epoch", best[0])),
@@ -106,12 +71,12 @@ def trial_frame(sweep: Sweep) -> pd.DataFrame:
 def label_counts(frame: pd.DataFrame) -> list[tuple[str, int]]:
     """``(label, count)`` in the fixed label order, only labels that occur."""
     counts = Counter(frame["label"])
-    return [(label, counts[label]) for label in (*LABELS, UNLABELLED) if counts[label]]
+    return [(label, counts[label]) for label in (*LABELS, UNDIAGNOSED) if counts[label]]
 
 
 def _majority(labels: pd.Series) -> str:
     counts = Counter(labels)
-    return max((*LABELS, UNLABELLED), key=lambda label: (counts[label], -(*LABELS, UNLABELLED).index(label)))
+    return max((*LABELS, UNDIAGNOSED), key=lambda label: (counts[label], -(*LABELS, UNDIAGNOSED).index(label)))
 
 
 def value_order(values: pd.Series) -> list:
@@ -126,7 +91,7 @@ def axis_effects(frame: pd.DataFrame, axis: str) -> list[dict]:
     effects = []
     for value in value_order(frame[axis]):
         group = frame[frame[axis] == value]
-        fitted = group[group["label"] != "diverged"]
+        fitted = group[group["label"] != DIVERGED]
         shares = [(label, count, count / len(group)) for label, count in label_counts(group)]
         effects.append({
             "value": value, "n": len(group), "train": fitted["final_train"].mean(), "val": fitted["final_val"].mean(),
@@ -163,7 +128,7 @@ def grid_axes(frame: pd.DataFrame, axes: list[str]) -> tuple[str, str] | None:
 
 def best_trial(frame: pd.DataFrame) -> dict | None:
     """The trial with the lowest best validation metric, among those that did not diverge."""
-    fitted = frame[(frame["label"] != "diverged") & frame["best_val"].notna()]
+    fitted = frame[(frame["label"] != DIVERGED) & frame["best_val"].notna()]
     return None if fitted.empty else fitted.loc[fitted["best_val"].idxmin()].to_dict()
 
 
@@ -187,7 +152,7 @@ def advice(frame: pd.DataFrame, axes: list[str]) -> list[dict]:
     """For each label that occurs: what it means, what to try next, where it concentrates, its best trial."""
     items = []
     for label, count in label_counts(frame):
-        headline, steps = ADVICE[label]
+        headline, steps = LABEL_ADVICE[label]
         group = frame[frame["label"] == label]
         best = best_trial(group)
         items.append({"label": label, "count": count, "headline": headline, "steps": steps,
