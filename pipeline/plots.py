@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 
+from pipeline import names
 from pipeline.names import task_metric
 
 LABEL_COLOURS = {
-    "good_fit": "#2e7d32", "high_bias": "#ef6c00", "high_variance": "#c62828",
-    "high_bias_high_variance": "#6a1b9a", "diverged": "#455a64",
+    names.GOOD_FIT: "#2e7d32", names.HIGH_BIAS: "#ef6c00", names.HIGH_VARIANCE: "#c62828",
+    names.HIGH_BIAS_HIGH_VARIANCE: "#6a1b9a", names.DIVERGED: "#455a64",
 }
 
 
@@ -31,8 +32,8 @@ def curve_plot_png(curves: dict[str, list[float]], *, task: str, title: str, lab
         epochs = range(1, max(len(train), len(val)) + 1)
         ax.plot(list(epochs)[:len(train)], train, label="train (epoch end)", color="#1565c0")
         ax.plot(list(epochs)[:len(val)], val, label="validation", color="#d84315")
-        if name == "loss" and curves.get("train_loss_running"):
-            running = curves["train_loss_running"]
+        if name == "loss" and curves.get(names.RUNNING_LOSS):
+            running = curves[names.RUNNING_LOSS]
             ax.plot(list(epochs)[:len(running)], running, label="train (Keras running)", color="#1565c0",
                     alpha=0.4, linestyle=":")
         if name == metric and reference_error is not None:

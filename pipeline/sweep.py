@@ -1,21 +1,20 @@
 """Run a sweep: spec → data → grid → trials on an executor → MLflow, diagnosis, report.
 
 This module orchestrates; it owns no training code (``training``), no MLflow calls
-(``tracking``) and no statistics (``diagnostics``).
+(``tracking``), no statistics (``diagnostics``) and no run contents (``trial_payload``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
 import time
-import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from pipeline import interrupt, names
@@ -24,7 +23,8 @@ from pipeline.errors import FitcheckError
 from pipeline.executors import Executor, TrialStarted, make_executor
 from pipeline.grid import Grid, TrialConfig, expand_grid
 from pipeline.spec import SweepSpec, load_spec
-from pipeline.tracking import SweepTracker, TrackingUnavailable, to_json_bytes
+from pipeline.tracking import DatasetFrame, SweepTracker, TrackingUnavailable, check_tracking_uri
+from pipeline.trial_payload import curves_frame, trial_payload
 from pipeline.training import TrialOutcome
 
 _log = logging.getLogger(__name__)
@@ -62,8 +62,8 @@ class TrialRecord:
     def label(self) -> str:
         """The diagnosis label; ``diverged`` for any trial that did not finish (``fitcheck.error`` says why)."""
         if self.outcome is not None and self.outcome.status == "FAILED":
-            return "diverged"
-        return getattr(self.diagnosis, "label", "undiagnosed")
+            return names.DIVERGED
+        return getattr(self.diagnosis, "label", names.UNDIAGNOSED)
 
 
 @dataclass
@@ -93,16 +93,17 @@ class SweepResult:
         return Counter(r.label for r in self.records if r.outcome)
 
     def summary_frame(self, task: str) -> pd.DataFrame:
-        """One row per trial run now: config, final and best validation metric, label."""
-        metric = names.task_metric(task)
+        """One row per trial run now: config, best validation metric, label."""
+        from pipeline.diagnostics import curve_summary
+
+        best_val = names.summary_metric("best_val", task)
         rows = []
         for record in self.records:
             if record.outcome is None:
                 continue
-            val = record.outcome.curves.get(f"val_{metric}", [])
             rows.append({
                 "trial": record.config.name(), "status": record.outcome.status,
-                f"best_val_{metric}": min(val) if val else math.nan,
+                best_val: curve_summary(record.outcome.curves, task=task).get(best_val, math.nan),
                 "label": record.label,
                 "stop_at": getattr(record.diagnosis, "recommended_epochs", None),
             })
@@ -120,70 +121,76 @@ def resolve_reference(
     sweep fills it in once every trial has finished).
     """
     if options.reference_error is not None:
-        return options.reference_error, "given", {}
+        return options.reference_error, names.REFERENCE_GIVEN, {}
     if isinstance(spec.reference_error, float):
-        return spec.reference_error, "given", {}
+        return spec.reference_error, names.REFERENCE_GIVEN, {}
     if spec.reference_error == "estimate":
         from pipeline.reference import baseline_errors
 
-        scale = data.target_scale if data.task == "regression" else 1.0
+        scale = data.target_scale if data.task == names.REGRESSION else 1.0
         baselines = {name: float(error) * scale for name, error in
                      baseline_errors(data.X_train, data.y_train, task=data.task, seed=spec.split.seed).items()}
-        return min(baselines.values()), "estimated", baselines
-    return None, "sweep_best_val", {}
+        return min(baselines.values()), names.REFERENCE_ESTIMATED, baselines
+    return None, names.REFERENCE_SWEEP_BEST, {}
 
 
 def _start_trial(tracker: SweepTracker, record: TrialRecord, data: PreparedData) -> str:
     """Create the trial's RUNNING child run with every axis and the task as params."""
     return tracker.start_trial(run_name=record.config.name(), trial_key=record.key,
-                               params={**record.config.params(), "task": data.task})
+                               params={**record.config.params(), names.TASK_PARAM: data.task})
 
 
 def _diagnosis(curves: dict[str, list[float]], data: PreparedData, reference: float, source: str):
     """The diagnosis of a trial's curves against ``reference``; None when there are no curves."""
     from pipeline.diagnostics import diagnose
 
-    frame = _curves_frame(curves)
+    frame = curves_frame(curves)
     if frame.empty:
         return None
     return diagnose(frame, task=data.task, n_train=len(data.y_train), n_val=len(data.y_val),
                     reference_error=reference, reference_source=source)
 
 
-def _curves_frame(curves: dict[str, list[float]]) -> pd.DataFrame:
-    frame = pd.DataFrame({name: pd.Series(values, dtype=float) for name, values in curves.items()})
-    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
-    return frame
+def _failure(outcome: TrialOutcome) -> str | None:
+    """Why a trial failed (its ``fitcheck.error`` tag), or None when it finished."""
+    return (outcome.error or "failed") if outcome.status == "FAILED" else None
 
 
 class Sweep:
-    """One sweep in progress. Use :func:`run_sweep`."""
+    """One sweep in progress. Use :func:`run_sweep`.
 
-    def __init__(self, spec: SweepSpec, options: SweepOptions, spec_path: str | None = None):
+    ``tracker`` and ``executor`` default to a :class:`SweepTracker` on ``options.tracking_uri``
+    (created once the spec and data are known good, so bad input writes nothing) and the executor
+    ``options`` name; the sweep closes its executor when it ends.
+    """
+
+    def __init__(self, spec: SweepSpec, options: SweepOptions, *, spec_path: str | None = None,
+                 tracker: SweepTracker | None = None, executor: Executor | None = None):
         self.spec, self.options, self.spec_path = spec, options, spec_path
+        self.tracker, self.executor = tracker, executor
 
     def run(self) -> SweepResult:
         started = time.perf_counter()
         spec, options = self.spec, self.options
-        tracker = SweepTracker(options.tracking_uri)
+        if self.tracker is None:
+            check_tracking_uri(options.tracking_uri)  # fail fast, before any data is read; creates nothing
         data = load_dataset(spec.dataset, spec.split, source=spec.source or "spec")
         grid = expand_grid(spec.grid, task=data.task, skip_invalid=spec.skip_invalid, source=spec.source or "spec")
         if len(grid.trials) > spec.max_trials and not options.yes:
             raise FitcheckError(f"{spec.source}: grid has {len(grid.trials)} trials, over max_trials={spec.max_trials}; "
                                 "pass --yes to run it anyway or raise max_trials")
-        executor = make_executor(options.executor, workers=options.workers, ray_address=options.ray_address,
-                                 verbose=options.verbose)
+        executor = self.executor or make_executor(options.executor, workers=options.workers,
+                                                  ray_address=options.ray_address, verbose=options.verbose)
         executor.warm_up(data)  # workers load TensorFlow while the sweep sets itself up
         try:
+            tracker = self.tracker or SweepTracker(options.tracking_uri)
             return self._run(tracker, executor, data, grid, started)
         finally:
             executor.close()
 
     def _run(self, tracker: SweepTracker, executor: Executor, data: PreparedData, grid: Grid, started: float) -> SweepResult:
         spec, options = self.spec, self.options
-        experiment = options.experiment or spec.experiment_name()
-        tracker.use_experiment(experiment)
-        experiment = tracker.client.get_experiment(tracker.experiment_id).name
+        experiment = tracker.use_experiment(options.experiment or spec.experiment_name())
         fingerprint = data.fingerprint()
         spec_hash = f"{spec.fingerprint()}-{fingerprint[:8]}"
         records = [TrialRecord(i, config, config.key(fingerprint)) for i, config in enumerate(grid.trials)]
@@ -211,43 +218,32 @@ class Sweep:
         if reference is None:
             self._diagnose_against_sweep_best(tracker, data, result, finished_before)
         result.seconds = time.perf_counter() - started
-        self._finish_parent(tracker, data, result)
+        self._finish_parent(tracker, result)
         return result
 
-    def _mark_interrupted(self, tracker: SweepTracker) -> None:
+    @staticmethod
+    def _mark_interrupted(tracker: SweepTracker) -> None:
         """Ctrl-C: end this process's trials in flight and the parent as KILLED; a rerun resumes them.
 
         Best effort: a run this cannot end stays RUNNING, and the rerun marks it KILLED.
         """
         try:
-            runs = [run for runs in tracker.trial_runs().values() for run in runs]
-            in_flight = [run.info.run_id for run in runs if run.info.status == "RUNNING"
-                         and run.data.tags.get("fitcheck.pid") == str(os.getpid())]
-            for run_id in [*in_flight, tracker.parent_run_id]:
-                tracker.client.set_terminated(run_id, status="KILLED")
+            tracker.end_own_runs(status="KILLED")
         except Exception:  # noqa: BLE001 - the user asked to stop; never mask the interrupt
             _log.warning("could not mark the interrupted runs KILLED; a rerun will")
 
     def _start_parent(self, tracker: SweepTracker, data: PreparedData, grid: Grid, spec_hash: str) -> str:
-        import json
-
-        import mlflow.data
-
         spec = self.spec
         params = {
-            "dataset": data.name, "task": data.task, "n_train": len(data.y_train), "n_val": len(data.y_val),
-            "n_test": 0 if data.y_test is None else len(data.y_test), "n_features": data.n_features,
-            "grid_size": len(grid.trials), "n_dropped_invalid": grid.n_dropped_invalid, "spec_hash": spec_hash,
-            "grid": json.dumps(spec.axis_values()),
+            "dataset": data.name, names.TASK_PARAM: data.task, names.N_TRAIN_PARAM: len(data.y_train),
+            names.N_VAL_PARAM: len(data.y_val), "n_test": 0 if data.y_test is None else len(data.y_test),
+            "n_features": data.n_features, "grid_size": len(grid.trials), "n_dropped_invalid": grid.n_dropped_invalid,
+            "spec_hash": spec_hash, names.GRID_PARAM: json.dumps(spec.axis_values()),
         }
-        dataset = None
         name = Path(spec.source).stem if spec.source else "sweep"
-        with warnings.catch_warnings():  # MLflow's schema-inference hints are about model serving, not here
-            warnings.simplefilter("ignore")
-            if data.frame is not None:
-                dataset = mlflow.data.from_pandas(data.frame, name=data.name, targets=data.target)
-            return tracker.start_sweep(run_name=f"sweep-{name}", spec_hash=spec_hash, spec_name=name, params=params,
-                                       spec_path=self.spec_path, dataset=dataset)
+        dataset = DatasetFrame(data.frame, data.name, data.target) if data.frame is not None else None
+        return tracker.start_sweep(run_name=f"sweep-{name}", spec_hash=spec_hash, spec_name=name, params=params,
+                                   spec_path=self.spec_path, dataset=dataset)
 
     def _train(self, tracker: SweepTracker, executor: Executor, data: PreparedData, todo: list[TrialRecord],
                result: SweepResult) -> None:
@@ -297,89 +293,58 @@ class Sweep:
         invocations' included, against the best validation metric of the whole sweep."""
         from pipeline.diagnostics import reference_from_sweep
 
-        metric = names.task_metric(data.task)
+        metric, best_val = names.task_metric(data.task), names.summary_metric("best_val", data.task)
         values = [value for r in result.records if r.outcome.status == "FINISHED"
                   for value in r.outcome.curves.get(f"val_{metric}", [])]
-        values += [run.data.metrics[f"best_val_{metric}"] for run in finished_before
-                   if f"best_val_{metric}" in run.data.metrics]
+        values += [run.data.metrics[best_val] for run in finished_before if best_val in run.data.metrics]
         if not values:
             return
         result.reference_error = reference_from_sweep(values)
         for record in result.records:
             self._diagnose(record, data, result.reference_error, result.reference_source)
             if record.diagnosis is not None and record.run_id:
-                self._safe(lambda: self._log_late_diagnosis(tracker, data, record.run_id, record.config.name(),
-                                                            record.outcome.curves, record.diagnosis, record.label,
-                                                            result.reference_error))
+                payload = trial_payload(record.outcome.curves, task=data.task, title=record.config.name(),
+                                        diagnosis=record.diagnosis, failure=_failure(record.outcome),
+                                        diverged_epoch=record.outcome.diverged_epoch,
+                                        reference_error=result.reference_error)
+                self._safe(lambda: tracker.update_trial(record.run_id, metrics=payload.metrics, tags=payload.tags,
+                                                        artifacts=payload.artifacts))
         for run in finished_before:
-            curves = self._safe(lambda: tracker.trial_curves(run.info.run_id, names.curve_columns(data.task)))
+            curves = self._safe(lambda: tracker.reader.curves(run.info.run_id, names.curve_columns(data.task)))
             diagnosis = _diagnosis(curves or {}, data, result.reference_error, result.reference_source)
             if diagnosis is None:
                 continue
-            self._safe(lambda: self._log_late_diagnosis(tracker, data, run.info.run_id, run.info.run_name, curves,
-                                                        diagnosis, diagnosis.label, result.reference_error))
-
-    @staticmethod
-    def _log_late_diagnosis(tracker: SweepTracker, data: PreparedData, run_id: str, title: str,
-                            curves: dict[str, list[float]], diagnosis, label: str, reference: float) -> None:
-        """Write a diagnosis made after the trial's run ended: metrics, tags, diagnosis.json, curves.png."""
-        from pipeline.plots import curve_plot_png
-
-        tracker.update_trial(
-            run_id, metrics=diagnosis.metrics(),
-            tags={names.DIAGNOSIS_TAG: label, names.DIAGNOSIS_AT_RECOMMENDED_TAG: diagnosis.label_at_recommended},
-            artifacts={"diagnosis.json": to_json_bytes(diagnosis.to_dict()),
-                       "curves.png": curve_plot_png(curves, task=data.task, title=title, label=label,
-                                                    recommended_epochs=diagnosis.recommended_epochs,
-                                                    reference_error=reference)})
+            payload = trial_payload(curves, task=data.task, title=run.info.run_name, diagnosis=diagnosis,
+                                    reference_error=result.reference_error)
+            self._safe(lambda: tracker.update_trial(run.info.run_id, metrics=payload.metrics, tags=payload.tags,
+                                                    artifacts=payload.artifacts))
 
     def _log_trial(self, tracker: SweepTracker, data: PreparedData, record: TrialRecord,
                    reference: float | None) -> bool:
-        from pipeline.plots import curve_plot_png
-
-        outcome, diagnosis = record.outcome, record.diagnosis
-        metric = names.task_metric(data.task)
-        summary: dict[str, float] = {"train_seconds": outcome.train_seconds}
-        val = outcome.curves.get(f"val_{metric}", [])
-        if val and np.isfinite(val).any():
-            best = int(np.nanargmin(np.where(np.isfinite(val), val, np.nan)))
-            summary.update({f"best_val_{metric}": val[best], "best_epoch": best + 1, f"final_val_{metric}": val[-1],
-                            f"final_train_{metric}": outcome.curves[f"train_{metric}"][-1]})
-        tags: dict[str, str] = {}
-        artifacts: dict[str, bytes] = {}
-        if diagnosis is not None:
-            summary.update(diagnosis.metrics())
-            tags[names.DIAGNOSIS_AT_RECOMMENDED_TAG] = diagnosis.label_at_recommended
-            artifacts["diagnosis.json"] = to_json_bytes(diagnosis.to_dict())
-        if diagnosis is not None or outcome.status == "FAILED":
-            tags[names.DIAGNOSIS_TAG] = record.label
-        if outcome.status == "FAILED":
-            tags[names.ERROR_TAG] = outcome.error or "failed"
-            if outcome.diverged_epoch:
-                tags[names.DIVERGED_EPOCH_TAG] = str(outcome.diverged_epoch)
-        if outcome.curves:
-            artifacts["curves.csv"] = _curves_frame(outcome.curves).to_csv(index=False).encode()
-            artifacts["curves.png"] = curve_plot_png(
-                outcome.curves, task=data.task, title=record.config.name(), label=tags.get(names.DIAGNOSIS_TAG),
-                recommended_epochs=getattr(diagnosis, "recommended_epochs", None), reference_error=reference)
+        outcome = record.outcome
+        payload = trial_payload(outcome.curves, task=data.task, title=record.config.name(),
+                                diagnosis=record.diagnosis, failure=_failure(outcome),
+                                diverged_epoch=outcome.diverged_epoch, train_seconds=outcome.train_seconds,
+                                reference_error=reference)
         try:
             if record.run_id is None:
                 record.run_id = _start_trial(tracker, record, data)
-            tracker.finish_trial(record.run_id, curves=outcome.curves, metrics=summary, tags=tags,
-                                 artifacts=artifacts, status=outcome.status)
+            tracker.finish_trial(record.run_id, curves=outcome.curves, metrics=payload.metrics, tags=payload.tags,
+                                 artifacts=payload.artifacts, status=outcome.status)
         except TrackingUnavailable as error:
             _log.warning("could not log trial %s yet: %s", record.config.name(), error)
             return False
         return True
 
-    def _finish_parent(self, tracker: SweepTracker, data: PreparedData, result: SweepResult) -> None:
+    def _finish_parent(self, tracker: SweepTracker, result: SweepResult) -> None:
         tags = {names.REFERENCE_SOURCE_TAG: result.reference_source}
         metrics = {
-            "n_trials": result.n_trials, "n_finished": sum(1 for r in result.records if r.outcome.status == "FINISHED"),
-            "n_failed": result.n_failed, "n_skipped": result.n_skipped, "sweep_seconds": result.seconds,
+            names.N_TRIALS: result.n_trials,
+            names.N_FINISHED: sum(1 for r in result.records if r.outcome.status == "FINISHED"),
+            names.N_FAILED: result.n_failed, names.N_SKIPPED: result.n_skipped, names.SWEEP_SECONDS: result.seconds,
         }
         if result.reference_error is not None:
-            metrics["reference_error"] = result.reference_error
+            metrics[names.REFERENCE_ERROR] = result.reference_error
         metrics.update({f"{names.REFERENCE_BASELINE_PREFIX}{name}": error
                         for name, error in result.reference_baselines.items()})
         status = "FAILED" if result.n_unlogged else "FINISHED"

@@ -9,11 +9,11 @@ import click
 import numpy as np
 import pandas as pd
 
+from pipeline import names
 from pipeline.cli import main
 from pipeline.cli._common import tracking_uri_option, verbose_option
 from pipeline.errors import FitcheckError
 
-TASKS = ("binary", "multiclass", "regression")
 # Keras / MLflow autolog names of the task metric: (train name, val name, how to turn it into ours)
 AUTOLOG_METRICS = {
     "error": [(name, f"val_{name}", lambda v: 1.0 - v) for name in
@@ -29,7 +29,7 @@ AUTOLOG_METRICS = {
               help="CSV, one row per epoch: epoch, train_loss, val_loss, train_error, val_error "
                    "(or train_rmse, val_rmse for regression).")
 @click.option("--run-id", default=None, help="Diagnose this MLflow run instead (fitcheck, autolog or MlflowCallback).")
-@click.option("--task", type=click.Choice(TASKS), default=None,
+@click.option("--task", type=click.Choice(names.TASKS), default=None,
               help="The task; read from the run's params when --run-id is given.")
 @click.option("--n-train", type=click.IntRange(min=1), default=None, help="Training split size.")
 @click.option("--n-val", type=click.IntRange(min=1), default=None, help="Validation split size.")
@@ -76,54 +76,50 @@ def _from_csv(path: Path, *, task, n_train, n_val, reference_error) -> dict:
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
         raise FitcheckError(f"{path}: not a readable CSV ({str(error).splitlines()[0]}).") from None
     return {"source": str(path), "curves": curves, "task": task, "n_train": n_train, "n_val": n_val,
-            "reference_error": reference_error, "reference_source": "given"}
+            "reference_error": reference_error, "reference_source": names.REFERENCE_GIVEN}
 
 
 def _from_run(run_id: str, tracking_uri: str, *, task, n_train, n_val, reference_error) -> dict:
     """Read a run's metric histories and sizes from MLflow (fitcheck or Keras autolog names)."""
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
-
-    from pipeline.tracking import check_tracking_uri
+    from pipeline.tracking import TrackingReader, check_tracking_uri
 
     check_tracking_uri(tracking_uri)
-    client = MlflowClient(tracking_uri)
-    try:
-        run = client.get_run(run_id)
-    except MlflowException:
-        raise FitcheckError(f"run {run_id!r} not found at {tracking_uri}.") from None
-    parent = _parent(client, run)
+    reader = TrackingReader(tracking_uri)
+    run = reader.find_run(run_id)
+    if run is None:
+        raise FitcheckError(f"run {run_id!r} not found at {tracking_uri}.")
+    parent = reader.parent_of(run)
     params = {**(parent.data.params if parent else {}), **run.data.params}
-    task = task or params.get("task") or _guess_task(run.data.metrics)
-    n_train = n_train or _int(params.get("n_train"))
-    n_val = n_val or _int(params.get("n_val"))
-    if task not in TASKS:
+    task = task or params.get(names.TASK_PARAM) or _guess_task(run.data.metrics)
+    n_train = n_train or _int(params.get(names.N_TRAIN_PARAM))
+    n_val = n_val or _int(params.get(names.N_VAL_PARAM))
+    if task not in names.TASKS:
         raise FitcheckError(f"run {run_id}: cannot tell the task from its params; give --task.")
     if n_train is None or n_val is None:
         raise FitcheckError(f"run {run_id}: no n_train/n_val params on the run or its parent; "
                             "give --n-train and --n-val.")
-    reference_source = "given"
-    if reference_error is None and parent is not None and "reference_error" in parent.data.metrics:
-        reference_error = parent.data.metrics["reference_error"]
-        reference_source = parent.data.tags.get("fitcheck.reference_error_source", "given")
-    curves, running = _histories(client, run, task)
+    reference_source = names.REFERENCE_GIVEN
+    if reference_error is None and parent is not None and names.REFERENCE_ERROR in parent.data.metrics:
+        reference_error = parent.data.metrics[names.REFERENCE_ERROR]
+        reference_source = parent.data.tags.get(names.REFERENCE_SOURCE_TAG, names.REFERENCE_GIVEN)
+    curves, running = _histories(reader, run, task)
     return {"source": f"run {run_id}", "curves": curves, "task": task, "n_train": n_train,
             "n_val": n_val, "reference_error": reference_error, "reference_source": reference_source,
             "running_train": running}
 
 
-def _histories(client, run, task: str) -> tuple[pd.DataFrame, bool]:
+def _histories(reader, run, task: str) -> tuple[pd.DataFrame, bool]:
     """Per-epoch curves under fitcheck's names, and whether training values are running averages."""
-    metric = "rmse" if task == "regression" else "error"
+    metric = names.task_metric(task)
     keys = set(run.data.metrics)
-    ours = {"train_loss", "val_loss", f"train_{metric}", f"val_{metric}"}
+    ours = {names.TRAIN_LOSS, names.VAL_LOSS, f"train_{metric}", f"val_{metric}"}
     if ours <= keys:
-        return _frame(client, run, {name: (name, lambda v: v) for name in ours}), False
+        return _frame(reader, run, {name: (name, lambda v: v) for name in ours}), False
     for train_name, val_name, convert in AUTOLOG_METRICS[metric]:
         if {"loss", "val_loss", train_name, val_name} <= keys:
-            mapping = {"train_loss": ("loss", lambda v: v), "val_loss": ("val_loss", lambda v: v),
+            mapping = {names.TRAIN_LOSS: ("loss", lambda v: v), names.VAL_LOSS: ("val_loss", lambda v: v),
                        f"train_{metric}": (train_name, convert), f"val_{metric}": (val_name, convert)}
-            return _frame(client, run, mapping), True
+            return _frame(reader, run, mapping), True
     raise FitcheckError(
         f"run {run.info.run_id}: no per-epoch {metric} curves; it logs {', '.join(sorted(keys)) or 'no metrics'}; "
         f"need train_loss, val_loss, train_{metric}, val_{metric} or Keras's loss, val_loss and a metric "
@@ -131,12 +127,10 @@ def _histories(client, run, task: str) -> tuple[pd.DataFrame, bool]:
     )
 
 
-def _frame(client, run, mapping: dict) -> pd.DataFrame:
-    from pipeline.tracking import latest_per_step
-
+def _frame(reader, run, mapping: dict) -> pd.DataFrame:
     columns = {}
     for ours, (theirs, convert) in mapping.items():
-        by_step = latest_per_step(client.get_metric_history(run.info.run_id, theirs))
+        by_step = reader.history(run.info.run_id, theirs)
         columns[ours] = pd.Series(convert(np.array(list(by_step.values()), dtype=float)),
                                   index=list(by_step))
     frame = pd.DataFrame(columns).sort_index().reset_index(drop=True)
@@ -144,16 +138,11 @@ def _frame(client, run, mapping: dict) -> pd.DataFrame:
     return frame
 
 
-def _parent(client, run):
-    parent_id = run.data.tags.get("mlflow.parentRunId")
-    return client.get_run(parent_id) if parent_id else None
-
-
 def _guess_task(metrics: dict) -> str | None:
     if any(name.endswith("accuracy") or name.endswith("error") for name in metrics):
-        return "binary"  # binary and multiclass are diagnosed alike, on the error rate
+        return names.BINARY  # binary and multiclass are diagnosed alike, on the error rate
     if any(name.endswith(("rmse", "root_mean_squared_error", "mse", "mean_squared_error")) for name in metrics):
-        return "regression"
+        return names.REGRESSION
     return None
 
 

@@ -10,7 +10,7 @@ from pipeline.cli import main
 from pipeline.cli._common import tracking_uri_option, verbose_option
 
 
-class ReferenceError(click.ParamType):
+class ReferenceErrorOption(click.ParamType):
     """A non-negative number, or ``spec`` to keep what the spec says."""
 
     name = "ERROR|spec"
@@ -38,7 +38,7 @@ class ReferenceError(click.ParamType):
 @click.option("--ray-address", default=None, help="Ray cluster address (default: start a local Ray instance).")
 @click.option("--resume/--restart", default=True, show_default=True,
               help="Resume the latest sweep of this spec (skip finished trials) or start a fresh parent run.")
-@click.option("--reference-error", type=ReferenceError(), default="spec", show_default=True,
+@click.option("--reference-error", type=ReferenceErrorOption(), default="spec", show_default=True,
               help="Known optimal (Bayes or human-level) error; 'spec' keeps the spec's setting.")
 @click.option("--yes", is_flag=True, help="Run a grid larger than the spec's max_trials.")
 @click.option("--fail-on-error", is_flag=True, help="Exit with code 1 when any trial failed.")

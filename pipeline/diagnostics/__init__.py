@@ -15,6 +15,7 @@ from pipeline.diagnostics._labels import (
     LABELS,
 )
 from pipeline.diagnostics._noise import error_rate_se, rmse_se
+from pipeline.diagnostics._summary import curve_summary
 from pipeline.diagnostics._stopping import (
     early_stopping_settings,
     online_stop,
@@ -25,6 +26,6 @@ from pipeline.diagnostics._stopping import (
 
 __all__ = [
     "DIVERGED", "GOOD_FIT", "HIGH_BIAS", "HIGH_BIAS_HIGH_VARIANCE", "HIGH_VARIANCE", "LABELS",
-    "Diagnosis", "LABEL_ADVICE", "advice", "diagnose", "early_stopping_settings", "error_rate_se", "online_stop",
+    "Diagnosis", "LABEL_ADVICE", "advice", "curve_summary", "diagnose", "early_stopping_settings", "error_rate_se", "online_stop",
     "recommend_stop", "reference_from_sweep", "replay_keras_early_stopping", "rmse_se", "smooth",
 ]

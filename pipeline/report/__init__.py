@@ -5,6 +5,6 @@ turn the runs into tables and SVG figures, :mod:`._render` fills the Jinja2 temp
 """
 
 from pipeline.report._build import build_report, default_report_path
-from pipeline.report._gather import Sweep, Trial, gather_sweep
+from pipeline.report._gather import LoggedSweep, LoggedTrial, gather_sweep
 
-__all__ = ["Sweep", "Trial", "build_report", "default_report_path", "gather_sweep"]
+__all__ = ["LoggedSweep", "LoggedTrial", "build_report", "default_report_path", "gather_sweep"]

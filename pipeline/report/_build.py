@@ -12,7 +12,7 @@ import pandas as pd
 
 from pipeline import names
 from pipeline.report import _figures, _summary
-from pipeline.report._gather import Sweep, gather_sweep
+from pipeline.report._gather import LoggedSweep, gather_sweep
 from pipeline.report._render import render_report
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ def default_report_path(experiment_name: str) -> Path:
     return Path("reports") / f"{stem}.html"
 
 
-def _run_url(sweep: Sweep, run_id: str) -> str | None:
+def _run_url(sweep: LoggedSweep, run_id: str) -> str | None:
     """The MLflow UI page of a run, when the tracking URI is an HTTP(S) server."""
     uri = sweep.tracking_uri.rstrip("/")
     if not uri.lower().startswith(("http://", "https://")):
@@ -33,34 +33,34 @@ def _run_url(sweep: Sweep, run_id: str) -> str | None:
     return f"{uri}/#/experiments/{sweep.experiment_id}/runs/{run_id}"
 
 
-def _header(sweep: Sweep, frame: pd.DataFrame) -> dict:
+def _header(sweep: LoggedSweep, frame: pd.DataFrame) -> dict:
     params, metrics = sweep.params, sweep.metrics
     source = sweep.tags.get(names.REFERENCE_SOURCE_TAG)
     return {
         "experiment_name": sweep.experiment_name, "run_id": sweep.run_id, "run_name": sweep.run_name,
         "run_url": _run_url(sweep, sweep.run_id), "start_time": sweep.start_time,
-        "spec_name": sweep.tags.get("fitcheck.spec_name"), "dataset": params.get("dataset"), "task": sweep.task,
+        "spec_name": sweep.tags.get(names.SPEC_NAME_TAG), "dataset": params.get("dataset"), "task": sweep.task,
         "metric": sweep.metric, "n_train": params.get("n_train"), "n_val": params.get("n_val"),
         "n_test": params.get("n_test"), "n_features": params.get("n_features"),
-        "n_dropped_invalid": params.get("n_dropped_invalid"), "reference_error": metrics.get("reference_error"),
+        "n_dropped_invalid": params.get("n_dropped_invalid"), "reference_error": metrics.get(names.REFERENCE_ERROR),
         "reference_source": names.REFERENCE_SOURCES.get(source, source),
         "reference_baselines": {name.removeprefix(names.REFERENCE_BASELINE_PREFIX).replace("_", " "): value
                                 for name, value in sorted(metrics.items())
                                 if name.startswith(names.REFERENCE_BASELINE_PREFIX)},
         "n_trials": len(frame), "n_failed": int((frame["status"] == "FAILED").sum()),
-        "n_skipped": metrics.get("n_skipped"), "sweep_seconds": metrics.get("sweep_seconds"),
+        "n_skipped": metrics.get(names.N_SKIPPED), "sweep_seconds": metrics.get(names.SWEEP_SECONDS),
         "train_seconds": float(frame["train_seconds"].sum()) if len(frame) else 0.0,
         "n_superseded_runs": sweep.n_superseded_runs,
     }
 
 
-def _grid(sweep: Sweep, frame: pd.DataFrame, axes: list[str]) -> list[tuple[str, list]]:
+def _grid(sweep: LoggedSweep, frame: pd.DataFrame, axes: list[str]) -> list[tuple[str, list]]:
     if sweep.grid:
         return [(axis, values if isinstance(values, list) else [values]) for axis, values in sweep.grid.items()]
     return [(axis, _summary.value_order(frame[axis])) for axis in axes]
 
 
-def _leaderboard(sweep: Sweep, frame: pd.DataFrame, axes: list[str]) -> dict:
+def _leaderboard(sweep: LoggedSweep, frame: pd.DataFrame, axes: list[str]) -> dict:
     metric = sweep.metric
     columns = [{"key": "rank", "title": "#", "kind": "num"}, {"key": "run_name", "title": "trial", "kind": "text"}]
     columns += [{"key": axis, "title": axis, "kind": "num" if frame[axis].map(
@@ -86,12 +86,12 @@ def _leaderboard(sweep: Sweep, frame: pd.DataFrame, axes: list[str]) -> dict:
     return {"columns": columns, "rows": rows}
 
 
-def report_context(sweep: Sweep) -> dict:
+def report_context(sweep: LoggedSweep) -> dict:
     """Everything the template shows, as plain values and figure data URIs."""
     frame = _summary.trial_frame(sweep)
     axes = _summary.axes_of(sweep)
     varying = [axis for axis in _summary.varying_axes(frame, axes) if axis not in _summary.NOT_SHOWN_AXES]
-    reference = sweep.metrics.get("reference_error")
+    reference = sweep.metrics.get(names.REFERENCE_ERROR)
     capacity = None
     if "depth" in axes and len(frame):
         effects = _summary.axis_effects(frame, "depth")

@@ -2,29 +2,29 @@
 
 Everything the report shows comes from the parent run and its child runs (params, tags, summary
 metrics and per-epoch metric histories), so a report can be rebuilt from a tracking server alone for a
-sweep that was resumed or run by several workers. This module draws nothing and knows no HTML.
+sweep that was resumed or run by several workers. It reads through :class:`pipeline.tracking.TrackingReader`
+(one rule for a step logged twice), draws nothing and knows no HTML.
 """
 
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from mlflow import MlflowClient
-from mlflow.entities import Run, ViewType
-from mlflow.exceptions import MlflowException
+from typing import TYPE_CHECKING
 
 from pipeline import names
 from pipeline.errors import FitcheckError
+from pipeline.tracking import TrackingReader
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
 
 _STATUS_RANK = {"FINISHED": 0, "FAILED": 1, "KILLED": 2, "RUNNING": 3, "SCHEDULED": 4}
-_HISTORY_WORKERS = 8
 
 
 @dataclass(frozen=True)
-class Trial:
+class LoggedTrial:
     """One child run: its grid point, labels, summary metrics and per-epoch curves."""
 
     run_id: str
@@ -40,8 +40,8 @@ class Trial:
 
 
 @dataclass(frozen=True)
-class Sweep:
-    """One sweep: the parent run's params, tags and metrics, and one :class:`Trial` per trial key."""
+class LoggedSweep:
+    """One sweep as MLflow holds it: the parent run's params, tags and metrics, one :class:`LoggedTrial` per trial key."""
 
     tracking_uri: str
     experiment_id: str
@@ -53,12 +53,12 @@ class Sweep:
     tags: dict[str, str]
     metrics: dict[str, float]
     grid: dict[str, list]
-    trials: list[Trial]
+    trials: list[LoggedTrial]
     n_superseded_runs: int = 0
 
     @property
     def task(self) -> str:
-        return self.params.get("task", "classification")
+        return self.params.get(names.TASK_PARAM, names.BINARY)
 
     @property
     def metric(self) -> str:
@@ -75,45 +75,28 @@ def _parse(value: str) -> object:
     return value
 
 
-def _experiment_names(client: MlflowClient) -> str:
-    found = sorted(experiment.name for experiment in client.search_experiments(view_type=ViewType.ACTIVE_ONLY))
-    return ", ".join(repr(name) for name in found) or "none"
-
-
-def _search_all(client: MlflowClient, experiment_id: str, filter_string: str, order_by=None) -> list[Run]:
-    runs, token = [], None
-    while True:
-        page = client.search_runs([experiment_id], filter_string, max_results=1000, order_by=order_by,
-                                  page_token=token)
-        runs.extend(page)
-        token = page.token
-        if not token:
-            return runs
-
-
-def _find_parent(client: MlflowClient, experiment_name: str | None, sweep_run_id: str | None) -> Run:
+def _find_parent(reader: TrackingReader, experiment_name: str | None, sweep_run_id: str | None) -> Run:
     if sweep_run_id:
-        try:
-            run = client.get_run(sweep_run_id)
-        except MlflowException as error:
+        run = reader.find_run(sweep_run_id)
+        if run is None:
             raise FitcheckError(f"no run {sweep_run_id!r} in the tracking store; "
-                                f"pass --experiment NAME to report its latest sweep ({error.error_code})") from None
+                                "pass --experiment NAME to report its latest sweep")
         role = run.data.tags.get(names.ROLE_TAG)
         if role != names.ROLE_SWEEP:
             raise FitcheckError(f"run {sweep_run_id!r} is not a fitcheck sweep: its tag {names.ROLE_TAG} is "
                                 f"{role!r}, expected {names.ROLE_SWEEP!r}")
         return run
+    known = ", ".join(repr(name) for name in reader.experiment_names()) or "none"
     if not experiment_name:
-        raise FitcheckError(f"give an experiment name or a sweep run id; experiments: {_experiment_names(client)}")
-    experiment = client.get_experiment_by_name(experiment_name)
+        raise FitcheckError(f"give an experiment name or a sweep run id; experiments: {known}")
+    experiment = reader.experiment(experiment_name)
     if experiment is None:
-        raise FitcheckError(f"no experiment named {experiment_name!r}; experiments: {_experiment_names(client)}")
-    latest = client.search_runs([experiment.experiment_id], f"tags.`{names.ROLE_TAG}` = '{names.ROLE_SWEEP}'",
-                                max_results=1, order_by=["attributes.start_time DESC"])
-    if not latest:
+        raise FitcheckError(f"no experiment named {experiment_name!r}; experiments: {known}")
+    latest = reader.latest_sweep(experiment.experiment_id)
+    if latest is None:
         raise FitcheckError(f"experiment {experiment_name!r} holds no fitcheck sweep "
                             f"(no run tagged {names.ROLE_TAG}={names.ROLE_SWEEP}); run `fitcheck sweep` first")
-    return latest[0]
+    return latest
 
 
 def _one_per_trial_key(runs: list[Run]) -> list[Run]:
@@ -128,47 +111,37 @@ def _one_per_trial_key(runs: list[Run]) -> list[Run]:
     return sorted(chosen.values(), key=lambda run: (run.info.start_time or 0, run.info.run_id))
 
 
-def _histories(client: MlflowClient, runs: list[Run], keys: tuple[str, ...]) -> dict[tuple[str, str], list]:
-    """Fetch every (run, curve) history, in a thread pool so an HTTP server is asked in parallel."""
-    wanted = [(run.info.run_id, key) for run in runs for key in keys if key in run.data.metrics]
-
-    def fetch(item: tuple[str, str]) -> list[tuple[int, float]]:
-        history = client.get_metric_history(*item)
-        return sorted((metric.step, metric.value) for metric in history)
-
-    with ThreadPoolExecutor(max_workers=_HISTORY_WORKERS) as pool:
-        return dict(zip(wanted, pool.map(fetch, wanted)))
-
-
 def gather_sweep(tracking_uri: str, *, experiment_name: str | None = None,
-                 sweep_run_id: str | None = None) -> Sweep:
+                 sweep_run_id: str | None = None) -> LoggedSweep:
     """Read a sweep (the given parent run, or the latest sweep in ``experiment_name``) from MLflow.
 
     >>> sweep = gather_sweep("sqlite:///mlflow.db", experiment_name="quickstart")  # doctest: +SKIP
     >>> len(sweep.trials), sweep.metric  # doctest: +SKIP
     (24, 'error')
     """
+    from mlflow.exceptions import MlflowException
+
     if tracking_uri.startswith("sqlite:///") and not Path(tracking_uri.removeprefix("sqlite:///")).is_file():
         raise FitcheckError(f"no MLflow store at {tracking_uri!r}: the file does not exist; "
                             "pass the --tracking-uri the sweep wrote to")
-    client = MlflowClient(tracking_uri)
+    reader = TrackingReader(tracking_uri)
     try:
-        parent = _find_parent(client, experiment_name, sweep_run_id)
-        experiment = client.get_experiment(parent.info.experiment_id)
+        parent = _find_parent(reader, experiment_name, sweep_run_id)
+        experiment = reader.experiment_by_id(parent.info.experiment_id)
         if experiment_name and experiment.name != experiment_name:
             raise FitcheckError(f"run {sweep_run_id!r} belongs to experiment {experiment.name!r}, "
                                 f"not {experiment_name!r}")
-        children = _search_all(client, experiment.experiment_id,
-                               f"tags.`{names.PARENT_RUN_TAG}` = '{parent.info.run_id}'")
-        children = [run for run in children if run.data.tags.get(names.ROLE_TAG, names.ROLE_TRIAL) == names.ROLE_TRIAL]
+        children = reader.trial_runs(experiment.experiment_id, parent.info.run_id)
         runs = _one_per_trial_key(children)
-        task = parent.data.params.get("task") or (runs[0].data.params.get("task") if runs else "classification")
+        task = parent.data.params.get(names.TASK_PARAM) or (
+            runs[0].data.params.get(names.TASK_PARAM, names.BINARY) if runs else names.BINARY)
         curve_keys = tuple(key for key in names.curve_columns(task) if key != names.RUNNING_LOSS)
-        histories = _histories(client, runs, curve_keys)
+        histories = reader.histories((run.info.run_id, key) for run in runs for key in curve_keys
+                                     if key in run.data.metrics)
     except MlflowException as error:
         raise FitcheckError(f"cannot read the sweep from {tracking_uri}: {error.message.splitlines()[0]}") from None
     trials = [
-        Trial(
+        LoggedTrial(
             run_id=run.info.run_id, run_name=run.info.run_name or run.info.run_id[:8], status=run.info.status,
             trial_key=run.data.tags.get(names.TRIAL_KEY_TAG, ""),
             params={key: _parse(value) for key, value in run.data.params.items()},
@@ -176,16 +149,16 @@ def gather_sweep(tracking_uri: str, *, experiment_name: str | None = None,
             label_at_recommended=run.data.tags.get(names.DIAGNOSIS_AT_RECOMMENDED_TAG),
             error=run.data.tags.get(names.ERROR_TAG),
             summary=dict(run.data.metrics),
-            curves={key: histories[(run.info.run_id, key)] for key in curve_keys
+            curves={key: list(histories[(run.info.run_id, key)].items()) for key in curve_keys
                     if (run.info.run_id, key) in histories},
         )
         for run in runs
     ]
     try:
-        grid = json.loads(parent.data.params.get("grid", "{}"))
+        grid = json.loads(parent.data.params.get(names.GRID_PARAM, "{}"))
     except json.JSONDecodeError:
         grid = {}
-    return Sweep(
+    return LoggedSweep(
         tracking_uri=tracking_uri, experiment_id=experiment.experiment_id, experiment_name=experiment.name,
         run_id=parent.info.run_id, run_name=parent.info.run_name or parent.info.run_id[:8],
         start_time=parent.info.start_time or 0, params=dict(parent.data.params), tags=dict(parent.data.tags),

@@ -1,4 +1,4 @@
-"""Stage 2 of the report: turn a gathered :class:`Sweep` into plain tables the figures and template use.
+"""Stage 2 of the report: turn a gathered :class:`LoggedSweep` into plain tables the figures and template use.
 
 Pure: no MLflow, no matplotlib, no HTML. One row per trial in :func:`trial_frame`; per-axis summaries,
 the label grid, advice and the curve payload the browser draws on demand are all derived from it.
@@ -12,9 +12,9 @@ from collections import Counter
 import pandas as pd
 
 from pipeline import names
-from pipeline.diagnostics import LABEL_ADVICE
+from pipeline.diagnostics import LABEL_ADVICE, curve_summary
 from pipeline.names import DIVERGED, LABELS, UNDIAGNOSED
-from pipeline.report._gather import Sweep, Trial
+from pipeline.report._gather import LoggedSweep, LoggedTrial
 
 NOT_SHOWN_AXES = ("seed",)
 TRIAL_COLUMNS = ("run_id", "run_name", "status", "trial_key", "label", "label_at_recommended", "error", "best_val",
@@ -27,30 +27,29 @@ def _number(value: object) -> float | None:
     return None
 
 
-def _trial_row(trial: Trial, metric: str, axes: list[str]) -> dict:
-    summary, val_curve = trial.summary, trial.curves.get(f"val_{metric}", [])
-    train_curve = trial.curves.get(f"train_{metric}", [])
-    finite_val = [(step, value) for step, value in val_curve if math.isfinite(value)]
-    best = min(finite_val, key=lambda point: point[1]) if finite_val else (None, None)
+def _trial_row(trial: LoggedTrial, task: str, axes: list[str]) -> dict:
+    """One leaderboard row: the run's logged summary metrics, else the curve summary of its curves."""
+    summary = {**curve_summary({key: [value for _, value in points] for key, points in trial.curves.items()},
+                               task=task), **trial.summary}
     row = {axis: trial.params.get(axis) for axis in axes}
     row.update(
         run_id=trial.run_id, run_name=trial.run_name, status=trial.status, trial_key=trial.trial_key,
         label=trial.label or (DIVERGED if trial.status == "FAILED" else UNDIAGNOSED),
         label_at_recommended=trial.label_at_recommended, error=trial.error,
-        best_val=_number(summary.get(f"best_val_{metric}", best[1])),
-        best_epoch=_number(summary.get("best_epoch", best[0])),
-        final_train=_number(summary.get(f"final_train_{metric}", train_curve[-1][1] if train_curve else None)),
-        final_val=_number(summary.get(f"final_val_{metric}", val_curve[-1][1] if val_curve else None)),
-        gap=_number(summary.get("variance_gap")),
-        recommended_epochs=_number(summary.get("recommended_epochs")),
-        train_seconds=_number(summary.get("train_seconds")),
+        best_val=_number(summary.get(names.summary_metric("best_val", task))),
+        best_epoch=_number(summary.get(names.BEST_EPOCH)),
+        final_train=_number(summary.get(names.summary_metric("final_train", task))),
+        final_val=_number(summary.get(names.summary_metric("final_val", task))),
+        gap=_number(summary.get(names.VARIANCE_GAP)),
+        recommended_epochs=_number(summary.get(names.RECOMMENDED_EPOCHS)),
+        train_seconds=_number(summary.get(names.TRAIN_SECONDS)),
     )
     if row["gap"] is None and row["final_train"] is not None and row["final_val"] is not None:
         row["gap"] = row["final_val"] - row["final_train"]
     return row
 
 
-def axes_of(sweep: Sweep) -> list[str]:
+def axes_of(sweep: LoggedSweep) -> list[str]:
     """Grid axes in :data:`names.AXES` order (then any others the grid names) that the trials carry as params."""
     present = {key for trial in sweep.trials for key in trial.params}
     return [axis for axis in names.AXES if axis in present] + sorted((set(sweep.grid) & present) - set(names.AXES))
@@ -61,10 +60,10 @@ def varying_axes(frame: pd.DataFrame, axes: list[str]) -> list[str]:
     return [axis for axis in axes if frame[axis].astype(str).nunique() > 1]
 
 
-def trial_frame(sweep: Sweep) -> pd.DataFrame:
+def trial_frame(sweep: LoggedSweep) -> pd.DataFrame:
     """One row per trial: every axis, labels, best/final train and validation metric, gap, epochs."""
     axes = axes_of(sweep)
-    rows = [_trial_row(trial, sweep.metric, axes) for trial in sweep.trials]
+    rows = [_trial_row(trial, sweep.task, axes) for trial in sweep.trials]
     return pd.DataFrame(rows, columns=[*axes, *TRIAL_COLUMNS])
 
 
@@ -164,7 +163,7 @@ def _round(value: float) -> float | None:
     return float(f"{value:.4g}") if math.isfinite(value) else None
 
 
-def curve_payload(sweep: Sweep, frame: pd.DataFrame) -> dict:
+def curve_payload(sweep: LoggedSweep, frame: pd.DataFrame) -> dict:
     """The per-trial curves the browser draws on demand: compact, rounded to 4 significant digits."""
     metric = sweep.metric
     keys = (f"train_{metric}", f"val_{metric}", "train_loss", "val_loss")
@@ -177,4 +176,4 @@ def curve_payload(sweep: Sweep, frame: pd.DataFrame) -> dict:
                              [_round(value) for _, value in trial.curves[key]]]
                        for key in keys if trial.curves.get(key)},
         })
-    return {"metric": metric, "reference": _number(sweep.metrics.get("reference_error")), "trials": trials}
+    return {"metric": metric, "reference": _number(sweep.metrics.get(names.REFERENCE_ERROR)), "trials": trials}

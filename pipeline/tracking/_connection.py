@@ -1,0 +1,97 @@
+"""Reaching MLflow: check a tracking URI, make a client, retry a call while the server is away.
+
+Sets no global state when imported: :func:`make_client` applies fitcheck's HTTP retry defaults
+and quiets MLflow's start-up loggers when a client is first made.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlparse
+
+from pipeline.errors import FitcheckError
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+T = TypeVar("T")
+_log = logging.getLogger(__name__)
+
+ACCEPTED_SCHEMES = ("sqlite", "http", "https", "postgresql", "mysql", "file")
+RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
+#: MLflow's own HTTP retries, kept short: :func:`with_retries` does the patient retrying.
+HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+_NOISY_LOGGERS = ("alembic", "mlflow.store.db.utils", "mlflow.tracking.fluent")
+
+
+class TrackingUnavailable(Exception):
+    """MLflow could not be reached after the bounded retries."""
+
+
+def check_tracking_uri(uri: str) -> None:
+    """Fail fast, in one line naming the URI, when it cannot be a working tracking store.
+
+    Creates nothing: a SQLite file that does not exist yet stays absent.
+    """
+    parsed = urlparse(uri)
+    if parsed.scheme not in ACCEPTED_SCHEMES:
+        raise FitcheckError(f"--tracking-uri {uri!r}: unsupported scheme; accepted: "
+                            "sqlite:///path.db, http://host:port, https://..., postgresql://..., file:///path")
+    if parsed.scheme == "sqlite":
+        path = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+        if path is None or not path.parent.exists():
+            raise FitcheckError(f"--tracking-uri {uri!r}: folder '{path.parent if path else uri}' does not exist")
+    if parsed.scheme in ("http", "https"):
+        try:
+            with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=5) as response:
+                body = response.read(64).decode(errors="replace").strip()
+        except urllib.error.HTTPError as error:
+            raise FitcheckError(f"--tracking-uri {uri!r}: not an MLflow server (GET /health answered {error.code})") from None
+        except (OSError, ValueError) as error:
+            reason = getattr(error, "reason", error)
+            raise FitcheckError(f"--tracking-uri {uri!r}: cannot reach the MLflow server ({reason})") from None
+        if body != "OK":
+            raise FitcheckError(f"--tracking-uri {uri!r}: not an MLflow server (GET /health answered {body!r})")
+
+
+def make_client(tracking_uri: str) -> MlflowClient:
+    """An ``MlflowClient`` for ``tracking_uri``, with fitcheck's HTTP retry defaults (the user's
+    own ``MLFLOW_HTTP_REQUEST_*`` settings win) and MLflow's start-up chatter quieted."""
+    from mlflow import MlflowClient
+
+    for name, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return MlflowClient(tracking_uri)
+
+
+def with_retries(call: Callable[[], T], *, what: str, delays: Iterable[float] = RETRY_DELAYS) -> T:
+    """Run ``call``; on a connection or server error wait and retry, then raise :class:`TrackingUnavailable`."""
+    from mlflow.exceptions import MlflowException
+
+    last: Exception | None = None
+    for delay in (0.0, *delays):
+        if delay:
+            time.sleep(delay)
+        try:
+            return call()
+        except MlflowException as error:
+            if error.get_http_status_code() < 500 and "connect" not in str(error).lower() and "max retries" not in str(error).lower():
+                raise
+            last = error
+        except (OSError, ConnectionError) as error:
+            last = error
+        _log.warning("MLflow %s failed (%s); retrying", what, str(last).splitlines()[0][:200])
+    raise TrackingUnavailable(f"{what}: {str(last).splitlines()[0][:300]}")

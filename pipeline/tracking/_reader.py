@@ -1,0 +1,106 @@
+"""Reading fitcheck's runs back from MLflow: experiments, sweeps, trials and metric histories.
+
+The one place that reads: the sweep (resume), the report and ``fitcheck diagnose`` share it, so a
+metric logged twice at one step (a resumed run) is read by one rule everywhere. It never writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from pipeline import names
+from pipeline.tracking._connection import make_client, with_retries
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities import Experiment, Metric, Run
+
+_PAGE = 1000
+_HISTORY_THREADS = 8
+
+
+def latest_per_step(history: Iterable[Metric]) -> dict[int, float]:
+    """A metric history as one value per step, in step order; a step logged again keeps its latest value."""
+    return {m.step: m.value for m in sorted(history, key=lambda m: (m.step, m.timestamp))}
+
+
+def by_trial_key(runs: Iterable[Run]) -> dict[str, list[Run]]:
+    """Trial runs grouped by their ``trial_key`` tag (runs without one are left out)."""
+    grouped: dict[str, list[Run]] = {}
+    for run in runs:
+        key = run.data.tags.get(names.TRIAL_KEY_TAG)
+        if key:
+            grouped.setdefault(key, []).append(run)
+    return grouped
+
+
+class TrackingReader:
+    """Reads runs from one tracking store; every MLflow error reaches the caller unchanged."""
+
+    def __init__(self, tracking_uri: str, client: MlflowClient | None = None):
+        self.tracking_uri = tracking_uri
+        self.client = client or make_client(tracking_uri)
+
+    def experiment(self, name: str) -> Experiment | None:
+        """The experiment called ``name``, or None."""
+        return self.client.get_experiment_by_name(name)
+
+    def experiment_by_id(self, experiment_id: str) -> Experiment:
+        return self.client.get_experiment(experiment_id)
+
+    def experiment_names(self) -> list[str]:
+        """Names of the active experiments, sorted."""
+        from mlflow.entities import ViewType
+
+        return sorted(e.name for e in self.client.search_experiments(view_type=ViewType.ACTIVE_ONLY))
+
+    def find_run(self, run_id: str) -> Run | None:
+        """The run ``run_id``, or None when the store holds no such run."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_run(run_id)
+        except MlflowException:
+            return None
+
+    def parent_of(self, run: Run) -> Run | None:
+        """The run's parent (``mlflow.parentRunId``), or None."""
+        parent_id = run.data.tags.get(names.PARENT_RUN_TAG)
+        return self.find_run(parent_id) if parent_id else None
+
+    def latest_sweep(self, experiment_id: str, *, spec_hash: str | None = None) -> Run | None:
+        """The latest fitcheck sweep (parent) run in the experiment, of one spec when ``spec_hash`` is given."""
+        filter_string = f"tags.`{names.ROLE_TAG}` = '{names.ROLE_SWEEP}'"
+        if spec_hash is not None:
+            filter_string += f" and tags.`{names.SPEC_HASH_TAG}` = '{spec_hash}'"
+        runs = self.client.search_runs([experiment_id], filter_string, max_results=1,
+                                       order_by=["attributes.start_time DESC"])
+        return runs[0] if runs else None
+
+    def trial_runs(self, experiment_id: str, parent_run_id: str) -> list[Run]:
+        """Every trial (child) run of a sweep, all pages of the search."""
+        runs, token = [], None
+        while True:
+            page = self.client.search_runs([experiment_id], f"tags.`{names.PARENT_RUN_TAG}` = '{parent_run_id}'",
+                                           max_results=_PAGE, page_token=token)
+            runs.extend(page)
+            token = page.token
+            if not token:
+                return [run for run in runs if run.data.tags.get(names.ROLE_TAG, names.ROLE_TRIAL) == names.ROLE_TRIAL]
+
+    def history(self, run_id: str, name: str) -> dict[int, float]:
+        """One metric's history by step (see :func:`latest_per_step`)."""
+        return latest_per_step(with_retries(lambda: self.client.get_metric_history(run_id, name),
+                                            what=f"read {name}"))
+
+    def curves(self, run_id: str, curve_names: Iterable[str]) -> dict[str, list[float]]:
+        """A run's per-epoch curves by name, in step order."""
+        return {name: list(self.history(run_id, name).values()) for name in curve_names}
+
+    def histories(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[int, float]]:
+        """Many ``(run_id, metric)`` histories, fetched in parallel (an HTTP server answers several at once)."""
+        wanted = list(wanted)
+        with ThreadPoolExecutor(max_workers=_HISTORY_THREADS) as pool:
+            return dict(zip(wanted, pool.map(lambda item: self.history(*item), wanted)))

@@ -1,0 +1,74 @@
+"""What a trial's MLflow run holds besides its per-epoch curves: summary metrics, tags and files.
+
+One function builds it, for a trial that just ended and for a trial diagnosed later
+(``reference_error: sweep``), so both write the same things. Draws the PNG; never talks to MLflow.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipeline import names
+from pipeline.diagnostics import Diagnosis, curve_summary
+
+
+@dataclass(frozen=True)
+class TrialPayload:
+    """Summary metrics, tags and files (name to bytes) for one trial run."""
+
+    metrics: dict[str, float]
+    tags: dict[str, str]
+    artifacts: dict[str, bytes]
+
+
+def curves_frame(curves: Mapping[str, Sequence[float]]) -> pd.DataFrame:
+    """Curves as a table with a 1-based ``epoch`` column, one row per epoch."""
+    frame = pd.DataFrame({name: pd.Series(values, dtype=float) for name, values in curves.items()})
+    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    return frame
+
+
+def trial_payload(curves: Mapping[str, Sequence[float]], *, task: str, title: str,
+                  diagnosis: Diagnosis | None = None, failure: str | None = None,
+                  diverged_epoch: int | None = None, train_seconds: float | None = None,
+                  reference_error: float | None = None) -> TrialPayload:
+    """The metrics, tags and files of a trial run.
+
+    Parameters
+    ----------
+    curves : mapping of curve name to per-epoch values
+    task : {"binary", "multiclass", "regression"}
+    title : str
+        The trial's name, the plot's title.
+    diagnosis : Diagnosis, optional
+    failure : str, optional
+        Why the trial failed; a failed trial is labelled ``diverged`` whatever its diagnosis.
+    diverged_epoch, train_seconds, reference_error : optional
+    """
+    metrics: dict[str, float] = {} if train_seconds is None else {names.TRAIN_SECONDS: train_seconds}
+    metrics.update(curve_summary(curves, task=task))
+    tags: dict[str, str] = {}
+    artifacts: dict[str, bytes] = {}
+    if diagnosis is not None:
+        metrics.update(diagnosis.metrics())
+        tags[names.DIAGNOSIS_AT_RECOMMENDED_TAG] = diagnosis.label_at_recommended
+        artifacts["diagnosis.json"] = json.dumps(diagnosis.to_dict(), indent=2, default=str).encode()
+    if failure is not None:
+        tags.update({names.DIAGNOSIS_TAG: names.DIVERGED, names.ERROR_TAG: failure})
+        if diverged_epoch:
+            tags[names.DIVERGED_EPOCH_TAG] = str(diverged_epoch)
+    elif diagnosis is not None:
+        tags[names.DIAGNOSIS_TAG] = diagnosis.label
+    if curves:
+        from pipeline.plots import curve_plot_png
+
+        artifacts["curves.csv"] = curves_frame(curves).to_csv(index=False).encode()
+        artifacts["curves.png"] = curve_plot_png(
+            curves, task=task, title=title, label=tags.get(names.DIAGNOSIS_TAG),
+            recommended_epochs=diagnosis.recommended_epochs if diagnosis else None, reference_error=reference_error)
+    return TrialPayload(metrics, tags, artifacts)
