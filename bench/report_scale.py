@@ -1,7 +1,8 @@
 """How long does the report of a 500-trial sweep take? Prints the time; the budget is 30 s.
 
-Logs a synthetic sweep (500 child runs, 5 curves x 30 epochs each) into a fresh SQLite MLflow store
-with ``MlflowClient.log_batch``, then times ``build_report`` on it, gather and render separately.
+Logs a synthetic sweep (500 child runs, 5 curves x 30 epochs each; ``tests/synthetic_sweep.py``) into
+a fresh SQLite MLflow store with ``MlflowClient.log_batch``, then times ``build_report`` on it, gather
+and render separately.
 
     .venv/bin/python bench/report_scale.py [--trials 500] [--keep DIR] [--tracking-uri URI]
 """
@@ -10,12 +11,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from pipeline.report import build_report, gather_sweep
-from pipeline.report._synthetic import log_synthetic_sweep
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the synthetic sweep is test support
+from synthetic_sweep import log_synthetic_sweep  # noqa: E402
 
 BUDGET_SECONDS = 30.0
 

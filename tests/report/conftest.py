@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from pipeline.report._synthetic import log_synthetic_sweep
+from synthetic_sweep import log_synthetic_sweep
 
 XSS = "<script>alert(1)</script>"
 

@@ -2,30 +2,36 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from mlflow import MlflowClient
 
 from pipeline import names
 from pipeline.errors import FitcheckError
 from pipeline.report import gather_sweep
-from pipeline.report._synthetic import log_synthetic_sweep
+from synthetic_sweep import SYNTHETIC_GRID, log_synthetic_sweep
 
 
 def test_gathers_parent_trials_and_curves(sweep_store):
     sweep = gather_sweep(sweep_store.uri, experiment_name=sweep_store.experiment)
     assert sweep.run_id == sweep_store.sweep_run_id
     assert len(sweep.trials) == sweep_store.n_trials
-    assert sweep.params["dataset"] == "synthetic-moons" and sweep.metric == "error"
-    assert set(sweep.grid) >= {"depth", "optimizer"}
-    finished = [trial for trial in sweep.trials if trial.status == "FINISHED"]
-    trial = finished[0]
-    steps = [step for step, _ in trial.curves["val_error"]]
-    assert steps == list(range(1, len(steps) + 1)) and len(steps) == trial.params["epochs"]
-    assert set(trial.curves) == {"train_loss", "val_loss", "train_error", "val_error"}
-    assert trial.label in {"good_fit", "high_bias", "high_variance", "high_bias_high_variance"}
-    assert isinstance(trial.params["depth"], int) and "best_val_error" in trial.summary
-    failed = [trial for trial in sweep.trials if trial.status == "FAILED"]
-    assert failed and all(trial.label == "diverged" and trial.error for trial in failed)
+    assert sweep.params["dataset"] == "synthetic-moons" and sweep.task == names.BINARY and sweep.metric == "error"
+    assert sweep.grid == SYNTHETIC_GRID
+    labels = Counter((trial.status, trial.label) for trial in sweep.trials)
+    assert labels == {("FINISHED", names.HIGH_BIAS): 12, ("FINISHED", names.HIGH_VARIANCE): 4,
+                      ("FINISHED", names.GOOD_FIT): 4, ("FINISHED", names.HIGH_BIAS_HIGH_VARIANCE): 3,
+                      ("FAILED", names.DIVERGED): 1}
+    trial = next(trial for trial in sweep.trials if trial.run_name == "trial-0000")
+    assert trial.label == names.HIGH_BIAS and trial.params["depth"] == 1 and trial.params["optimizer"] == "sgd"
+    assert set(trial.curves) == {names.TRAIN_LOSS, names.VAL_LOSS, "train_error", "val_error"}
+    steps, val_errors = zip(*trial.curves["val_error"])
+    assert steps == tuple(range(1, 31))
+    assert trial.summary[names.summary_metric("best_val", names.BINARY)] == min(val_errors) == val_errors[23]
+    assert trial.summary[names.BEST_EPOCH] == 24
+    failed = [(trial.run_name, trial.label, trial.error) for trial in sweep.trials if trial.status == "FAILED"]
+    assert failed == [("trial-0018", names.DIVERGED, "loss became NaN at epoch 8")]
 
 
 def test_latest_sweep_by_default_and_by_run_id(store_uri):

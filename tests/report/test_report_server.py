@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.report import build_report, gather_sweep
-from pipeline.report._synthetic import log_synthetic_sweep
+from synthetic_sweep import log_synthetic_sweep
 
 pytestmark = pytest.mark.slow
 
