@@ -16,8 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.errors import FitcheckError
-
-TASKS = ("binary", "multiclass", "regression")
+from pipeline.names import TASKS
 MIN_ROWS = 20
 #: The baselines :func:`estimate_reference_error` takes the lower error of.
 BASELINES = ("hist_gradient_boosting", "linear")

@@ -105,7 +105,7 @@ class SweepResult:
                 "trial": record.config.name(), "status": record.outcome.status,
                 best_val: curve_summary(record.outcome.curves, task=task).get(best_val, math.nan),
                 "label": record.label,
-                "stop_at": getattr(record.diagnosis, "recommended_epochs", None),
+                "stop_at": record.diagnosis.recommended_epochs if record.diagnosis else None,
             })
         return pd.DataFrame(rows).astype({"stop_at": "Int64"}) if rows else pd.DataFrame(rows)
 

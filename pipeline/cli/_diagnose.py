@@ -57,8 +57,10 @@ def diagnose_command(curves_path, run_id, task, n_train, n_val, reference_error,
         diagnosis = diagnose(**inputs)
     except FitcheckError as error:
         raise FitcheckError(f"{source}: {error}") from None
-    payload = {"source": source, **diagnosis.to_dict()}
-    click.echo(json.dumps(payload, indent=2) if output_format == "json" else _text(payload))
+    if output_format == "json":
+        click.echo(json.dumps({"source": source, **diagnosis.to_dict()}, indent=2))
+    else:
+        click.echo(_text(source, diagnosis))
 
 
 def _from_csv(path: Path, *, task, n_train, n_val, reference_error) -> dict:
@@ -75,8 +77,8 @@ def _from_csv(path: Path, *, task, n_train, n_val, reference_error) -> dict:
         raise FitcheckError(f"{path}: empty file; need a header and one row per epoch.") from None
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
         raise FitcheckError(f"{path}: not a readable CSV ({str(error).splitlines()[0]}).") from None
-    return {"source": str(path), "curves": curves, "task": task, "n_train": n_train, "n_val": n_val,
-            "reference_error": reference_error, "reference_source": names.REFERENCE_GIVEN}
+    return dict(source=str(path), curves=curves, task=task, n_train=n_train, n_val=n_val,
+                reference_error=reference_error, reference_source=names.REFERENCE_GIVEN)
 
 
 def _from_run(run_id: str, tracking_uri: str, *, task, n_train, n_val, reference_error) -> dict:
@@ -103,9 +105,8 @@ def _from_run(run_id: str, tracking_uri: str, *, task, n_train, n_val, reference
         reference_error = parent.data.metrics[names.REFERENCE_ERROR]
         reference_source = parent.data.tags.get(names.REFERENCE_SOURCE_TAG, names.REFERENCE_GIVEN)
     curves, running = _histories(reader, run, task)
-    return {"source": f"run {run_id}", "curves": curves, "task": task, "n_train": n_train,
-            "n_val": n_val, "reference_error": reference_error, "reference_source": reference_source,
-            "running_train": running}
+    return dict(source=f"run {run_id}", curves=curves, task=task, n_train=n_train, n_val=n_val,
+                reference_error=reference_error, reference_source=reference_source, running_train=running)
 
 
 def _histories(reader, run, task: str) -> tuple[pd.DataFrame, bool]:
@@ -116,8 +117,8 @@ def _histories(reader, run, task: str) -> tuple[pd.DataFrame, bool]:
     if ours <= keys:
         return _frame(reader, run, {name: (name, lambda v: v) for name in ours}), False
     for train_name, val_name, convert in AUTOLOG_METRICS[metric]:
-        if {"loss", "val_loss", train_name, val_name} <= keys:
-            mapping = {names.TRAIN_LOSS: ("loss", lambda v: v), names.VAL_LOSS: ("val_loss", lambda v: v),
+        if {"loss", names.VAL_LOSS, train_name, val_name} <= keys:  # Keras also calls it val_loss
+            mapping = {names.TRAIN_LOSS: ("loss", lambda v: v), names.VAL_LOSS: (names.VAL_LOSS, lambda v: v),
                        f"train_{metric}": (train_name, convert), f"val_{metric}": (val_name, convert)}
             return _frame(reader, run, mapping), True
     raise FitcheckError(
@@ -153,27 +154,26 @@ def _int(value) -> int | None:
         return None
 
 
-def _text(payload: dict) -> str:
-    metric = payload["metric"]
+def _text(source: str, diagnosis) -> str:
+    d = diagnosis
     lines = [
-        f"{payload['source']}: {payload['label']}  (at the recommended epoch: {payload['label_at_recommended']})",
-        f"  train {metric} {_fmt(payload['train_metric'])}, validation {_fmt(payload['val_metric'])}, "
-        f"reference {_fmt(payload['reference_error'])} ({payload['reference_source']})",
-        f"  avoidable bias {_fmt(payload['avoidable_bias'])} (counts above {_fmt(payload['bias_threshold'])}); "
-        f"variance gap {_fmt(payload['variance_gap'])} ± {_fmt(payload['variance_gap_se'])} "
-        f"(counts above {_fmt(payload['variance_threshold'])})",
-        f"  converged: {'yes' if payload['converged'] else 'no, the training loss was still falling'}",
+        f"{source}: {d.label}  (at the recommended epoch: {d.label_at_recommended})",
+        f"  train {d.metric} {_fmt(d.train_metric)}, validation {_fmt(d.val_metric)}, "
+        f"reference {_fmt(d.reference_error)} ({d.reference_source})",
+        f"  avoidable bias {_fmt(d.avoidable_bias)} (counts above {_fmt(d.bias_threshold)}); "
+        f"variance gap {_fmt(d.variance_gap)} ± {_fmt(d.variance_gap_se)} (counts above {_fmt(d.variance_threshold)})",
+        f"  converged: {'yes' if d.converged else 'no, the training loss was still falling'}",
     ]
-    if payload["recommended_epochs"] is not None:
-        stop = payload["early_stopping"]
+    if d.recommended_epochs is not None:
+        stop = d.early_stopping
         lines += [
-            f"  stop after {payload['recommended_epochs']} of {payload['epochs_run']} epochs "
-            f"(regret {_fmt(payload['regret'])}, {payload['epochs_saved']} epochs saved)",
+            f"  stop after {d.recommended_epochs} of {d.epochs_run} epochs "
+            f"(regret {_fmt(d.regret)}, {d.epochs_saved} epochs saved)",
             f"  keras.callbacks.EarlyStopping(monitor={stop['monitor']!r}, mode={stop['mode']!r}, "
             f"patience={stop['patience']}, min_delta={stop['min_delta']:.4g}, restore_best_weights=True)",
         ]
-    lines.append(f"  advice: {payload['advice']}")
-    lines += [f"  note: {note}" for note in payload["notes"]]
+    lines.append(f"  advice: {d.advice}")
+    lines += [f"  note: {note}" for note in d.notes]
     return "\n".join(lines)
 
 

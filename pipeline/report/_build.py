@@ -42,14 +42,14 @@ def _header(sweep: LoggedSweep, frame: pd.DataFrame) -> dict:
         "spec_name": sweep.tags.get(names.SPEC_NAME_TAG), "dataset": params.get("dataset"), "task": sweep.task,
         "metric": sweep.metric, "n_train": params.get("n_train"), "n_val": params.get("n_val"),
         "n_test": params.get("n_test"), "n_features": params.get("n_features"),
-        "n_dropped_invalid": params.get("n_dropped_invalid"), "reference_error": metrics.get(names.REFERENCE_ERROR),
+        "n_dropped_invalid": params.get("n_dropped_invalid"), names.REFERENCE_ERROR: metrics.get(names.REFERENCE_ERROR),
         "reference_source": names.REFERENCE_SOURCES.get(source, source),
         "reference_baselines": {name.removeprefix(names.REFERENCE_BASELINE_PREFIX).replace("_", " "): value
                                 for name, value in sorted(metrics.items())
                                 if name.startswith(names.REFERENCE_BASELINE_PREFIX)},
-        "n_trials": len(frame), "n_failed": int((frame["status"] == "FAILED").sum()),
-        "n_skipped": metrics.get(names.N_SKIPPED), "sweep_seconds": metrics.get(names.SWEEP_SECONDS),
-        "train_seconds": float(frame["train_seconds"].sum()) if len(frame) else 0.0,
+        names.N_TRIALS: len(frame), names.N_FAILED: int((frame["status"] == "FAILED").sum()),
+        names.N_SKIPPED: metrics.get(names.N_SKIPPED), names.SWEEP_SECONDS: metrics.get(names.SWEEP_SECONDS),
+        names.TRAIN_SECONDS: float(frame[names.TRAIN_SECONDS].sum()) if len(frame) else 0.0,
         "n_superseded_runs": sweep.n_superseded_runs,
     }
 
@@ -67,14 +67,14 @@ def _leaderboard(sweep: LoggedSweep, frame: pd.DataFrame, axes: list[str]) -> di
         lambda value: isinstance(value, (int, float))).all() else "text"} for axis in axes]
     columns += [
         {"key": "best_val", "title": f"best val {metric}", "kind": "num"},
-        {"key": "best_epoch", "title": "best epoch", "kind": "num"},
+        {"key": names.BEST_EPOCH, "title": "best epoch", "kind": "num"},
         {"key": "final_train", "title": f"train {metric}", "kind": "num"},
         {"key": "final_val", "title": f"val {metric}", "kind": "num"},
         {"key": "gap", "title": "gap", "kind": "num"},
         {"key": "label", "title": "label", "kind": "label"},
         {"key": "label_at_recommended", "title": "at recommended", "kind": "label"},
-        {"key": "recommended_epochs", "title": "rec. epochs", "kind": "num"},
-        {"key": "train_seconds", "title": "train time", "kind": "num"},
+        {"key": names.RECOMMENDED_EPOCHS, "title": "rec. epochs", "kind": "num"},
+        {"key": names.TRAIN_SECONDS, "title": "train time", "kind": "num"},
     ]
     ranked = frame.sort_values("best_val", na_position="last", kind="stable").reset_index(drop=True)
     rows = []

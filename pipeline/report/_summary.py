@@ -17,8 +17,9 @@ from pipeline.names import DIVERGED, LABELS, UNDIAGNOSED
 from pipeline.report._gather import LoggedSweep, LoggedTrial
 
 NOT_SHOWN_AXES = ("seed",)
-TRIAL_COLUMNS = ("run_id", "run_name", "status", "trial_key", "label", "label_at_recommended", "error", "best_val",
-                 "best_epoch", "final_train", "final_val", "gap", "recommended_epochs", "train_seconds")
+TRIAL_COLUMNS = ("run_id", "run_name", "status", names.TRIAL_KEY_TAG, "label", "label_at_recommended", "error",
+                 "best_val", names.BEST_EPOCH, "final_train", "final_val", "gap", names.RECOMMENDED_EPOCHS,
+                 names.TRAIN_SECONDS)
 
 
 def _number(value: object) -> float | None:
@@ -166,7 +167,7 @@ def _round(value: float) -> float | None:
 def curve_payload(sweep: LoggedSweep, frame: pd.DataFrame) -> dict:
     """The per-trial curves the browser draws on demand: compact, rounded to 4 significant digits."""
     metric = sweep.metric
-    keys = (f"train_{metric}", f"val_{metric}", "train_loss", "val_loss")
+    keys = (f"train_{metric}", f"val_{metric}", names.TRAIN_LOSS, names.VAL_LOSS)
     trials = []
     for trial, row in zip(sweep.trials, frame.itertuples(index=False)):
         trials.append({
