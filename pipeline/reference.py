@@ -17,6 +17,7 @@ import numpy as np
 
 from pipeline.errors import FitcheckError
 from pipeline.names import TASKS
+
 MIN_ROWS = 20
 #: The baselines :func:`estimate_reference_error` takes the lower error of.
 BASELINES = ("hist_gradient_boosting", "linear")
