@@ -52,8 +52,10 @@ class EpochEndEvaluation(keras.callbacks.Callback):
         self.head, self.task, self.target_scale = head, head.task, target_scale
         self.metric = task_metric(head.task)
         splits = {"train": train, "val": val, **(extra_splits or {})}
-        stops = np.cumsum([len(split[0]) for split in splits.values()])
-        self._bounds = {name: (int(stop) - len(split[0]), int(stop)) for (name, split), stop in zip(splits.items(), stops)}
+        self._bounds: dict[str, tuple[int, int]] = {}  # each split's rows in the concatenated arrays
+        start = 0
+        for name, split in splits.items():
+            self._bounds[name], start = (start, start + len(split[0])), start + len(split[0])
         self._x = np.concatenate([split[0] for split in splits.values()]).astype(np.float32)
         self._y_target = np.concatenate([split[1] for split in splits.values()])
         self._y_label = np.concatenate([split[2] for split in splits.values()])

@@ -28,7 +28,8 @@ def _data(n=400, seed=0):
 def _model(units=1, activation="sigmoid", loss="binary_crossentropy", metrics=None):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(64, activation="relu"),
-                              keras.layers.Dense(64, activation="relu"), keras.layers.Dense(units, activation=activation)])
+                              keras.layers.Dense(64, activation="relu"),
+                              keras.layers.Dense(units, activation=activation)])
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss=loss, metrics=metrics)
     return model
 
@@ -142,7 +143,8 @@ def test_regression_reports_the_rmse_of_the_single_output():
 def test_an_unsupported_output_layer_is_refused_with_the_class_name():
     X, y, X_val, y_val = _data(n=40)
     callback = FitDiagnostics((X, y), (X_val, y_val), task="multiclass", log_to_mlflow=False)
-    with pytest.raises(ValueError, match="FitDiagnostics: a multiclass model must have one output unit per class but got 1."):
+    message = "FitDiagnostics: a multiclass model must have one output unit per class but got 1."
+    with pytest.raises(ValueError, match=message):
         _model().fit(X, y, epochs=1, verbose=0, callbacks=[callback])
 
 
