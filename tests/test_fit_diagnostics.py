@@ -168,6 +168,6 @@ def test_an_unreachable_tracking_server_warns_once_and_training_goes_on(tmp_path
     failures = [w for w in caught if "FitDiagnostics: MLflow logging failed" in str(w.message)]
     assert len(failures) == 1 and failures[0].category is RuntimeWarning
     assert len(history.history["val_error"]) == 4 and callback.diagnosis.epochs_run == 4
-    assert seconds < 10
+    assert seconds < 20  # MLflow's default HTTP retries would take minutes here
     assert {name: os.environ.get(name) for name in http_settings} == before  # bounded only inside its calls
     assert mlflow.MlflowClient(store).get_run(run.info.run_id).data.metrics == {}
