@@ -20,12 +20,11 @@ SOFTMAX_LOSSES = frozenset({"categorical_crossentropy", "sparse_categorical_cros
 MARGIN_LOSSES = frozenset({"hinge", "squared_hinge"})
 
 # how labels are written as targets
-INDEX = "index"  # class indices, one column-less vector (sparse categorical crossentropy)
+INDEX = "index"  # a vector of class indices (sparse categorical crossentropy)
 ONE_HOT = "one_hot"  # one row of n_classes 0/1 per sample
 BINARY01 = "binary01"  # one column of 0/1
 SIGNED = "signed"  # one column of -1/+1 (margin losses)
 VALUE = "value"  # one column of the regression target
-ENCODINGS = (INDEX, ONE_HOT, BINARY01, SIGNED, VALUE)
 
 
 @dataclass(frozen=True)
