@@ -58,6 +58,7 @@ class _Loader(yaml.SafeLoader):
         super().__init__(text)
         self.source = source
         self.depth = 0
+        self.composed = 0  # nodes composed so far, aliases not counted
         self.measures: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded size, expanded depth)
 
     def compose_node(self, parent, index):
@@ -74,7 +75,8 @@ class _Loader(yaml.SafeLoader):
             measured = [self.measures[id(child)] for child in children]
             size = 1 + sum(size for size, _ in measured)
             depth = 1 + max((depth for _, depth in measured), default=0)
-            if size > MAX_NODES:
+            self.composed += 1
+            if size > MAX_NODES or self.composed > MAX_NODES:
                 self._refuse(f"expands to more than {MAX_NODES} values (through aliases or a long list)")
             if depth > MAX_DEPTH:
                 self._refuse(f"nested deeper than {MAX_DEPTH} levels (through aliases)")

@@ -9,6 +9,7 @@ from pipeline.errors import FitcheckError
 
 TASKS = ("binary", "multiclass", "regression")
 EXPLOSION_FACTOR = 10.0
+_NON_FINITE_WORDS = ("nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
 #: What a finite value of each task metric can be, and the test that finds one that is not.
 _METRIC_RANGES = {
     "error": ("an error rate in [0, 1]", lambda values: (values < 0) | (values > 1)),
@@ -53,9 +54,10 @@ def check_curves(curves: pd.DataFrame, *, task: str) -> pd.DataFrame:
     table = curves.loc[:, list(columns)].reset_index(drop=True)
     for name in columns:
         numeric = pd.to_numeric(table[name], errors="coerce")
-        bad = numeric.isna() & table[name].notna() & ~table[name].astype(str).str.strip().str.lower().isin(
-            ("nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"))
-        _refuse_first(bad, table[name], name, "a number (NaN and inf are allowed: they mean divergence)")
+        bad = numeric.isna() & table[name].notna()
+        if bad.any():  # only text cells are looked at as text: a long curve is numbers
+            bad[bad] = ~table[name][bad].astype(str).str.strip().str.lower().isin(_NON_FINITE_WORDS)
+            _refuse_first(bad, table[name], name, "a number (NaN and inf are allowed: they mean divergence)")
         table[name] = numeric.astype(float)
     epoch = table["epoch"]
     _refuse_first(~np.isfinite(epoch) | (epoch < 1) | (np.mod(epoch, 1) != 0), epoch, "epoch",
