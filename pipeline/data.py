@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from dataclasses import dataclass, field
-
 import re
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from pipeline._csv import read_csv
-from pipeline._yaml import echo
-from pipeline.errors import FitcheckError
+from pipeline._read_csv import read_csv
+from pipeline.errors import FitcheckError, echo
 from pipeline.spec import MAX_CLASSES, DatasetSpec, SplitSpec
 
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?[0-9]+,[0-9]+\s*$")

@@ -23,8 +23,8 @@ from typing import Annotated, Any, Callable, Literal, Optional, Union
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError, field_validator,
                       model_validator)
 
-from pipeline._yaml import ECHO_CHARS, echo, read_yaml_file
-from pipeline.errors import FitcheckError
+from pipeline._read_yaml import read_yaml_file
+from pipeline.errors import ECHO_CHARS, FitcheckError, echo
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "leaky_relu", "linear", "swish", "softplus")
 LOSSES = (
@@ -370,7 +370,7 @@ def parse_spec(raw: Any, *, source: str) -> SweepSpec:
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and validate a sweep spec file.
 
-    The file is read by :func:`pipeline._yaml.read_yaml_file`: bounded size, depth and alias
+    The file is read by :func:`pipeline._read_yaml.read_yaml_file`: bounded size, depth and alias
     expansion, YAML 1.2 numbers. Relative CSV paths are resolved against the spec file's folder,
     then the working folder.
     """

@@ -276,3 +276,11 @@ def test_cli_bad_spec_exits_2_with_one_line_and_writes_nothing(tmp_path: Path):
 
 def _env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"}
+
+
+def test_spec_and_data_modules_import_no_framework():
+    """A bad spec is refused before Keras, MLflow or scikit-learn is paid for (bench/refusal_speed.py)."""
+    code = ("import sys, pipeline.spec, pipeline.data; "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'mlflow', 'sklearn') if m in sys.modules))")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert output.stdout.strip() == "[]"

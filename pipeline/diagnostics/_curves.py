@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.errors import FitcheckError
+from pipeline.errors import FitcheckError, echo
 
 TASKS = ("binary", "multiclass", "regression")
 EXPLOSION_FACTOR = 10.0
@@ -76,7 +76,7 @@ def _refuse_first(bad: pd.Series, values: pd.Series, column: str, rule: str) -> 
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         value = values.iloc[row]
-        shown = f"{value:g}" if isinstance(value, (int, float, np.number)) else repr(value)[:80]
+        shown = f"{value:g}" if isinstance(value, (int, float, np.number)) else echo(value)
         raise FitcheckError(f"column {column}, row {row + 1}: must be {rule} but got {shown}.")
 
 

@@ -2,7 +2,7 @@
 
 The spec module's reader; it parses and never validates. Every problem becomes one
 :class:`~pipeline.errors.FitcheckError` line naming the file, with any echoed text cut to
-:data:`ECHO_CHARS` characters, so a hostile file ("billion laughs" aliases, deep nesting, a
+:data:`~pipeline.errors.ECHO_CHARS` characters, so a hostile file ("billion laughs" aliases, deep nesting, a
 huge scalar, binary bytes) is refused quickly and in bounded memory.
 
 Numbers follow YAML 1.2, not PyYAML's YAML 1.1: ``1e9`` is a number (1.1 reads it as a
@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.errors import FitcheckError
+from pipeline.errors import ECHO_CHARS, FitcheckError, echo
 
 #: Largest spec file read; a spec is a few hundred bytes to a few kilobytes.
 MAX_BYTES = 100_000
@@ -32,23 +32,11 @@ MAX_DEPTH = 20
 MAX_NODES = 10_000
 #: Longest number literal read; anything longer is far outside every bound.
 MAX_DIGITS = 30
-#: Longest piece of the user's input echoed in an error message.
-ECHO_CHARS = 80
 
 _INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 _INT = re.compile(r"^(?:[-+]?[0-9][0-9_]*|0o[0-7_]+|0x[0-9a-fA-F_]+)$")
 _FLOAT = re.compile(r"^(?:[-+]?(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
                     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
-
-
-def echo(value: Any) -> str:
-    """``repr(value)`` cut to :data:`ECHO_CHARS` characters, for error messages.
-
-    >>> echo("x" * 200)[-5:]
-    "x...'"
-    """
-    text = repr(value)
-    return text if len(text) <= ECHO_CHARS else f"{text[:ECHO_CHARS - 4]}...{text[-1]}"
 
 
 class _Loader(yaml.SafeLoader):

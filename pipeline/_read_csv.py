@@ -22,8 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline._yaml import echo
-from pipeline.errors import FitcheckError
+from pipeline.errors import FitcheckError, echo
 
 SEPARATORS = (",", ";", "\t", "|")
 _SEPARATOR_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "'|'"}
