@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import re
 import time
@@ -17,12 +18,28 @@ from pipeline.report._render import render_report
 
 logger = logging.getLogger(__name__)
 _EFFECT_AXES_FIRST = ("activation", "loss", "optimizer")
+_SLUG_CHARS = 60
+_DEVICE_NAMES = {"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt") for n in range(1, 10))}
 
 
 def default_report_path(experiment_name: str) -> Path:
-    """``reports/<experiment>.html``, with characters unsafe in a file name replaced by ``_``."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", experiment_name).strip("._") or "experiment"
-    return Path("reports") / f"{stem}.html"
+    """``reports/<stem>.html``: a safe, bounded file name, distinct for distinct experiment names.
+
+    A name made only of lower-case ASCII letters, digits, ``.``, ``_`` and ``-`` (neither starting
+    nor ending with one of those three, and not a Windows device name) is its own stem. Any other name gets a readable
+    slug of at most 60 characters plus ``+`` and a hash of the full name; ``+`` never appears in
+    a name kept as is, so two names never share a file, even on case-insensitive file systems.
+
+    >>> default_report_path("quickstart").name
+    'quickstart.html'
+    >>> default_report_path("My exp/1").name
+    'my_exp_1+3c0b17884fa4.html'
+    """
+    slug = re.sub(r"[^a-z0-9._-]+", "_", experiment_name.lower()).strip("._-")[:_SLUG_CHARS].strip("._-")
+    if slug and slug == experiment_name and slug.split(".")[0] not in _DEVICE_NAMES:
+        return Path("reports") / f"{slug}.html"
+    digest = hashlib.sha256(experiment_name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return Path("reports") / f"{slug or 'experiment'}+{digest}.html"
 
 
 def _run_url(sweep: LoggedSweep, run_id: str) -> str | None:
