@@ -94,4 +94,4 @@ def _label_at(diagnosis: Diagnosis, train: float, val: float) -> str:
 def _trend_words(trend) -> str:
     if trend is None:
         return ""
-    return f" (fell {trend.drop:.3g} over the last {trend.epochs}, noise {trend.noise:.3g})"
+    return f" (fell {trend.drop:.3f} over the last {trend.epochs} epochs; noise {trend.noise:.3f})"
