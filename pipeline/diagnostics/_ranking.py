@@ -17,16 +17,19 @@ def mlp_parameter_count(depth: int, width: int, n_features: int, n_outputs: int)
     """Weights and biases of fitcheck's MLP: ``depth`` hidden layers of ``width`` units.
 
     ``n_outputs`` is the output layer's units: 1 for binary tasks (sigmoid, or one linear unit
-    for hinge losses) and regression, the number of classes for softmax heads.
+    for hinge losses) and regression, the number of classes for softmax heads. ``width`` is
+    ignored when ``depth`` is 0 (fitcheck logs width 0 for such trials).
 
     Examples
     --------
-    >>> mlp_parameter_count(0, 32, 20, 1), mlp_parameter_count(2, 32, 20, 1)
+    >>> mlp_parameter_count(0, 0, 20, 1), mlp_parameter_count(2, 32, 20, 1)
     (21, 1761)
     """
-    for name, value in (("depth", depth), ("width", width), ("n_features", n_features), ("n_outputs", n_outputs)):
-        if value < (0 if name == "depth" else 1):
-            raise FitcheckError(f"{name} must be a whole number >= {0 if name == 'depth' else 1} but got {value!r}.")
+    minimums = {"depth": (depth, 0), "width": (width, 1 if depth else 0), "n_features": (n_features, 1),
+                "n_outputs": (n_outputs, 1)}
+    for name, (value, minimum) in minimums.items():
+        if value < minimum:
+            raise FitcheckError(f"{name} must be a whole number >= {minimum} but got {value!r}.")
     sizes = [n_features] + [width] * depth + [n_outputs]
     return int(sum((inputs + 1) * outputs for inputs, outputs in zip(sizes[:-1], sizes[1:])))
 

@@ -37,8 +37,8 @@ def cap_reference(estimate: float, *, best_val: float, n_val: int, n_trials: int
     estimate : float
         The estimated reference error (e.g. the baselines' cross-validated error).
     best_val : float
-        The sweep's best validation metric; take each trial's smoothed value at its recommended
-        epoch (``Diagnosis.recommended_val_metric``), not a raw minimum over epochs.
+        The sweep's best validation metric: the lowest any finished trial reached (the smallest
+        of the trials' ``best_val_<metric>``), the number a user sees in the leaderboard.
     n_val : int
         Validation rows.
     n_trials : int

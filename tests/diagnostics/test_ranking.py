@@ -83,6 +83,10 @@ def test_parameter_count_matches_the_keras_model_fitcheck_builds(depth, width, n
     assert mlp_parameter_count(depth, width, n_features, n_outputs) == model.count_params()
 
 
+def test_parameter_count_ignores_the_width_of_a_network_without_hidden_layers():
+    assert mlp_parameter_count(0, 0, 20, 1) == mlp_parameter_count(0, 256, 20, 1) == 21
+
+
 def test_parameter_count_refuses_nonsense():
     with pytest.raises(FitcheckError, match="width must be a whole number >= 1 but got 0"):
         mlp_parameter_count(1, 0, 20, 1)
