@@ -298,7 +298,8 @@ def contradictions(runs: pd.DataFrame, curves: dict) -> list[str]:
         for reference, source in ((run.bayes_error, "given"), (run.reference_estimated, "estimated")):
             diagnosis = diagnose(curves[run.run_id], task=run.task, n_train=run.n_train, n_val=run.n_val,
                                  reference_error=reference, reference_source=source)
-            found += [f"{run.run_id} ({source}): {line}" for line in advice_contradictions(diagnosis, curves[run.run_id])]
+            found += [f"{run.run_id} ({source}): {line}"
+                      for line in advice_contradictions(diagnosis, curves[run.run_id])]
     return found
 
 

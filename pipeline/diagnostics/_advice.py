@@ -96,7 +96,8 @@ def advice(label: str, *, still_falling: bool, converged: bool, label_at_recomme
     if still_falling:
         bias = f"{TRAIN_LONGER} or raise the learning rate: the training error was still falling"
     elif converged:
-        bias = f"{ADD_CAPACITY} (more units or layers) or switch to a better optimiser: the training error had stopped falling"
+        bias = (f"{ADD_CAPACITY} (more units or layers) or switch to a better optimiser: the training error "
+                "had stopped falling")
     else:
         bias = "run several epochs to see whether the training error is still falling before changing the model"
     stop_helps = (recommended_epochs is not None and recommended_epochs < epochs_run

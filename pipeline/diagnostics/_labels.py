@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pipeline.names import DIVERGED, GOOD_FIT, HIGH_BIAS, HIGH_BIAS_HIGH_VARIANCE, HIGH_VARIANCE, LABELS
 
-__all__ = ["DIVERGED", "GOOD_FIT", "HIGH_BIAS", "HIGH_BIAS_HIGH_VARIANCE", "HIGH_VARIANCE", "LABELS", "fit_label", "label_improves"]
+__all__ = ["DIVERGED", "GOOD_FIT", "HIGH_BIAS", "HIGH_BIAS_HIGH_VARIANCE", "HIGH_VARIANCE", "LABELS", "fit_label",
+           "label_improves"]
 
 
 def fit_label(*, high_bias: bool, high_variance: bool) -> str:

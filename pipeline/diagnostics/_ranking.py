@@ -105,8 +105,10 @@ def ranking_sentence(ranked: pd.DataFrame, *, n_val: int, name: str | None = Non
     --------
     >>> trials = pd.DataFrame({"recommended_val": [0.150, 0.147, 0.160, 0.158], "name": list("abcd"),
     ...                        "n_parameters": [5377, 200_000, 1000, 900], "recommended_epochs": [40, 30, 50, 60]})
-    >>> ranking_sentence(rank_trials(trials, metric="error", n_val=150), n_val=150, name="name")
-    '4 configurations are indistinguishable on 150 validation rows (within one standard error, 0.029, of the best); the simplest of them, d, is recommended.'
+    >>> ranked = rank_trials(trials, metric="error", n_val=150)
+    >>> print(ranking_sentence(ranked, n_val=150, name="name"))  # doctest: +NORMALIZE_WHITESPACE
+    4 configurations are indistinguishable on 150 validation rows (within one standard error, 0.029,
+    of the best); the simplest of them, d, is recommended.
     """
     tied = ranked[ranked["tied_with_best"]]
     if tied.empty:
