@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline import names
 from pipeline.diagnostics import LABELS, diagnose, reference_from_sweep
 from pipeline.errors import FitcheckError
 
@@ -279,9 +280,9 @@ def test_bias_is_undecided_when_the_estimated_reference_cannot_rule_it_out(train
     d = diagnose(curves(decay(0.5, train), decay(0.5, train + 0.005)), task="binary", n_train=n_train,
                  n_val=20_000, reference_error=0.1, reference_source="estimated")
     assert (d.label, d.bias_decided) == (label, decided)
-    assert d.metrics()["bias_decided"] == float(decided)
-    assert d.tags() == {"diagnosis": label, "diagnosis_at_recommended": label,
-                        "fitcheck.bias_decided": str(decided).lower()}
+    assert d.metrics()[names.BIAS_DECIDED] == float(decided)
+    assert d.tags() == {names.DIAGNOSIS_TAG: label, names.DIAGNOSIS_AT_RECOMMENDED_TAG: label,
+                        names.BIAS_DECIDED_TAG: str(decided).lower()}
     undecided_notes = [note for note in d.notes if "leaves the bias verdict undecided" in note]
     assert len(undecided_notes) == (0 if decided else 1)
     if train == 0.12:
