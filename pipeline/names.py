@@ -40,6 +40,7 @@ UNDIAGNOSED = "undiagnosed"
 LABEL_TITLES = {
     GOOD_FIT: "good fit", HIGH_BIAS: "high bias", HIGH_VARIANCE: "high variance",
     HIGH_BIAS_HIGH_VARIANCE: "high bias + variance", DIVERGED: "diverged", UNDIAGNOSED: "undiagnosed",
+    "bias_undecided": "bias undecided",
 }
 
 # -- tags ------------------------------------------------------------------------------------
@@ -79,6 +80,8 @@ REFERENCE_SOURCES = {
     REFERENCE_ASSUMED_ZERO: "none given: taken as 0",
 }
 REFERENCE_ERROR = "reference_error"
+#: The estimate before the cap by the sweep's best validation error (logged when the cap lowered it).
+REFERENCE_ESTIMATE = "reference_estimate"
 #: Prefix of the parent's per-baseline metrics when the reference is estimated (+ baseline name).
 REFERENCE_BASELINE_PREFIX = "reference_error_"
 
@@ -91,6 +94,8 @@ TASK_PARAM = "task"
 GRID_PARAM = "grid"
 N_TRAIN_PARAM = "n_train"
 N_VAL_PARAM = "n_val"
+#: A trial's trainable parameter count (param): the simplest of tied trials is the one recommended.
+N_PARAMETERS_PARAM = "n_parameters"
 
 RUNNING_LOSS = "train_loss_running"
 TRAIN_LOSS = "train_loss"

@@ -56,14 +56,12 @@ def trial_payload(curves: Mapping[str, Sequence[float]], *, task: str, title: st
     artifacts: dict[str, bytes] = {}
     if diagnosis is not None:
         metrics.update(diagnosis.metrics())
-        tags[names.DIAGNOSIS_AT_RECOMMENDED_TAG] = diagnosis.label_at_recommended
+        tags.update(diagnosis.tags())
         artifacts["diagnosis.json"] = json.dumps(diagnosis.to_dict(), indent=2, default=str).encode()
     if failure is not None:
         tags.update({names.DIAGNOSIS_TAG: names.DIVERGED, names.ERROR_TAG: failure})
         if diverged_epoch:
             tags[names.DIVERGED_EPOCH_TAG] = str(diverged_epoch)
-    elif diagnosis is not None:
-        tags[names.DIAGNOSIS_TAG] = diagnosis.label
     if curves:
         from pipeline.plots import curve_plot_png
 
