@@ -45,6 +45,8 @@ class SweepOptions:
     report: bool = True
     progress: bool = True
     verbose: bool = False
+    #: ``time.perf_counter()`` when the command started (the CLI sets it), so the wall time is the command's own.
+    started: float | None = None
 
 
 @dataclass
@@ -186,7 +188,7 @@ class Sweep:
         self.tracker, self.executor = tracker, executor
 
     def run(self) -> SweepResult:
-        started = time.perf_counter()
+        started = self.options.started or time.perf_counter()
         spec, options = self.spec, self.options
         if self.tracker is None:
             check_tracking_uri(options.tracking_uri)  # fail fast, before any data is read; creates nothing

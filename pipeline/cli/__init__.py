@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+
+STARTED = time.perf_counter()  # the command's own start, for the wall time the sweep reports
 
 import click
 

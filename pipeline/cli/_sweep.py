@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from pipeline.cli import main
+from pipeline.cli import STARTED, main
 from pipeline.cli._common import tracking_uri_option, verbose_option
 
 
@@ -58,6 +58,7 @@ def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experime
         tracking_uri=tracking_uri, experiment=experiment, workers=workers, executor=executor,
         ray_address=ray_address, resume=resume, yes=yes, reference_error=reference_error,
         report=not no_report, progress=not no_progress, verbose=bool(ctx.find_root().obj.get("verbose")),
+        started=STARTED,
     )
     result = run_sweep(spec, options)
     _print_summary(result)

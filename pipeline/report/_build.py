@@ -60,7 +60,9 @@ def _header(sweep: LoggedSweep, frame: pd.DataFrame) -> dict:
         "metric": sweep.metric, "n_train": params.get("n_train"), "n_val": params.get("n_val"),
         "n_test": params.get("n_test"), "n_features": params.get("n_features"),
         "n_dropped_invalid": params.get("n_dropped_invalid"), names.REFERENCE_ERROR: metrics.get(names.REFERENCE_ERROR),
-        "reference_source": names.REFERENCE_SOURCES.get(source, source),
+        "reference_source": names.REFERENCE_SOURCES.get(source, source) + (
+            f"; capped from {metrics[names.REFERENCE_ESTIMATE]:.4g} by the sweep's best validation {sweep.metric}"
+            if names.REFERENCE_ESTIMATE in metrics else ""),
         "reference_baselines": {name.removeprefix(names.REFERENCE_BASELINE_PREFIX).replace("_", " "): value
                                 for name, value in sorted(metrics.items())
                                 if name.startswith(names.REFERENCE_BASELINE_PREFIX)},

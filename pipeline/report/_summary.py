@@ -51,6 +51,8 @@ def _trial_row(trial: LoggedTrial, task: str, axes: list[str]) -> dict:
         row["gap"] = row["final_val"] - row["final_train"]
     row["rec_train"], row["rec_val"] = (_at_epoch(trial.curves.get(f"{split}_{names.task_metric(task)}", []),
                                                   row[names.RECOMMENDED_EPOCHS]) for split in ("train", "val"))
+    # the diagnosis's own (smoothed) value at the recommended epoch ranks trials, as in the CLI summary
+    row["rec_val"] = _number(summary.get(names.summary_metric(names.RECOMMENDED_VAL, task), row["rec_val"]))
     return row
 
 
