@@ -7,6 +7,7 @@ rest of the ``fit``; it never stops the user's training.
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -17,12 +18,25 @@ import numpy as np
 import pandas as pd
 
 from pipeline.callbacks import EpochEndEvaluation
-from pipeline.names import DIAGNOSIS_AT_RECOMMENDED_TAG, DIAGNOSIS_TAG, TASKS
+from pipeline.names import (
+    KERAS_VAL_ACCURACY,
+    KERAS_VAL_RMSE,
+    N_TRAIN_PARAM,
+    N_VAL_PARAM,
+    REGRESSION,
+    TASK_PARAM,
+    TASKS,
+    summary_metric,
+)
 from pipeline.targets import OutputHead, head_of
+from pipeline.trial_payload import curves_frame
 
 #: MLflow's HTTP client settings inside FitDiagnostics' own calls: one try and a short timeout,
 #: so an unreachable server costs seconds once, not MLflow's default minutes of retries per call.
 _BOUNDED_HTTP = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
+#: How close Keras' own validation metric must come to fitcheck's, every epoch, to count as the same
+#: measurement (Keras accumulates in float32).
+_SAME_MEASUREMENT = {"rel_tol": 1e-5, "abs_tol": 1e-6}
 
 
 class FitDiagnostics(keras.callbacks.Callback):
@@ -30,10 +44,25 @@ class FitDiagnostics(keras.callbacks.Callback):
 
     At the end of every epoch it measures loss and task metric (error rate, or RMSE for
     regression) on the whole training split in inference mode and on the validation split, adds
-    them to the epoch's ``logs`` (so ``History`` holds them), and logs them to MLflow with
-    ``step`` = epoch when a run is active. When training ends it diagnoses the run
-    (:func:`pipeline.diagnostics.diagnose`) and, with an active run, sets the ``diagnosis`` and
-    ``diagnosis_at_recommended`` tags, the diagnosis metrics and a ``diagnosis.json`` artifact.
+    them to the epoch's ``logs`` (so ``History`` holds ``train_error``, ``val_error``, or
+    ``train_rmse``, ``val_rmse``), and logs them to MLflow with ``step`` = epoch when a run is
+    active. When training ends it diagnoses the run (:func:`pipeline.diagnostics.diagnose`).
+
+    With an active MLflow run it also logs the params ``n_train``, ``n_val`` and ``task`` when
+    training begins (so ``fitcheck diagnose --run-id`` reads the run without flags) and, at the
+    end, the ``diagnosis`` and ``diagnosis_at_recommended`` tags, the diagnosis metrics, the curve
+    summary (``best_val_<metric>``, ``best_epoch``, ``final_train_<metric>``,
+    ``final_val_<metric>``) and a ``diagnosis.json`` artifact. The ``final_`` values and the
+    diagnosis describe the model ``fit`` leaves behind: after ``stop=True`` the restored epoch's,
+    while the per-epoch curves keep every epoch trained.
+
+    ``diagnosis.early_stopping`` holds ``keras.callbacks.EarlyStopping`` arguments whose
+    ``monitor`` is a name this ``fit``'s logs held: Keras' own ``val_accuracy`` (or
+    ``val_root_mean_squared_error`` for regression) when ``fit`` computed it (``compile`` with
+    that metric and ``fit`` with ``validation_data`` on the same split) and it equalled 1 -
+    ``val_error`` (or ``val_rmse``) at every epoch, so it works in a plain Keras ``fit``;
+    otherwise fitcheck's ``val_error`` (``val_rmse``), which needs this callback listed before
+    the ``EarlyStopping`` in ``callbacks``.
 
     Any MLflow failure (an unreachable server, a rejected value) warns once and turns MLflow
     logging off until the next ``fit``; training and the diagnosis go on. The callback can be
@@ -53,9 +82,10 @@ class FitDiagnostics(keras.callbacks.Callback):
         Bayes or human-level error; ``None`` takes it as 0.
     stop : bool, default False
         Stop training once the noise-robust rule (a trailing moving average of the validation
-        metric that has not improved for ``patience`` epochs) says so, and restore the weights
-        of the epoch it recommends (kept in memory, one copy per epoch, while training).
-        ``stopped_epoch`` and ``restored_epoch`` say what happened.
+        metric that has not improved for ``patience`` epochs) says so, or at a divergence, and
+        restore the weights of the epoch the diagnosis recommends (kept in memory, one copy per
+        epoch, while training). ``stopped_epoch`` and ``restored_epoch`` say what happened; the
+        diagnosis then describes the restored model (``diagnose(..., restored_epoch=...)``).
     patience : int, default 5
     log_to_mlflow : bool, default True
 
@@ -82,6 +112,9 @@ class FitDiagnostics(keras.callbacks.Callback):
         self._evaluation: EpochEndEvaluation | None = None
         self._weights: list[list[np.ndarray]] = []
         self._logging = False
+        #: Keras' name for the validation metric fitcheck measures, and whether it measured the same each epoch.
+        self._keras_monitor = KERAS_VAL_RMSE if task == REGRESSION else KERAS_VAL_ACCURACY
+        self._keras_agrees = False
 
     def on_train_begin(self, logs=None):
         head = self._head()
@@ -96,7 +129,10 @@ class FitDiagnostics(keras.callbacks.Callback):
         self._evaluation.set_model(self.model)
         self._evaluation.on_train_begin(logs)
         self.diagnosis, self.stopped_epoch, self.restored_epoch, self._weights = None, None, None, []
+        self._keras_agrees = True
         self._logging = self.log_to_mlflow
+        self._log(lambda mlflow: mlflow.log_params({
+            N_TRAIN_PARAM: len(self.train[0]), N_VAL_PARAM: len(self.validation[0]), TASK_PARAM: self.task}))
 
     def _head(self) -> OutputHead:
         """How the model's outputs and the user's targets are read (see the class's conventions)."""
@@ -110,37 +146,50 @@ class FitDiagnostics(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
+        keras_value = logs.get(self._keras_monitor)  # read before fitcheck's own values join the logs
         self._evaluation.on_epoch_end(epoch, logs)
         curves = self._evaluation.curves
+        val = np.asarray(curves[f"val_{self._evaluation.metric}"])
+        self._keras_agrees = self._keras_agrees and keras_value is not None and math.isclose(
+            float(keras_value) if self.task == REGRESSION else 1.0 - float(keras_value), val[-1], **_SAME_MEASUREMENT)
         self._log(lambda mlflow: mlflow.log_metrics({k: float(v[-1]) for k, v in curves.items()}, step=epoch + 1))
         if not self.stop:
             return
-        from pipeline.diagnostics import online_stop
+        from pipeline.diagnostics import diverged_at, online_stop, recommend_stop
 
         self._weights.append([np.copy(w) for w in self.model.get_weights()])
-        val = self._evaluation.curves[f"val_{self._evaluation.metric}"]
-        trained, recommended = online_stop(np.asarray(val), patience=self.patience)
-        if trained < len(val):
+        diverged = diverged_at(curves_frame(curves))  # as the diagnosis will judge it: non-finite, or an exploding loss
+        # the rule stops at this epoch when it ends training here whatever the next epoch brings
+        if diverged is not None or online_stop(np.append(val, val[-1]), patience=self.patience)[0] <= len(val):
             self.model.stop_training = True
-            self.stopped_epoch, self.restored_epoch = epoch + 1, recommended
-            self.model.set_weights(self._weights[recommended - 1])
+            self.stopped_epoch = epoch + 1
+            usable = len(val) if diverged is None else diverged - 1
+            if usable:  # the epoch the diagnosis recommends: the same rule on the same epochs
+                self.restored_epoch = recommend_stop(val[:usable])
+                self.model.set_weights(self._weights[self.restored_epoch - 1])
 
     def on_train_end(self, logs=None):
-        from pipeline.diagnostics import diagnose
+        from pipeline.diagnostics import curve_summary, diagnose
 
-        curves = pd.DataFrame(self._evaluation.curves)
+        curves = curves_frame(self._evaluation.curves)
         if curves.empty:
             return
-        curves.insert(0, "epoch", np.arange(1, len(curves) + 1))
+        monitor = self._keras_monitor if self._keras_agrees else f"val_{self._evaluation.metric}"
         self.diagnosis = diagnose(curves, task=self.task, n_train=len(self.train[0]), n_val=len(self.validation[0]),
-                                  reference_error=self.reference_error)
+                                  reference_error=self.reference_error, restored_epoch=self.restored_epoch,
+                                  monitor=monitor)
         self._weights = []
-        self._log(self._log_diagnosis)
+        summary = curve_summary(self._evaluation.curves, task=self.task)
+        if self.restored_epoch is not None:  # the model fit leaves behind is the restored one
+            summary.update({summary_metric("final_train", self.task): self.diagnosis.train_metric,
+                            summary_metric("final_val", self.task): self.diagnosis.val_metric})
+        self._log(lambda mlflow: self._log_diagnosis(mlflow, summary))
 
-    def _log_diagnosis(self, mlflow) -> None:
-        mlflow.set_tags({DIAGNOSIS_TAG: self.diagnosis.label,
-                         DIAGNOSIS_AT_RECOMMENDED_TAG: self.diagnosis.label_at_recommended})
-        mlflow.log_metrics({k: float(v) for k, v in self.diagnosis.metrics().items() if v is not None})
+    def _log_diagnosis(self, mlflow, summary: dict[str, float | None]) -> None:
+        mlflow.set_tags(self.diagnosis.tags())
+        metrics = {**summary, **self.diagnosis.metrics()}
+        mlflow.log_metrics({name: float(value) for name, value in metrics.items()
+                            if value is not None and math.isfinite(value)})
         mlflow.log_dict(json.loads(json.dumps(self.diagnosis.to_dict(), default=str)), "diagnosis.json")
 
     def _log(self, write: Callable[..., None]) -> None:

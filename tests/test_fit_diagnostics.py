@@ -13,8 +13,9 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from pipeline.diagnostics import LABELS, replay_keras_early_stopping  # noqa: E402
+from pipeline.diagnostics import LABELS, advice_contradictions, replay_keras_early_stopping  # noqa: E402
 from pipeline.fit_diagnostics import FitDiagnostics  # noqa: E402
+from pipeline.trial_payload import curves_frame  # noqa: E402
 from tracking_server import free_port  # noqa: E402
 
 
@@ -43,29 +44,69 @@ def test_history_holds_end_of_epoch_errors_and_a_diagnosis(tmp_path):
     assert callback.diagnosis.label in LABELS and 1 <= callback.diagnosis.recommended_epochs <= 6
 
 
-def test_logs_to_the_active_mlflow_run(tmp_path):
-    X, y, X_val, y_val = _data()
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/m.db")
+def test_logs_sizes_task_curves_and_diagnosis_to_the_active_mlflow_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # artifacts land here
+    X, y, X_val, y_val = _data(n=300)
+    store = f"sqlite:///{tmp_path}/m.db"
+    mlflow.set_tracking_uri(store)
+    callback = FitDiagnostics((X, y), (X_val, y_val), task="binary", reference_error=0.15)
     with mlflow.start_run() as run:
-        _model().fit(X, y, epochs=4, batch_size=32, verbose=0,
-                     callbacks=[FitDiagnostics((X, y), (X_val, y_val), task="binary", reference_error=0.15)])
-    client = mlflow.MlflowClient(f"sqlite:///{tmp_path}/m.db")
+        history = _model().fit(X, y, epochs=4, batch_size=32, verbose=0, callbacks=[callback])
+    client = mlflow.MlflowClient(store)
     logged = client.get_run(run.info.run_id)
+    # what `fitcheck diagnose --run-id` reads instead of --n-train, --n-val and --task
+    assert logged.data.params == {"n_train": "150", "n_val": "150", "task": "binary"}
     assert [m.step for m in client.get_metric_history(run.info.run_id, "val_error")] == [1, 2, 3, 4]
-    assert logged.data.tags["diagnosis"] in LABELS and "recommended_epochs" in logged.data.metrics
+    assert logged.data.tags["diagnosis"] == callback.diagnosis.label
+    assert logged.data.metrics["recommended_epochs"] == callback.diagnosis.recommended_epochs
+    assert logged.data.metrics["final_val_error"] == history.history["val_error"][-1] == callback.diagnosis.val_metric
+    assert logged.data.metrics["final_train_error"] == history.history["train_error"][-1]
     assert "diagnosis.json" in {a.path for a in client.list_artifacts(run.info.run_id)}
 
 
-def test_stop_halts_an_overfitting_run_early_and_restores_the_recommended_weights():
+def test_stop_leaves_the_recommended_epoch_and_the_diagnosis_and_summary_describe_that_model(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     X, y, X_val, y_val = _data(n=240)
-    callback = FitDiagnostics((X, y), (X_val, y_val), task="binary", stop=True, patience=5, log_to_mlflow=False)
-    model = _model()
-    model.fit(X, y, epochs=200, batch_size=16, verbose=0, callbacks=[callback])
-    assert callback.stopped_epoch is not None and callback.stopped_epoch < 200
-    restored_error = float(np.mean((model.predict(X_val, verbose=0)[:, 0] > 0.5) != y_val))
-    val_curve = callback._evaluation.curves["val_error"]
-    assert callback.restored_epoch <= callback.stopped_epoch
-    assert restored_error == pytest.approx(val_curve[callback.restored_epoch - 1], abs=1e-9)
+    store = f"sqlite:///{tmp_path}/m.db"
+    mlflow.set_tracking_uri(store)
+    callback = FitDiagnostics((X, y), (X_val, y_val), task="binary", reference_error=0.15, stop=True, patience=5)
+    model = _model(metrics=["accuracy"])
+    with mlflow.start_run() as run:
+        history = model.fit(X, y, epochs=200, batch_size=16, verbose=0, validation_data=(X_val, y_val),
+                            callbacks=[callback])
+    diagnosis = callback.diagnosis
+    # it stopped where the online rule fired and went back to an earlier epoch: the one recommended
+    assert len(history.history["val_error"]) == callback.stopped_epoch == diagnosis.epochs_run < 200
+    assert diagnosis.recommended_epochs == callback.restored_epoch < callback.stopped_epoch
+    # the diagnosis describes the model fit left behind, measured again here
+    restored_val_error = 1 - model.evaluate(X_val, y_val, verbose=0)[1]
+    restored_train_error = 1 - model.evaluate(X, y, verbose=0)[1]
+    assert diagnosis.val_metric == pytest.approx(restored_val_error, abs=1e-6)
+    assert diagnosis.train_metric == pytest.approx(restored_train_error, abs=1e-6)
+    assert diagnosis.val_metric != history.history["val_error"][-1]  # not the last epoch trained
+    assert diagnosis.label == diagnosis.label_at_recommended
+    assert "stop early" not in diagnosis.advice.lower()
+    assert advice_contradictions(diagnosis, curves_frame(callback._evaluation.curves)) == []
+    logged = mlflow.MlflowClient(store).get_run(run.info.run_id).data
+    assert logged.metrics["final_val_error"] == diagnosis.val_metric
+    assert logged.metrics["final_train_error"] == diagnosis.train_metric
+    assert logged.metrics["recommended_epochs"] == callback.restored_epoch
+    assert logged.tags["diagnosis"] == diagnosis.label
+
+
+def test_stop_at_a_divergence_restores_the_recommended_finite_epoch():
+    X, _, X_val, _ = _data(n=200)
+    target, target_val = X[:, 0] * 2.0, X_val[:, 0] * 2.0
+    model = _model(1, None, "mse")
+    model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss="mse")  # explodes at epoch 10
+    callback = FitDiagnostics((X, target), (X_val, target_val), task="regression", stop=True, log_to_mlflow=False)
+    model.fit(X, target, epochs=30, batch_size=16, verbose=0, callbacks=[callback])
+    diagnosis = callback.diagnosis
+    assert diagnosis.diverged_epoch == callback.stopped_epoch == 10  # the training loss exploded
+    assert diagnosis.recommended_epochs == callback.restored_epoch < 10
+    predicted = model.predict(X_val, verbose=0)[:, 0].astype("float64")
+    assert diagnosis.val_metric == pytest.approx(np.sqrt(np.mean((predicted - target_val) ** 2)), abs=1e-6)
+    assert diagnosis.label != "diverged"  # the model kept is finite
 
 
 def test_bad_arguments_name_the_class_and_value():
@@ -94,7 +135,8 @@ def test_a_reused_callback_describes_only_the_latest_fit():
 def test_the_recommended_early_stopping_settings_restore_the_epoch_their_replay_promises():
     X, y, X_val, y_val = _data(n=240)
     measured = FitDiagnostics((X, y), (X_val, y_val), task="binary", log_to_mlflow=False)
-    _model().fit(X, y, epochs=15, batch_size=16, verbose=0, callbacks=[measured])
+    _model(metrics=["accuracy"]).fit(X, y, epochs=15, batch_size=16, verbose=0, validation_data=(X_val, y_val),
+                                     callbacks=[measured])
     settings = measured.diagnosis.early_stopping
     val_error = measured._evaluation.curves["val_error"]
     trained, restored = replay_keras_early_stopping(np.asarray(val_error), patience=settings["patience"],
@@ -111,6 +153,40 @@ def test_the_recommended_early_stopping_settings_restore_the_epoch_their_replay_
     assert len(weights) == trained
     for restored_weight, kept_weight in zip(model.get_weights(), weights[restored - 1]):
         np.testing.assert_array_equal(restored_weight, kept_weight)
+
+
+def _rmse_model():
+    model = _model(1, None, "mse")
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse", metrics=[keras.metrics.RootMeanSquaredError()])
+    return model
+
+
+@pytest.mark.parametrize(("task", "build", "validation_data", "monitor"), [
+    ("binary", lambda: _model(metrics=["accuracy"]), True, "val_accuracy"),
+    ("binary", _model, False, "val_error"),
+    # Keras' "accuracy" reads a logit at 0.5, not 0: not fitcheck's error, so not suggested
+    ("binary", lambda: _model(1, None, keras.losses.BinaryCrossentropy(from_logits=True), metrics=["accuracy"]),
+     True, "val_error"),
+    ("regression", _rmse_model, True, "val_root_mean_squared_error"),
+], ids=["keras-accuracy", "no-validation-data", "logits", "keras-rmse"])
+def test_the_suggested_monitor_exists_in_the_logs_of_the_users_fit(task, build, validation_data, monitor):
+    X, y, X_val, y_val = _data(n=300)
+    if task == "regression":
+        y, y_val = X[:, 0] * 2.0, X_val[:, 0] * 2.0
+    fit = dict(epochs=6, batch_size=32, verbose=0, validation_data=(X_val, y_val) if validation_data else None)
+    callback = FitDiagnostics((X, y), (X_val, y_val), task=task, log_to_mlflow=False)
+    history = build().fit(X, y, callbacks=[callback], **fit)
+    settings = callback.diagnosis.early_stopping
+    assert settings["monitor"] == monitor and monitor in history.history
+    # the same fit again, stopped by Keras with those settings: Keras' own names need no fitcheck
+    # callback; fitcheck's need FitDiagnostics listed before the EarlyStopping
+    again = [] if monitor.startswith("val_r") or monitor == "val_accuracy" else [
+        FitDiagnostics((X, y), (X_val, y_val), task=task, log_to_mlflow=False)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = build().fit(X, y, callbacks=[*again, keras.callbacks.EarlyStopping(**settings)], **fit)
+    assert not [w for w in caught if "which is not available" in str(w.message)]
+    assert monitor in history.history
 
 
 @pytest.mark.parametrize(("units", "activation", "loss", "encode", "read"), [

@@ -43,6 +43,7 @@ def diagnose(
     window: int = DEFAULT_WINDOW,
     running_train: bool = False,
     monitor: str | None = None,
+    restored_epoch: int | None = None,
 ) -> Diagnosis:
     """Label a run high bias, high variance, both or a good fit, and say when to stop.
 
@@ -83,6 +84,11 @@ def diagnose(
         Keras' ``val_accuracy`` (maximised; the default for classification) or fitcheck's
         ``val_error``; ``val_root_mean_squared_error`` (the default for regression) or
         ``val_rmse``. fitcheck's own runs log ``val_error`` / ``val_rmse``.
+    restored_epoch : int, optional
+        The epoch (1-based) whose weights the run kept after training on, as an early stop that
+        restores weights does (``FitDiagnostics(stop=True)``, ``EarlyStopping(restore_best_weights=True)``).
+        The label, the evidence and the advice then describe that model rather than the last epoch
+        trained; the recommendation and the ``EarlyStopping`` settings still read the whole curve.
 
     Returns
     -------
@@ -106,6 +112,11 @@ def diagnose(
     val = table[f"val_{metric}"].to_numpy()
     diverged_epoch = diverged_at(table)
     usable = len(table) if diverged_epoch is None else diverged_epoch - 1
+    if restored_epoch is not None and not (isinstance(restored_epoch, (int, np.integer))
+                                           and 1 <= restored_epoch <= usable):
+        raise FitcheckError(f"restored_epoch must be an epoch of the run before any divergence (1 to {usable}) "
+                            f"but got {restored_epoch!r}.")
+    end = usable if restored_epoch is None else int(restored_epoch)  # the epoch of the model described
     if tolerance is None:
         tolerance = _default_tolerance(metric, reference_error, val[:usable])
     reference_rows = {"estimated": n_train, "sweep_best_val": n_val}.get(reference_source)
@@ -113,8 +124,8 @@ def diagnose(
     judge = dict(metric=metric, n_val=n_val, reference=reference_error, reference_se=reference_se,
                  margin=margin, tolerance=tolerance)
 
-    final = _evidence(train[usable - 1], val[usable - 1], **judge) if usable else {}
-    label = DIVERGED if diverged_epoch is not None else final["label"]
+    final = _evidence(train[end - 1], val[end - 1], **judge) if end else {}
+    label = DIVERGED if diverged_epoch is not None and restored_epoch is None else final["label"]
     recommended = regret = saved = settings = recommended_val = None
     at_recommended: dict = {}
     if usable:
@@ -139,15 +150,18 @@ def diagnose(
     if reference_source == "assumed_zero":
         notes += ("no reference error was given: it is taken as 0, so all training error counts "
                   "as avoidable bias",)
+    if restored_epoch is not None:
+        notes += (f"the weights were restored to epoch {end} of the {len(table)} trained: the label, evidence "
+                  f"and advice describe that model",)
     notes += _detection_notes(final, n_val=n_val, reference_rows=reference_rows, reference_source=reference_source,
                               reference_se=reference_se, margin=margin, tolerance=tolerance,
                               bias_decided=bias_decided)
     return Diagnosis(
         label=label, label_at_recommended=label_at_recommended, recommended_epochs=recommended,
         epochs_run=len(table), n_train=int(n_train), n_val=int(n_val), task=task, metric=metric,
-        # the same epoch as the evidence: the last one, or the last before a divergence
-        train_metric=_number(train[usable - 1]) if usable else None,
-        val_metric=_number(val[usable - 1]) if usable else None,
+        # the same epoch as the evidence: the restored one, else the last, or the last before a divergence
+        train_metric=_number(train[end - 1]) if end else None,
+        val_metric=_number(val[end - 1]) if end else None,
         reference_error=float(reference_error), reference_source=reference_source,
         avoidable_bias=final.get(names.AVOIDABLE_BIAS), variance_gap=final.get(names.VARIANCE_GAP),
         variance_gap_se=final.get(names.VARIANCE_GAP_SE), bias_threshold=final.get("bias_threshold"),
@@ -156,7 +170,7 @@ def diagnose(
         epochs_saved=saved, early_stopping=settings,
         advice=advice(label, still_falling=still_falling, converged=converged,
                       label_at_recommended=label_at_recommended, recommended_epochs=recommended,
-                      epochs_run=len(table), bias_decided=bias_decided),
+                      epochs_run=end if restored_epoch is not None else len(table), bias_decided=bias_decided),
         margin=float(margin), tolerance=float(tolerance), diverged_epoch=diverged_epoch,
         at_recommended=at_recommended, notes=notes,
     )

@@ -38,6 +38,20 @@ def test_good_fit():
     assert d.recommended_epochs == 30  # a still-falling curve: train to the end
 
 
+def test_a_run_restored_to_its_recommended_epoch_is_described_at_that_epoch():
+    train = decay(0.5, 0.10, rate=0.5)
+    val = 0.11 + 0.35 * np.exp(-0.4 * (EPOCHS - 1)) + 0.004 * np.maximum(0, EPOCHS - 10)
+    last = diagnose(curves(train, val), task="binary", n_train=500, n_val=2000, reference_error=0.10)
+    d = diagnose(curves(train, val), task="binary", n_train=500, n_val=2000, reference_error=0.10, restored_epoch=11)
+    assert (d.label, d.label_at_recommended, d.recommended_epochs, d.epochs_run) == ("good_fit", "good_fit", 11, 30)
+    assert (d.train_metric, d.val_metric) == (train[10], val[10])
+    assert d.early_stopping == last.early_stopping  # the whole curve still sets the stopping rule
+    assert "stop early" not in d.advice and "restored to epoch 11 of the 30 trained" in " ".join(d.notes)
+    for wrong in (0, 31):
+        with pytest.raises(FitcheckError, match=f"restored_epoch must be .* \\(1 to 30\\) but got {wrong}"):
+            diagnose(curves(train, val), task="binary", n_train=500, n_val=2000, restored_epoch=wrong)
+
+
 def test_high_bias_unconverged_says_train_longer():
     run = curves(decay(0.5, 0.0, rate=0.02), decay(0.5, 0.0, rate=0.02) + 0.01)
     d = diagnose(run, task="binary", n_train=5000, n_val=2000, reference_error=0.05)
