@@ -158,7 +158,7 @@ class FitDiagnostics(keras.callbacks.Callback):
         from pipeline.diagnostics import diverged_at, online_stop, recommend_stop
 
         self._weights.append([np.copy(w) for w in self.model.get_weights()])
-        diverged = diverged_at(curves_frame(curves))  # as the diagnosis will judge it: non-finite, or an exploding loss
+        diverged = diverged_at(curves_frame(curves))  # as the diagnosis judges it: non-finite or exploding loss
         # the rule stops at this epoch when it ends training here whatever the next epoch brings
         if diverged is not None or online_stop(np.append(val, val[-1]), patience=self.patience)[0] <= len(val):
             self.model.stop_training = True
