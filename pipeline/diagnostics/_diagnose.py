@@ -9,7 +9,7 @@ import pandas as pd
 
 from pipeline.diagnostics._advice import advice
 from pipeline.diagnostics._curves import check_curves, diverged_at, task_metric
-from pipeline.diagnostics._diagnosis import Diagnosis
+from pipeline.diagnostics._result import Diagnosis
 from pipeline.diagnostics._labels import DIVERGED, GOOD_FIT, HIGH_VARIANCE, fit_label
 from pipeline.diagnostics._noise import metric_se
 from pipeline.diagnostics._stopping import DEFAULT_WINDOW, early_stopping_settings, recommend_stop, smooth
