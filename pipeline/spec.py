@@ -34,7 +34,6 @@ LOSSES = (
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad", "nadam", "adamw", "adamax")
 SKLEARN_DATASETS = ("breast_cancer", "digits", "wine", "iris", "diabetes")
 SYNTHETIC_DATASETS = ("moons", "circles", "classification", "friedman1")
-TASKS = ("binary", "multiclass", "regression")
 REFERENCE_WORDS = ("estimate", "sweep")
 DEFAULT_MAX_TRIALS = 500
 
