@@ -1,7 +1,8 @@
-"""What a trial's MLflow run holds besides its per-epoch curves: summary metrics, tags and files.
+"""What a trial's MLflow run holds besides its per-epoch curves: summary metrics, tags, description and files.
 
-One function builds it, for a trial that just ended and for a trial diagnosed later
-(``reference_error: sweep``), so both write the same things. Draws the PNG; never talks to MLflow.
+One function builds it, for a trial that just ended, for a trial diagnosed later
+(``reference_error: sweep``) and for a user's own run (``fitcheck diagnose --write``), so all
+write the same things. Draws the PNG; never talks to MLflow.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import names
+from pipeline.descriptions import trial_description
 from pipeline.diagnostics import Diagnosis, curve_summary
 
 
@@ -31,6 +33,17 @@ def curves_frame(curves: Mapping[str, Sequence[float]]) -> pd.DataFrame:
     frame = pd.DataFrame({name: pd.Series(values, dtype=float) for name, values in curves.items()})
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
     return frame
+
+
+def at_recommended_metrics(diagnosis: Diagnosis) -> dict[str, float]:
+    """The training and validation metric at the recommended epoch, for comparing trials in MLflow's charts.
+
+    Named like the other summaries (``recommended_val_error``); left out where undefined (a run
+    that diverged at once) or not finite.
+    """
+    values = {names.summary_metric(names.RECOMMENDED_TRAIN, diagnosis.task): diagnosis.at_recommended.get("epoch_train_metric"),
+              names.summary_metric(names.RECOMMENDED_VAL, diagnosis.task): diagnosis.at_recommended.get("epoch_val_metric")}
+    return {name: float(value) for name, value in values.items() if value is not None and np.isfinite(value)}
 
 
 def trial_payload(curves: Mapping[str, Sequence[float]], *, task: str, title: str,
@@ -52,10 +65,11 @@ def trial_payload(curves: Mapping[str, Sequence[float]], *, task: str, title: st
     """
     metrics: dict[str, float] = {} if train_seconds is None else {names.TRAIN_SECONDS: train_seconds}
     metrics.update(curve_summary(curves, task=task))
-    tags: dict[str, str] = {}
+    tags: dict[str, str] = {names.NOTE_TAG: trial_description(diagnosis, failure=failure, diverged_epoch=diverged_epoch)}
     artifacts: dict[str, bytes] = {}
     if diagnosis is not None:
         metrics.update(diagnosis.metrics())
+        metrics.update(at_recommended_metrics(diagnosis))
         tags[names.DIAGNOSIS_AT_RECOMMENDED_TAG] = diagnosis.label_at_recommended
         artifacts["diagnosis.json"] = json.dumps(diagnosis.to_dict(), indent=2, default=str).encode()
     if failure is not None:
