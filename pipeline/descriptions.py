@@ -77,8 +77,8 @@ def trial_description(diagnosis: Diagnosis | None, *, failure: str | None = None
             f"validation {metric} {number(d.val_metric, metric)}, reference {number(d.reference_error, metric)} "
             f"({names.REFERENCE_SOURCES.get(d.reference_source, d.reference_source)}); "
             f"gap {_pp(d.variance_gap, metric)} ± {_pp(d.variance_gap_se, metric)} "
-            f"(high above {_pp(d.variance_threshold, metric)}), "
-            f"avoidable bias {_pp(d.avoidable_bias, metric)} (high above {_pp(d.bias_threshold, metric)})."),
+            f"(counts above {_pp(d.variance_threshold, metric)}), "
+            f"avoidable bias {_pp(d.avoidable_bias, metric)} (counts above {_pp(d.bias_threshold, metric)})."),
             "", f"**Advice:** {d.advice}"]
     if d is None:
         return "\n".join(lines)

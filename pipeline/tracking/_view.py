@@ -25,6 +25,9 @@ from pipeline import names
 #: Where ``mlflow ui`` serves by default.
 LOCAL_UI = "http://127.0.0.1:5000"
 _RUN_NAME_COLUMN = "attributes.`Run Name`"
+_SECTION = "fitcheck-metrics"
+#: How many trials a chart draws (MLflow's default is 10).
+_MAX_TRIALS_DRAWN = 1000
 
 
 def view_key(parent_run_id: str) -> str:
@@ -40,16 +43,15 @@ def _column(kind: str, name: str) -> str:
 def view_state(*, parent_run_id: str, task: str, axes: Sequence[str]) -> dict:
     """The experiment page's state that shows one sweep's trials, grouped by label.
 
-    Sorted by the validation metric at the recommended epoch; columns for the label, that
-    metric, the recommended epochs, the label had training stopped there, and ``axes`` (the grid
-    axes that vary); every trial drawn in the chart view, one line or bar per trial.
+    Sorted by the validation metric at the recommended epoch; columns for the label, the label
+    had training stopped at the recommended epoch, the validation metric there, the recommended
+    epochs and ``axes`` (the grid axes that vary); the chart view draws every trial on its own.
     """
     sort_metric = _column("metrics", names.summary_metric(names.RECOMMENDED_VAL, task))
-    columns = [
-        _column("tags", names.DIAGNOSIS_TAG), sort_metric, _column("metrics", names.RECOMMENDED_EPOCHS),
-        _column("tags", names.DIAGNOSIS_AT_RECOMMENDED_TAG), *(_column("params", axis) for axis in axes),
-    ]
-    widths = {_RUN_NAME_COLUMN: 240, columns[0]: 150, sort_metric: 210, columns[2]: 180, columns[3]: 220}
+    labels = [_column("tags", names.DIAGNOSIS_TAG), _column("tags", names.DIAGNOSIS_AT_RECOMMENDED_TAG)]
+    epochs = _column("metrics", names.RECOMMENDED_EPOCHS)
+    columns = [*labels, sort_metric, epochs, *(_column("params", axis) for axis in axes)]
+    widths = {_RUN_NAME_COLUMN: 300, labels[0]: 210, labels[1]: 230, sort_metric: 210, epochs: 180}
     return {
         "searchFilter": f"tags.`{names.PARENT_RUN_TAG}` = '{parent_run_id}'",
         "orderByKey": sort_metric,
@@ -60,7 +62,41 @@ def view_state(*, parent_run_id: str, task: str, axes: Sequence[str]) -> dict:
         "groupBy": {"aggregateFunction": "min", "groupByKeys": [{"mode": "tag", "groupByData": names.DIAGNOSIS_TAG}]},
         "runsHiddenMode": "SHOW_ALL",
         "useGroupedValuesInCharts": False,
+        "compareRunSections": [{"uuid": _SECTION, "name": "Model metrics", "display": True, "isReordered": True,
+                                "deleted": False, "isGenerated": False}],
+        "compareRunCharts": _charts(task),
     }
+
+
+def _charts(task: str) -> list[dict]:
+    """The chart view's first charts, the ones that compare trials; MLflow adds one per other metric after them.
+
+    Validation and training curves per epoch, the validation metric and the epoch at which to stop,
+    and training against validation metric at that epoch: a trial's distance above the diagonal
+    is its variance gap, its distance from the left its bias.
+    """
+    metric = names.task_metric(task)
+    at_stop_val = names.summary_metric(names.RECOMMENDED_VAL, task)
+    at_stop_train = names.summary_metric(names.RECOMMENDED_TRAIN, task)
+
+    def card(kind: str, uuid: str, **fields) -> dict:
+        return {"uuid": f"fitcheck-{uuid}", "type": kind, "metricSectionId": _SECTION, "deleted": False,
+                "isGenerated": False, "runsCountToCompare": _MAX_TRIALS_DRAWN, **fields}
+
+    def line(name: str) -> dict:
+        return card("LINE", name, metricKey=name, selectedMetricKeys=[name], displayName=name, lineSmoothness=0,
+                    xAxisKey="step", xAxisScaleType="linear", scaleType="linear", selectedXAxisMetricKey="",
+                    yAxisKey="metric", yAxisExpressions=[], ignoreOutliers=False, useGlobalXaxisKey=False,
+                    useGlobalLineSmoothing=False, range={})
+
+    def bar(name: str) -> dict:
+        return card("BAR", name, metricKey=name, displayName=name)
+
+    return [
+        line(f"val_{metric}"), line(f"train_{metric}"), bar(at_stop_val), bar(names.RECOMMENDED_EPOCHS),
+        card("SCATTER", "bias-variance", xaxis={"key": at_stop_train, "type": "METRIC"},
+             yaxis={"key": at_stop_val, "type": "METRIC"}),
+    ]
 
 
 def view_tag_value(state: dict, *, name: str, now_ms: int) -> str:
