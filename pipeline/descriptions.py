@@ -131,7 +131,7 @@ def sweep_description(trials: Sequence[TrialLine], *, experiment_id: str, task: 
     best = best_trial(trials)
     if best is not None:
         stop = f", stop at epoch {best.recommended_epochs}" if best.recommended_epochs is not None else ""
-        lines += [f"**Best configuration:** [{best.name}]({_run_link(experiment_id, best.run_id)}), "
+        lines += [f"**Best configuration:** [{_text(best.name)}]({_run_link(experiment_id, best.run_id)}), "
                   f"{_title(best.label)}, best validation {metric} {number(best.best_val, metric)}{stop}.", ""]
     source = names.REFERENCE_SOURCES.get(reference_source, reference_source)
     lines += [f"**Reference {metric}:** {number(reference_error, metric)} ({source}).", ""]
@@ -141,7 +141,7 @@ def sweep_description(trials: Sequence[TrialLine], *, experiment_id: str, task: 
     header = ["#### Trials by label", "",
               f"| label | trial | validation {metric} at the recommended epoch | recommended epochs |", "|---|---|---|---|"]
     ranked = sorted(trials, key=lambda t: (order.get(t.label, 99), _sort_value(t.recommended_val), t.name))
-    rows = [f"| {_title(t.label)} | [{t.name}]({_run_link(experiment_id, t.run_id)}) | "
+    rows = [f"| {_title(t.label)} | [{_text(t.name)}]({_run_link(experiment_id, t.run_id)}) | "
             f"{number(t.recommended_val, metric)} | {'' if t.recommended_epochs is None else t.recommended_epochs} |"
             for t in ranked]
     text = "\n".join([*lines, *header])
@@ -150,6 +150,13 @@ def sweep_description(trials: Sequence[TrialLine], *, experiment_id: str, task: 
             return f"{text}\n\n… and {len(rows) - shown} more trials: open the view above to see them all."
         text += "\n" + row
     return text
+
+
+def _text(value: str) -> str:
+    """A name as literal markdown text: no table break, link or HTML tag (MLflow renders notes as HTML)."""
+    for char, escaped in (("\\", "\\\\"), ("|", "\\|"), ("[", "\\["), ("]", "\\]"), ("<", "&lt;"), (">", "&gt;")):
+        value = value.replace(char, escaped)
+    return value
 
 
 def _sort_value(value: float | None) -> float:

@@ -50,8 +50,10 @@ def view_state(*, parent_run_id: str, task: str, axes: Sequence[str]) -> dict:
     sort_metric = _column("metrics", names.summary_metric(names.RECOMMENDED_VAL, task))
     labels = [_column("tags", names.DIAGNOSIS_TAG), _column("tags", names.DIAGNOSIS_AT_RECOMMENDED_TAG)]
     epochs = _column("metrics", names.RECOMMENDED_EPOCHS)
-    columns = [*labels, sort_metric, epochs, *(_column("params", axis) for axis in axes)]
-    widths = {_RUN_NAME_COLUMN: 300, labels[0]: 210, labels[1]: 230, sort_metric: 210, epochs: 180}
+    params = [_column("params", axis) for axis in axes]
+    columns = [*labels, sort_metric, epochs, *params]
+    widths = {_RUN_NAME_COLUMN: 240, labels[0]: 180, labels[1]: 200, sort_metric: 180, epochs: 160,
+              **{param: 110 for param in params}}
     return {
         "searchFilter": f"tags.`{names.PARENT_RUN_TAG}` = '{parent_run_id}'",
         "orderByKey": sort_metric,
