@@ -13,13 +13,13 @@ from pipeline.tracking._connection import (
     quiet_telemetry,
     with_retries,
 )
-from pipeline.tracking._reader import TrackingReader, by_trial_key, latest_per_step
+from pipeline.tracking._reader import TrackingReader, by_trial_key, latest_per_step, logged_datasets
 from pipeline.tracking._run_writer import RunWriter
 from pipeline.tracking._view import SweepLinks
 from pipeline.tracking._writer import DatasetFrame, SweepTracker, git_commit
 
 __all__ = [
     "ACCEPTED_SCHEMES", "DatasetFrame", "RunWriter", "SweepLinks", "SweepTracker", "TrackingReader",
-    "TrackingUnavailable", "by_trial_key", "check_tracking_uri", "git_commit", "latest_per_step", "make_client",
+    "TrackingUnavailable", "by_trial_key", "check_tracking_uri", "git_commit", "latest_per_step", "logged_datasets", "make_client",
     "quiet_telemetry", "with_retries",
 ]
