@@ -131,7 +131,7 @@ def sweep_description(trials: Sequence[TrialLine], *, experiment_id: str, task: 
     best = best_trial(trials)
     if best is not None:
         stop = f", stop at epoch {best.recommended_epochs}" if best.recommended_epochs is not None else ""
-        lines += [f"**Best configuration:** [{_text(best.name)}]({_run_link(experiment_id, best.run_id)}), "
+        lines += [f"**Best configuration:** [{_text(best.name)}]({run_link(experiment_id, best.run_id)}), "
                   f"{_title(best.label)}, best validation {metric} {number(best.best_val, metric)}{stop}.", ""]
     source = names.REFERENCE_SOURCES.get(reference_source, reference_source)
     lines += [f"**Reference {metric}:** {number(reference_error, metric)} ({source}).", ""]
@@ -141,7 +141,7 @@ def sweep_description(trials: Sequence[TrialLine], *, experiment_id: str, task: 
     header = ["#### Trials by label", "",
               f"| label | trial | validation {metric} at the recommended epoch | recommended epochs |", "|---|---|---|---|"]
     ranked = sorted(trials, key=lambda t: (order.get(t.label, 99), _sort_value(t.recommended_val), t.name))
-    rows = [f"| {_title(t.label)} | [{_text(t.name)}]({_run_link(experiment_id, t.run_id)}) | "
+    rows = [f"| {_title(t.label)} | [{_text(t.name)}]({run_link(experiment_id, t.run_id)}) | "
             f"{number(t.recommended_val, metric)} | {'' if t.recommended_epochs is None else t.recommended_epochs} |"
             for t in ranked]
     text = "\n".join([*lines, *header])
@@ -159,9 +159,17 @@ def _text(value: str) -> str:
     return value
 
 
+def launcher_description(*, sweep_name: str, experiment_id: str, sweep_run_id: str, experiment_name: str,
+                         view_link: str) -> str:
+    """The description of the run ``mlflow run`` made: which sweep it ran, and where to see it."""
+    return (f"{MARKER}\nRan the fitcheck sweep [{_text(sweep_name)}]({run_link(experiment_id, sweep_run_id)}) "
+            f"in experiment {_text(experiment_name)!r}: [its trials grouped by label]({view_link}).")
+
+
 def _sort_value(value: float | None) -> float:
     return value if value is not None and math.isfinite(value) else math.inf
 
 
-def _run_link(experiment_id: str, run_id: str) -> str:
+def run_link(experiment_id: str, run_id: str) -> str:
+    """A run's page inside the MLflow UI, for a description's links."""
     return f"#/experiments/{experiment_id}/runs/{run_id}"

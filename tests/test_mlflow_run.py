@@ -47,6 +47,12 @@ def test_mlflow_run_twice_resumes_one_sweep_in_the_specs_experiment(tmp_path):
     assert len(launchers) == 1 and launchers[0].data.tags[names.SWEEP_RUN_TAG] == parent.info.run_id
     assert parent.data.tags[names.LAUNCHER_RUN_TAG] == launchers[0].info.run_id
     assert "sweep-tiny" in launchers[0].data.tags[names.NOTE_TAG]
+    # a SQLite store: the command that starts the UI, and the URL of the view it will serve
+    assert f"start it first: mlflow ui --backend-store-uri {uri}" in first.stdout
+    key = f"fitcheck-{parent.info.run_id}"
+    assert f"http://127.0.0.1:5000/#/experiments/{parent.info.experiment_id}/runs?" in first.stdout
+    assert f"viewStateShareKey={key}" in first.stdout
+    assert names.SHARED_VIEW_TAG_PREFIX + key in client.get_experiment(parent.info.experiment_id).tags
     report = ROOT / "reports" / "tiny.html"  # `mlflow run` works in the project folder
     assert report.exists()
     report.unlink()

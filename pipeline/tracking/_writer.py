@@ -11,6 +11,7 @@ it, and the two runs name each other (``fitcheck.sweep_run_id``, ``fitcheck.laun
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -23,13 +24,14 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import names
-from pipeline.descriptions import TrialLine, sweep_description
+from pipeline.descriptions import TrialLine, launcher_description, sweep_description
 from pipeline.errors import FitcheckError
 from pipeline.tracking._connection import check_tracking_uri, make_client, with_retries
 from pipeline.tracking._reader import TrackingReader, by_trial_key
 from pipeline.tracking._run_writer import write_run
 from pipeline.tracking._view import SweepLinks, relative_view_link, sweep_links, view_key, view_state, view_tag_value
 
+_log = logging.getLogger(__name__)
 #: The experiment ``mlflow run`` uses when given no ``--experiment-name``: the sweep goes to its own instead.
 DEFAULT_EXPERIMENT_ID = "0"
 
@@ -242,13 +244,16 @@ class SweepTracker:
         with_retries(lambda: self.client.set_terminated(self.parent_run_id, status=status), what="end sweep run")
 
     def publish_sweep(self, *, task: str, axes: Sequence[str], reference_error: float | None,
-                      reference_source: str) -> SweepLinks:
+                      reference_source: str) -> SweepLinks | None:
         """Describe the sweep on its parent run, share the MLflow UI view of its trials, and return its links.
 
         The description lists every trial MLflow holds for the sweep, earlier invocations' included;
         ``axes`` (the grid axes that vary) become the view's columns. Under ``mlflow run`` the
-        launcher's description links to both.
+        launcher's description links to both. Tolerant: a store that refuses these writes (say, no
+        permission on the experiment) costs the links, not the sweep; None then.
         """
+        from mlflow.exceptions import MlflowException
+
         parent = self.reader.find_run(self.parent_run_id)
         key = view_key(self.parent_run_id)
         view_link = relative_view_link(self.experiment_id, key)
@@ -259,15 +264,20 @@ class SweepTracker:
         state = view_tag_value(view_state(parent_run_id=self.parent_run_id, task=task, axes=axes),
                                name=f"fitcheck {parent.info.run_name} ({self.parent_run_id[:8]})",
                                now_ms=int(time.time() * 1000))
-        with_retries(lambda: self.client.set_experiment_tag(self.experiment_id, names.SHARED_VIEW_TAG_PREFIX + key, state),
-                     what="share the view")
-        with_retries(lambda: self.client.set_tag(self.parent_run_id, names.NOTE_TAG, description), what="describe the sweep")
-        launcher = _launcher_run_id()
-        if launcher:
-            sweep_link = f"#/experiments/{self.experiment_id}/runs/{self.parent_run_id}"
-            with_retries(lambda: self.client.set_tag(launcher, names.NOTE_TAG, (
-                f"Ran the fitcheck sweep [{parent.info.run_name}]({sweep_link}) in experiment "
-                f"{self.experiment_name!r}: [its trials grouped by label]({view_link}).")), what="describe the launcher")
+        tags = [(self.parent_run_id, description)]
+        if _launcher_run_id():
+            tags.append((_launcher_run_id(), launcher_description(
+                sweep_name=parent.info.run_name, experiment_id=self.experiment_id, sweep_run_id=self.parent_run_id,
+                experiment_name=self.experiment_name, view_link=view_link)))
+        try:
+            with_retries(lambda: self.client.set_experiment_tag(self.experiment_id, names.SHARED_VIEW_TAG_PREFIX + key,
+                                                                state), what="share the view")
+            for run_id, text in tags:
+                with_retries(lambda: self.client.set_tag(run_id, names.NOTE_TAG, text), what="describe the sweep")
+        except MlflowException as error:
+            _log.warning("could not describe the sweep in MLflow (%s); its runs are all logged",
+                         str(error).splitlines()[0][:200])
+            return None
         return sweep_links(self.tracking_uri, self.experiment_id, key)
 
     def log_parent_artifact(self, path: str | Path, *, name: str) -> None:
