@@ -17,6 +17,8 @@ from pipeline.diagnostics import LABEL_ADVICE, Diagnosis
 
 #: Longest description written: MLflow keeps 8000 characters of a tag and fitcheck's writer 5000.
 MAX_CHARS = 5000
+#: The MLflow UI's query for its machine-learning layout (runs, models), rather than its GenAI one.
+ML_LAYOUT = "workflowType=machine_learning"
 #: Marks the part of a description fitcheck wrote, so a later diagnosis replaces it and keeps the user's text.
 MARKER = "<!-- fitcheck -->"
 
@@ -172,4 +174,4 @@ def _sort_value(value: float | None) -> float:
 
 def run_link(experiment_id: str, run_id: str) -> str:
     """A run's page inside the MLflow UI, for a description's links."""
-    return f"#/experiments/{experiment_id}/runs/{run_id}"
+    return f"#/experiments/{experiment_id}/runs/{run_id}?{ML_LAYOUT}"

@@ -63,13 +63,13 @@ def test_sweep_description_counts_links_and_orders_by_label():
     text = sweep_description(trials, experiment_id="4", task=names.BINARY, reference_error=0.08,
                              reference_source=names.REFERENCE_ESTIMATED, view_link="#/experiments/4/runs?v=1")
     assert "### Sweep of 3 trials: 1 good fit, 1 high variance, 1 diverged" in text
-    assert "**Best configuration:** [d1-relu](#/experiments/4/runs/r1), high variance, best validation error 10.0%" in text
+    assert "**Best configuration:** [d1-relu](#/experiments/4/runs/r1?workflowType=machine_learning), high variance, best validation error 10.0%" in text
     assert "**Reference error:** 8.0% (estimated:" in text
     assert "[Open the trials grouped by label](#/experiments/4/runs?v=1)" in text
     rows = [line for line in text.splitlines() if line.startswith("| ") and "](" in line]
-    assert rows == ["| good fit | [d2-relu](#/experiments/4/runs/r2) | 11.0% | 9 |",
-                    "| high variance | [d1-relu](#/experiments/4/runs/r1) | 12.0% | 7 |",
-                    "| diverged | [d0\\|x](#/experiments/4/runs/r3) | n/a |  |"]
+    assert rows == ["| good fit | [d2-relu](#/experiments/4/runs/r2?workflowType=machine_learning) | 11.0% | 9 |",
+                    "| high variance | [d1-relu](#/experiments/4/runs/r1?workflowType=machine_learning) | 12.0% | 7 |",
+                    "| diverged | [d0\\|x](#/experiments/4/runs/r3?workflowType=machine_learning) | n/a |  |"]
 
 
 def test_a_large_sweep_description_is_cut_to_fit_a_tag():

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import names
+from pipeline.descriptions import ML_LAYOUT
 
 #: Where ``mlflow ui`` serves by default.
 LOCAL_UI = "http://127.0.0.1:5000"
@@ -146,4 +147,4 @@ def sweep_links(tracking_uri: str, experiment_id: str, key: str) -> SweepLinks:
 
 def relative_view_link(experiment_id: str, key: str) -> str:
     """The view's address inside the UI (``#/experiments/...``), for links in run descriptions."""
-    return f"#/experiments/{experiment_id}/runs?workflowType=machine_learning&viewStateShareKey={key}"
+    return f"#/experiments/{experiment_id}/runs?{ML_LAYOUT}&viewStateShareKey={key}"
