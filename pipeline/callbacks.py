@@ -3,16 +3,24 @@
 Keras reports ``loss`` as a running average over the epoch's batches, taken while the weights
 moved and with dropout on. A bias/variance diagnosis needs the error of the epoch's final
 weights on the whole training split in inference mode; :class:`EpochEndEvaluation` measures it.
+Outputs become labels through the trial's :class:`~pipeline.targets.OutputHead`, never by
+looking at the model's layers.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import keras
 import numpy as np
 
-from pipeline.names import RUNNING_LOSS, task_metric
+from pipeline.names import REGRESSION, RUNNING_LOSS, TRAIN_LOSS, VAL_LOSS, curve_columns, task_metric
+from pipeline.targets import OutputHead
+
+#: One split: features, targets encoded for the loss, and plain labels (class indices, or the
+#: standardised regression target).
+Split = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 class EpochEndEvaluation(keras.callbacks.Callback):
@@ -23,11 +31,14 @@ class EpochEndEvaluation(keras.callbacks.Callback):
     train, val : tuple of (X, y_target, y_label)
         Features, targets encoded for the loss, and plain labels (class indices, or the
         standardised regression target).
-    loss : str
-        Keras loss name; the per-sample loss is averaged without regularisation terms.
-    task : {"binary", "multiclass", "regression"}
+    loss : str or keras.losses.Loss
+        Keras loss; the per-sample loss is averaged without regularisation terms.
+    head : OutputHead
+        The model's output head: its task, and how outputs decode into labels.
     target_scale : float
         Multiplies a standardised RMSE back into the target's units.
+    extra_splits : mapping of str to (X, y_target, y_label), optional
+        More splits measured the same way, as ``<name>_loss`` and ``<name>_<metric>``.
 
     After ``fit``, :attr:`curves` maps ``train_loss_running``, ``train_loss``, ``val_loss``,
     ``train_<metric>``, ``val_<metric>`` to one value per epoch; the same values are added to
@@ -35,21 +46,27 @@ class EpochEndEvaluation(keras.callbacks.Callback):
     the first non-finite loss and :attr:`diverged_epoch` records that epoch (1-based).
     """
 
-    def __init__(self, train, val, *, loss: str, task: str, target_scale: float = 1.0):
+    def __init__(self, train: Split, val: Split, *, loss, head: OutputHead, target_scale: float = 1.0,
+                 extra_splits: Mapping[str, Split] | None = None):
         super().__init__()
-        self.task, self.target_scale = task, target_scale
-        self.metric = task_metric(task)
-        self._n_train = len(train[0])
-        self._x = np.concatenate([train[0], val[0]]).astype(np.float32)
-        self._y_target = np.concatenate([train[1], val[1]])
-        self._y_label = np.concatenate([train[2], val[2]])
-        self._loss_fn = keras.losses.get(loss)
+        self.head, self.task, self.target_scale = head, head.task, target_scale
+        self.metric = task_metric(head.task)
+        splits = {"train": train, "val": val, **(extra_splits or {})}
+        self._bounds: dict[str, tuple[int, int]] = {}  # each split's rows in the concatenated arrays
+        start = 0
+        for name, split in splits.items():
+            self._bounds[name], start = (start, start + len(split[0])), start + len(split[0])
+        self._x = np.concatenate([split[0] for split in splits.values()]).astype(np.float32)
+        self._y_target = np.concatenate([split[1] for split in splits.values()])
+        self._y_label = np.concatenate([split[2] for split in splits.values()])
+        self._loss_fn = _per_sample(loss)
         self._forward = None
         self.curves: dict[str, list[float]] = {}
         self.diverged_epoch: int | None = None
 
     def on_train_begin(self, logs=None):
-        self.curves = {name: [] for name in (RUNNING_LOSS, "train_loss", "val_loss", f"train_{self.metric}", f"val_{self.metric}")}
+        names = [f"{split}_loss" for split in self._bounds] + [f"{split}_{self.metric}" for split in self._bounds]
+        self.curves = {name: [] for name in (*curve_columns(self.task), *names)}
         self.diverged_epoch = None
         self._forward = self._make_forward()
 
@@ -66,30 +83,29 @@ class EpochEndEvaluation(keras.callbacks.Callback):
         return forward
 
     def _metric(self, y_pred: np.ndarray, y_label: np.ndarray) -> float:
-        if self.task == "regression":
-            return float(np.sqrt(np.mean((y_pred[:, 0] - y_label) ** 2)) * self.target_scale)
-        if y_pred.shape[1] > 1:
-            predicted = y_pred.argmax(axis=1)
-        else:
-            threshold = 0.0 if self.model.layers[-1].activation.__name__ == "linear" else 0.5
-            predicted = (y_pred[:, 0] > threshold).astype(np.int64)
+        predicted = self.head.decode(y_pred)
+        if self.task == REGRESSION:
+            return float(np.sqrt(np.mean((predicted - y_label) ** 2)) * self.target_scale)
         return float(np.mean(predicted != y_label))
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
         per_sample_loss, y_pred = self._forward(self._x, self._y_target)
         per_sample_loss, y_pred = np.asarray(per_sample_loss, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
-        n = self._n_train
-        values = {
-            RUNNING_LOSS: float(logs.get("loss", math.nan)),
-            "train_loss": float(per_sample_loss[:n].mean()),
-            "val_loss": float(per_sample_loss[n:].mean()),
-            f"train_{self.metric}": self._metric(y_pred[:n], self._y_label[:n]),
-            f"val_{self.metric}": self._metric(y_pred[n:], self._y_label[n:]),
-        }
+        values = {RUNNING_LOSS: float(logs.get("loss", math.nan))}
+        for name, (start, stop) in self._bounds.items():
+            values[f"{name}_loss"] = float(per_sample_loss[start:stop].mean())
+        for name, (start, stop) in self._bounds.items():
+            values[f"{name}_{self.metric}"] = self._metric(y_pred[start:stop], self._y_label[start:stop])
         for name, value in values.items():
             self.curves[name].append(value)
         logs.update(values)
-        if not all(math.isfinite(values[name]) for name in (RUNNING_LOSS, "train_loss", "val_loss")):
+        if not all(math.isfinite(values[name]) for name in (RUNNING_LOSS, TRAIN_LOSS, VAL_LOSS)):
             self.diverged_epoch = epoch + 1
             self.model.stop_training = True
+
+
+def _per_sample(loss):
+    """The loss as a function of (y_true, y_pred) that returns one value per sample."""
+    loss = keras.losses.get(loss)
+    return loss.call if isinstance(loss, keras.losses.Loss) else loss

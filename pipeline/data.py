@@ -1,24 +1,24 @@
 """Load a dataset, infer its task, split it and preprocess it (fitted on the training split only).
 
-No Keras, no MLflow: arrays out, ready for any trainer.
+No Keras, no MLflow: arrays out, ready for any trainer. scikit-learn is imported when a dataset is
+loaded, not with this module, so that a bad spec is refused before it is paid for.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn import datasets as sk_datasets
-from sklearn.compose import ColumnTransformer
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from pipeline.errors import FitcheckError
-from pipeline.spec import DatasetSpec, SplitSpec
+from pipeline._read_csv import read_csv
+from pipeline.errors import FitcheckError, echo
+from pipeline.spec import MAX_CLASSES, DatasetSpec, SplitSpec
 
-MAX_CLASSES = 50
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?[0-9]+,[0-9]+\s*$")
 
 
 @dataclass
@@ -62,6 +62,8 @@ class PreparedData:
 
 
 def _load_frame(spec: DatasetSpec) -> tuple[pd.DataFrame, str]:
+    from sklearn import datasets as sk_datasets
+
     if spec.sklearn:
         loader = getattr(sk_datasets, f"load_{spec.sklearn}")
         bunch = loader(as_frame=True)
@@ -89,47 +91,87 @@ def _load_frame(spec: DatasetSpec) -> tuple[pd.DataFrame, str]:
         frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
         frame["target"] = y
         return frame, "target"
-    return _read_csv(spec.csv), spec.target  # type: ignore[arg-type,return-value]
+    return read_csv(spec.csv), spec.target  # type: ignore[arg-type,return-value]
 
 
-def _read_csv(path: str) -> pd.DataFrame:
+def _not_found(kind: str, name: str, columns: list[str], where: str) -> FitcheckError:
+    close = [column for column in columns if column.casefold() == name.casefold()] or \
+        difflib.get_close_matches(name, columns, n=1)
+    hint = f" (did you mean {echo(close[0])}?)" if close else ""
+    if all(_is_number(column) for column in columns):
+        hint += " (the first row looks like data: the CSV needs a header row naming the columns)"
+    shown = ", ".join(columns[:20]) + (f", ... ({len(columns)} columns)" if len(columns) > 20 else "")
+    return FitcheckError(f"{where}: {kind} column {echo(name)} not found{hint}; columns are: {shown}")
+
+
+def _is_number(text: str) -> bool:
     try:
-        frame = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise FitcheckError(f"{path}: the CSV is empty; it needs a header row and at least one data row") from None
-    except pd.errors.ParserError as error:
-        detail = str(error).strip().splitlines()[-1].removeprefix("Error tokenizing data. C error: ")
-        raise FitcheckError(f"{path}: ragged rows: {detail}; every row needs as many fields as the header") from None
-    except UnicodeDecodeError:
-        raise FitcheckError(f"{path}: not a UTF-8 text CSV") from None
-    if frame.empty:
-        raise FitcheckError(f"{path}: the CSV has a header but no data rows")
-    return frame
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_columns(frame: pd.DataFrame, spec: DatasetSpec, target: str, where: str) -> pd.DataFrame:
-    columns = list(frame.columns)
+    columns = [str(column) for column in frame.columns]
     if target not in columns:
-        raise FitcheckError(f"{where}: target column '{target}' not found; columns are: {', '.join(map(str, columns))}")
+        raise _not_found("target", target, columns, where)
     features = spec.features or [c for c in columns if c != target]
     missing = [c for c in features if c not in columns]
     if missing:
-        raise FitcheckError(f"{where}: feature column '{missing[0]}' not found; columns are: {', '.join(map(str, columns))}")
+        raise _not_found("feature", missing[0], columns, where)
     if target in features:
         raise FitcheckError(f"{where}: the target column '{target}' is also listed in dataset.features")
     if not features:
         raise FitcheckError(f"{where}: no feature columns besides the target '{target}'")
     frame = frame[features + [target]]
-    for column in features:
-        series = frame[column]
-        if series.dtype == object or pd.api.types.is_string_dtype(series):
-            numeric = pd.to_numeric(series, errors="coerce")
-            bad = series[numeric.isna() & series.notna()]
-            if numeric.notna().sum() >= 0.8 * series.notna().sum() and len(bad):
-                raise FitcheckError(
-                    f"{where}: column '{column}' is numeric but holds non-numeric value {bad.iloc[0]!r} "
-                    f"({len(bad)} such row{'s' * (len(bad) > 1)}); fix or remove those values")
+    for column in frame.columns:
+        _check_values(frame[column], column=column, is_target=column == target, where=where)
     return frame
+
+
+def _check_values(series: pd.Series, *, column: str, is_target: bool, where: str) -> None:
+    """Refuse a column that is empty, infinite, numbers written as text, or one value written several ways."""
+    name = f"target column {echo(column)}" if is_target else f"column {echo(column)}"
+    present = series.dropna()
+    if present.empty:
+        fix = "give the column to predict" if is_target else "remove it or leave it out of dataset.features"
+        raise FitcheckError(f"{where}: {name} has no values (all {len(series)} rows are empty); {fix}")
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        infinite = int(np.isinf(present.to_numpy(dtype=float)).sum())
+        if infinite:
+            raise FitcheckError(f"{where}: {name} holds an infinite value in {infinite} row(s); "
+                                "the values must be finite numbers")
+        return
+    text = present.astype(str)
+    decimal_comma = text.str.match(_DECIMAL_COMMA)
+    if decimal_comma.mean() >= 0.8:
+        raise FitcheckError(f"{where}: {name} holds numbers with a decimal comma ({echo(text[decimal_comma].iloc[0])}); "
+                            "write them with a decimal point (1.5, not 1,5)")
+    numeric = pd.to_numeric(text, errors="coerce")
+    bad = text[numeric.isna()]
+    if not is_target and numeric.notna().mean() >= 0.8 and len(bad):
+        raise FitcheckError(f"{where}: {name} is numeric but holds non-numeric value {echo(bad.iloc[0])} "
+                            f"({len(bad)} such row{'s' * (len(bad) > 1)}); fix or remove those values")
+    blank = text[text.str.strip() == ""]
+    if is_target and len(blank):
+        raise FitcheckError(f"{where}: {name} has {len(blank)} blank label(s) ({echo(blank.iloc[0])}); "
+                            "leave missing labels empty and set dataset.impute: drop")
+    variants = _variants(text, fold_case=is_target)
+    if variants:
+        differ = "spaces or case" if is_target else "surrounding spaces"
+        raise FitcheckError(f"{where}: {name} writes one {'label' if is_target else 'value'} several ways that differ "
+                            f"only by {differ}: {', '.join(map(echo, variants))}; write each "
+                            f"{'class' if is_target else 'category'} one way (fitcheck would count them as different)")
+
+
+def _variants(values: pd.Series, *, fold_case: bool) -> list[str]:
+    """The first group of distinct values equal once stripped of surrounding spaces (and case-folded)."""
+    groups: dict[str, list[str]] = {}
+    for value in values.unique():
+        key = value.strip().casefold() if fold_case else value.strip()
+        groups.setdefault(key, []).append(value)
+    return next((sorted(group)[:3] for group in groups.values() if len(group) > 1), [])
 
 
 def _handle_missing(frame: pd.DataFrame, spec: DatasetSpec, target: str, where: str) -> pd.DataFrame:
@@ -170,6 +212,10 @@ def load_dataset(spec: DatasetSpec, split: SplitSpec, *, source: str = "spec") -
     transform fitted on the training split only; missing values are refused unless
     ``impute`` says ``mean`` (numeric columns; most frequent for strings) or ``drop``.
     """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
     where = spec.csv or f"{source}: dataset"
     frame, target = _load_frame(spec)
     frame = _check_columns(frame, spec, target, where)
@@ -187,6 +233,10 @@ def load_dataset(spec: DatasetSpec, split: SplitSpec, *, source: str = "spec") -
     else:
         codes, uniques = pd.factorize(y_raw, sort=True)
         classes = [str(u) for u in uniques]
+        if spec.task is None and len(classes) > MAX_CLASSES:
+            raise FitcheckError(f"{where}: target {echo(target)} has {len(classes)} distinct values, more than the "
+                                f"{MAX_CLASSES} classes fitcheck classifies; is it the column to predict? "
+                                "(set dataset.task: regression for a numeric target)")
         if len(classes) < 2:
             raise FitcheckError(f"{where}: target '{target}' has a single class ({classes[0] if classes else 'none'}); "
                                 "classification needs at least two")

@@ -1,6 +1,11 @@
-"""The one error type fitcheck raises for a user's mistake."""
+"""The one error type fitcheck raises for a user's mistake, and how its messages echo the input."""
 
 from __future__ import annotations
+
+from typing import Any
+
+#: Longest piece of the user's input echoed in an error message.
+ECHO_CHARS = 80
 
 
 class FitcheckError(Exception):
@@ -12,3 +17,13 @@ class FitcheckError(Exception):
     """
 
     exit_code = 2
+
+
+def echo(value: Any) -> str:
+    """``repr(value)`` cut to :data:`ECHO_CHARS` characters, for echoing input in an error message.
+
+    >>> echo("x" * 200)[-5:]
+    "x...'"
+    """
+    text = repr(value)
+    return text if len(text) <= ECHO_CHARS else f"{text[:ECHO_CHARS - 4]}...{text[-1]}"

@@ -72,12 +72,13 @@ def guess_task(available: Collection[str]) -> str | None:
 
 def curve_names(available: Collection[str], *, task: str, source: str) -> CurveNames:
     """How to read fitcheck's curves for ``task`` from columns named ``available``: fitcheck's own
-    names first, then Keras'.
+    names first, then Keras'. An incomplete set of fitcheck's names is returned as it is, for
+    :func:`pipeline.diagnostics.diagnose` to say which column lacks.
 
     Raises
     ------
     FitcheckError
-        Naming ``source``, what it holds and the names accepted, when neither set is complete.
+        Naming ``source``, what it holds and the names accepted, when it holds neither set.
     """
     metric = names.task_metric(task)
     available = set(available)
@@ -89,6 +90,9 @@ def curve_names(available: Collection[str], *, task: str, source: str) -> CurveN
             return CurveNames(task, {names.TRAIN_LOSS: (KERAS_LOSS, _same), names.VAL_LOSS: (names.VAL_LOSS, _same),
                                      f"train_{metric}": (train_name, convert),
                                      f"val_{metric}": (f"val_{train_name}", convert)}, running_train=True)
+    if KERAS_LOSS not in available and ("epoch" in available or available & set(ours)):
+        # fitcheck's own format, incomplete: checking the curves says which column lacks
+        return CurveNames(task, {name: (name, _same) for name in ours if name in available}, running_train=False)
     keras = " / ".join(f"{name}, val_{name}" for name, _ in KERAS_METRICS[metric])
     hint = (f"; MAE cannot be turned into RMSE: compile with metrics=['root_mean_squared_error'] or ['mse']"
             if metric == "rmse" and available & set(_MAE) else "")

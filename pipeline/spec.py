@@ -16,13 +16,15 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Callable, Literal, Optional, Union
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError, field_validator,
+                      model_validator)
 
-from pipeline.errors import FitcheckError
+from pipeline._read_yaml import read_yaml_file
+from pipeline.errors import ECHO_CHARS, FitcheckError, echo
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "leaky_relu", "linear", "swish", "softplus")
 LOSSES = (
@@ -33,7 +35,107 @@ OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad", "nadam", "adamw", "adamax")
 SKLEARN_DATASETS = ("breast_cancer", "digits", "wine", "iris", "diabetes")
 SYNTHETIC_DATASETS = ("moons", "circles", "classification", "friedman1")
 TASKS = ("binary", "multiclass", "regression")
+REFERENCE_WORDS = ("estimate", "sweep")
 DEFAULT_MAX_TRIALS = 500
+
+# Upper bounds: far above any sensible sweep of tabular data, far below what exhausts a machine.
+SEED_MAX = 2**32 - 1  # NumPy, scikit-learn and Keras seeds
+MAX_LAYERS = 100
+MAX_WIDTH = 4096
+MAX_BATCH_SIZE = 1_000_000
+MAX_EPOCHS = 100_000
+MAX_LEARNING_RATE = 10.0
+MAX_L2 = 100.0
+MAX_SAMPLES = 1_000_000
+MAX_FEATURES = 1_000
+MAX_CELLS = 50_000_000  # n_samples x n_features of a generated dataset: 400 MB of float64
+MAX_CLASSES = 50
+MAX_TRIALS_LIMIT = 1_000_000
+MAX_NAME_CHARS = 256  # an MLflow experiment name (its database column), a column name
+MAX_PATH_CHARS = 4096
+
+
+def _shown(value: Any) -> str:
+    """The value as echoed in a message, with a hint when YAML typing is the likely cause."""
+    if isinstance(value, bool):
+        return f"{value} (true/false is not a number)"
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return echo(value)
+        return f"{echo(value)} (a quoted string; write the number without quotes)"
+    return echo(value)
+
+
+def _bound(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+def _number_rule(*, whole: bool, ge: float | None, gt: float | None, le: float | None, lt: float | None) -> str:
+    kind = "a whole number" if whole else "a finite number"
+    low, high = (ge if gt is None else gt), (le if lt is None else lt)
+    if low is not None and high is not None:
+        return f"{kind} in {'[' if gt is None else '('}{_bound(low)}, {_bound(high)}{']' if lt is None else ')'}"
+    if low is not None:
+        return f"{kind} {'>=' if gt is None else '>'} {_bound(low)}"
+    return kind
+
+
+def _number_check(*, whole: bool = False, ge: float | None = None, gt: float | None = None,
+                  le: float | None = None, lt: float | None = None) -> Callable[[Any], Union[int, float]]:
+    """A check that refuses what YAML typing or Keras would get wrong: booleans, quoted numbers,
+    NaN and infinities, fractions where a whole number is needed, and values out of range."""
+    rule = _number_rule(whole=whole, ge=ge, gt=gt, le=le, lt=lt)
+
+    def check(value: Any) -> Union[int, float]:
+        valid = not isinstance(value, bool) and isinstance(value, (int, float))
+        if valid and isinstance(value, float):
+            valid = math.isfinite(value) and (not whole or value.is_integer())
+        if valid:
+            valid = ((ge is None or value >= ge) and (gt is None or value > gt)
+                     and (le is None or value <= le) and (lt is None or value < lt))
+        if not valid:
+            raise ValueError(f"must be {rule} but got {_shown(value)}")
+        return int(value) if whole else float(value)
+
+    return check
+
+
+def _number(**bounds: Any) -> BeforeValidator:
+    return BeforeValidator(_number_check(**bounds))
+
+
+def _text(*, max_chars: int) -> BeforeValidator:
+    """A non-blank string without control characters, at most ``max_chars`` long."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value  # pydantic's type check says what is expected
+        if not value.strip():
+            raise ValueError(f"must be a non-blank name but got {echo(value)}")
+        if len(value) > max_chars:
+            raise ValueError(f"must be at most {max_chars} characters but got {len(value)}: {echo(value)}")
+        if any(ord(char) < 32 or ord(char) == 127 for char in value):
+            raise ValueError(f"must be free of control characters (newlines, tabs) but got {echo(value)}")
+        return value
+
+    return BeforeValidator(check)
+
+
+Seed = Annotated[int, _number(whole=True, ge=0, le=SEED_MAX)]
+Name = Annotated[str, _text(max_chars=MAX_NAME_CHARS)]
+_non_negative = _number_check(ge=0)
+
+
+def _reference(value: Any) -> Union[float, str]:
+    if isinstance(value, str) and value in REFERENCE_WORDS:
+        return value
+    try:
+        return _non_negative(value)
+    except ValueError:
+        raise ValueError(f"must be a finite number >= 0 (an error rate or RMSE), 'estimate' or 'sweep' "
+                         f"but got {_shown(value)}") from None
 
 
 class _Strict(BaseModel):
@@ -43,22 +145,32 @@ class _Strict(BaseModel):
 class DatasetSpec(_Strict):
     """Where the data comes from: exactly one of ``csv``, ``sklearn`` or ``synthetic``."""
 
-    csv: Optional[str] = None
-    target: Optional[str] = None
-    features: Optional[list[str]] = None
+    csv: Optional[Annotated[str, _text(max_chars=MAX_PATH_CHARS)]] = None
+    target: Optional[Name] = None
+    features: Optional[list[Name]] = None
     impute: Literal["none", "mean", "drop"] = "none"
     sklearn: Optional[Literal[SKLEARN_DATASETS]] = None  # type: ignore[valid-type]
     synthetic: Optional[Literal[SYNTHETIC_DATASETS]] = None  # type: ignore[valid-type]
-    n_samples: int = Field(1000, ge=10)
-    n_features: int = Field(20, ge=1)
-    n_informative: int = Field(5, ge=1)
-    n_classes: int = Field(2, ge=2)
-    noise: float = Field(0.0, ge=0)
-    flip_y: float = Field(0.0, ge=0, le=1)
-    class_sep: float = Field(1.0, gt=0)
-    factor: float = Field(0.5, gt=0, lt=1)
-    seed: int = 0
+    n_samples: Annotated[int, _number(whole=True, ge=10, le=MAX_SAMPLES)] = 1000
+    n_features: Annotated[int, _number(whole=True, ge=1, le=MAX_FEATURES)] = 20
+    n_informative: Annotated[int, _number(whole=True, ge=1, le=MAX_FEATURES)] = 5
+    n_classes: Annotated[int, _number(whole=True, ge=2, le=MAX_CLASSES)] = 2
+    noise: Annotated[float, _number(ge=0)] = 0.0
+    flip_y: Annotated[float, _number(ge=0, le=1)] = 0.0
+    class_sep: Annotated[float, _number(gt=0)] = 1.0
+    factor: Annotated[float, _number(gt=0, lt=1)] = 0.5
+    seed: Seed = 0
     task: Optional[Literal[TASKS]] = None  # type: ignore[valid-type]
+
+    @field_validator("features")
+    @classmethod
+    def _distinct_features(cls, features: Optional[list[str]]) -> Optional[list[str]]:
+        if features is not None and not features:
+            raise ValueError("must name at least one column (leave it out to use every column) but got []")
+        repeated = sorted({name for name in features or [] if features.count(name) > 1})  # type: ignore[union-attr]
+        if repeated:
+            raise ValueError(f"must name each column once but got {', '.join(map(echo, repeated))} more than once")
+        return features
 
     @model_validator(mode="after")
     def _one_source(self) -> "DatasetSpec":
@@ -70,6 +182,14 @@ class DatasetSpec(_Strict):
             )
         if self.csv is not None and not self.target:
             raise ValueError("a csv dataset needs 'target', the name of the column to predict")
+        if self.synthetic and self.n_samples * self.n_features > MAX_CELLS:
+            raise ValueError(f"n_samples x n_features must be at most {MAX_CELLS} but got "
+                             f"{self.n_samples} x {self.n_features}")
+        informative = min(self.n_informative, self.n_features)
+        if self.synthetic == "classification" and 2 * self.n_classes > 2 ** informative:
+            needed = math.ceil(math.log2(2 * self.n_classes))
+            raise ValueError(f"n_informative (and n_features) must be at least {needed} for n_classes="
+                             f"{self.n_classes} (scikit-learn draws 2 clusters per class) but got {informative}")
         return self
 
     @property
@@ -83,15 +203,16 @@ class DatasetSpec(_Strict):
 class SplitSpec(_Strict):
     """How rows are split; classification splits are stratified unless told otherwise."""
 
-    validation: float = Field(0.2, gt=0, lt=1)
-    test: float = Field(0.0, ge=0, lt=1)
-    seed: int = 0
-    stratify: bool = True
+    validation: Annotated[float, _number(gt=0, lt=1)] = 0.2
+    test: Annotated[float, _number(ge=0, lt=1)] = 0.0
+    seed: Seed = 0
+    stratify: StrictBool = True
 
     @model_validator(mode="after")
     def _leaves_training_rows(self) -> "SplitSpec":
         if self.validation + self.test >= 0.9:
-            raise ValueError(f"validation + test must leave at least 10% for training, got {self.validation + self.test:g}")
+            raise ValueError(f"validation + test must leave at least 10% for training but got "
+                             f"{self.validation + self.test:g}")
         return self
 
 
@@ -102,43 +223,19 @@ def _as_list(value: Any) -> Any:
 class GridSpec(_Strict):
     """The axes of the grid; every combination is one configuration, repeated per seed."""
 
-    depth: list[int] = [1]
-    width: list[int] = [32]
+    depth: list[Annotated[int, _number(whole=True, ge=0, le=MAX_LAYERS)]] = [1]
+    width: list[Annotated[int, _number(whole=True, ge=1, le=MAX_WIDTH)]] = [32]
     activation: list[Literal[ACTIVATIONS]] = ["relu"]  # type: ignore[valid-type]
     loss: list[Literal[LOSSES]] = ["binary_crossentropy"]  # type: ignore[valid-type]
     optimizer: list[Literal[OPTIMIZERS]] = ["adam"]  # type: ignore[valid-type]
-    learning_rate: list[float] = [0.001]
-    batch_size: list[int] = [32]
-    epochs: list[int] = [20]
-    seeds: list[int] = [0]
-    l2: list[float] = [0.0]
-    dropout: list[float] = [0.0]
+    learning_rate: list[Annotated[float, _number(gt=0, le=MAX_LEARNING_RATE)]] = [0.001]
+    batch_size: list[Annotated[int, _number(whole=True, ge=1, le=MAX_BATCH_SIZE)]] = [32]
+    epochs: list[Annotated[int, _number(whole=True, ge=1, le=MAX_EPOCHS)]] = [20]
+    seeds: list[Seed] = [0]
+    l2: list[Annotated[float, _number(ge=0, le=MAX_L2)]] = [0.0]
+    dropout: list[Annotated[float, _number(ge=0, lt=1)]] = [0.0]
 
     _lists = field_validator("*", mode="before")(_as_list)
-
-    @field_validator("depth", "l2")
-    @classmethod
-    def _non_negative(cls, values: list) -> list:
-        for value in values:
-            if value < 0:
-                raise ValueError(f"must be >= 0, got {value}")
-        return values
-
-    @field_validator("width", "batch_size", "epochs", "learning_rate")
-    @classmethod
-    def _positive(cls, values: list) -> list:
-        for value in values:
-            if value <= 0:
-                raise ValueError(f"must be > 0, got {value}")
-        return values
-
-    @field_validator("dropout")
-    @classmethod
-    def _fraction(cls, values: list[float]) -> list[float]:
-        for value in values:
-            if not 0 <= value < 1:
-                raise ValueError(f"must be in [0, 1), got {value}")
-        return values
 
     @model_validator(mode="after")
     def _not_empty(self) -> "GridSpec":
@@ -151,21 +248,14 @@ class GridSpec(_Strict):
 class SweepSpec(_Strict):
     """A whole sweep: dataset, split, grid and how to judge the runs."""
 
-    experiment: Optional[str] = None
+    experiment: Optional[Name] = None
     dataset: DatasetSpec
     split: SplitSpec = SplitSpec()
     grid: Union[GridSpec, list[GridSpec]] = GridSpec()
-    skip_invalid: bool = False
-    reference_error: Union[float, Literal["estimate", "sweep"]] = "estimate"
-    max_trials: int = Field(DEFAULT_MAX_TRIALS, ge=1)
+    skip_invalid: StrictBool = False
+    reference_error: Annotated[Union[float, str], BeforeValidator(_reference)] = "estimate"
+    max_trials: Annotated[int, _number(whole=True, ge=1, le=MAX_TRIALS_LIMIT)] = DEFAULT_MAX_TRIALS
     source: str = Field("", exclude=True)
-
-    @field_validator("reference_error")
-    @classmethod
-    def _reference_range(cls, value: Union[float, str]) -> Union[float, str]:
-        if isinstance(value, float) and value < 0:
-            raise ValueError(f"must be >= 0 (an error rate or RMSE), got {value}")
-        return value
 
     @field_validator("grid")
     @classmethod
@@ -214,32 +304,59 @@ def _is_union_tag(part: object) -> bool:
     return isinstance(part, str) and ("GridSpec" in part or part.startswith("function-"))
 
 
-def _format_error(error: dict, source: str) -> str:
+#: What pydantic's type errors expect, in the words of the one message template.
+_EXPECTED = {"string_type": "a string", "bool_type": "true or false", "list_type": "a list",
+             "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping"}
+
+
+def _key(loc: tuple, raw: Any) -> str:
+    """``grid.depth[1]``: the dotted key of an error; a list index only where the spec wrote a list."""
+    parts: list[str] = []
+    node = raw
+    for part in loc:
+        if isinstance(part, int):
+            if isinstance(node, list) and parts:  # else a scalar axis value, made a list by _as_list
+                parts[-1] += f"[{part}]"
+                node = node[part] if part < len(node) else None
+            continue
+        parts.append(str(part))
+        node = node.get(part) if isinstance(node, dict) else None
+    return ".".join(parts)[:ECHO_CHARS]
+
+
+def _format_error(error: dict, source: str, raw: Any) -> str:
     loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
-    key = ".".join(str(part) if not isinstance(part, int) else f"[{part}]" for part in loc).replace(".[", "[")
+    key = _key(loc, raw)
     kind, value = error["type"], error.get("input")
     if kind == "extra_forbidden":
         allowed = _allowed_keys(_model_at(loc))
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        close = difflib.get_close_matches(str(loc[-1])[:ECHO_CHARS], allowed, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         return f"{source}: unknown key '{key}'{hint}; accepted keys: {', '.join(allowed)}"
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         accepted = [part.strip(" '") for part in expected.replace(" or ", ",").split(",") if part.strip(" '")]
-        close = difflib.get_close_matches(str(value), accepted, n=1)
+        close = difflib.get_close_matches(str(value)[:ECHO_CHARS], accepted, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return f"{source}: {key}: {value!r} is not accepted{hint}; accepted: {', '.join(accepted)}"
+        return f"{source}: {key}: {echo(value)} is not accepted{hint}; accepted: {', '.join(accepted)}"
     if kind == "missing":
         return f"{source}: missing required key '{key}'"
-    message = error["msg"].removeprefix("Value error, ")
+    if kind == "invalid_key":
+        return f"{source}: {key + ': ' if key else ''}keys must be names (strings) but got {echo(value)}"
     where = f"{key}: " if key else ""
-    return f"{source}: {where}{message} (got {value!r})" if kind != "value_error" else f"{source}: {where}{message}"
+    if kind in _EXPECTED:
+        return f"{source}: {where}must be {_EXPECTED[kind]} but got {_shown(value)}"
+    message = error["msg"].removeprefix("Value error, ")[:4 * ECHO_CHARS]
+    return f"{source}: {where}{message}" if kind == "value_error" else f"{source}: {where}{message} (got {echo(value)})"
 
 
 def parse_spec(raw: Any, *, source: str) -> SweepSpec:
     """Validate a spec already read from YAML; ``source`` names it in error messages."""
+    if raw is None:
+        raise FitcheckError(f"{source}: the spec is empty; a sweep spec is a mapping with keys dataset, grid, ...")
     if not isinstance(raw, dict):
-        raise FitcheckError(f"{source}: a sweep spec must be a mapping with keys dataset, grid, ...; got {type(raw).__name__}")
+        raise FitcheckError(f"{source}: a sweep spec must be a mapping with keys dataset, grid, ... "
+                            f"but got {type(raw).__name__}")
     try:
         return SweepSpec.model_validate({**raw, "source": source})
     except ValidationError as error:
@@ -247,29 +364,22 @@ def parse_spec(raw: Any, *, source: str) -> SweepSpec:
         grid_is_list = isinstance(raw.get("grid"), list)
         relevant = [e for e in errors
                     if any(str(part).startswith("list[") for part in e["loc"]) == grid_is_list] or errors
-        raise FitcheckError(_format_error(relevant[0], source)) from None
+        raise FitcheckError(_format_error(relevant[0], source, raw)) from None
 
 
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and validate a sweep spec file.
 
-    Relative CSV paths are resolved against the spec file's folder, then the working folder.
+    The file is read by :func:`pipeline._read_yaml.read_yaml_file`: bounded size, depth and alias
+    expansion, YAML 1.2 numbers. Relative CSV paths are resolved against the spec file's folder,
+    then the working folder.
     """
     path = Path(path)
     if path.is_dir():
         raise FitcheckError(f"{path}: is a directory; give a sweep spec file such as experiments/quickstart.yaml")
     if not path.exists():
         raise FitcheckError(f"{path}: no such spec file")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or "not valid YAML"
-        raise FitcheckError(f"{path}: malformed YAML{where}: {problem}") from None
-    except UnicodeDecodeError:
-        raise FitcheckError(f"{path}: not a text file; a sweep spec is YAML") from None
-    spec = parse_spec(raw, source=str(path))
+    spec = parse_spec(read_yaml_file(path), source=str(path))
     if spec.dataset.csv is not None:
         csv = Path(spec.dataset.csv)
         for candidate in (csv, path.parent / csv) if not csv.is_absolute() else (csv,):
@@ -277,6 +387,7 @@ def load_spec(path: str | Path) -> SweepSpec:
                 csv = candidate
                 break
         else:
-            raise FitcheckError(f"{path}: dataset.csv: file '{spec.dataset.csv}' not found (looked in {path.parent} and the working folder)")
+            raise FitcheckError(f"{path}: dataset.csv: file {echo(spec.dataset.csv)} not found "
+                                f"(looked in {path.parent} and the working folder)")
         spec = spec.model_copy(update={"dataset": spec.dataset.model_copy(update={"csv": str(csv)})})
     return spec

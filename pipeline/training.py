@@ -54,7 +54,8 @@ def train_trial(index: int, config: TrialConfig, data: PreparedData) -> TrialOut
     import keras
 
     from pipeline.callbacks import EpochEndEvaluation
-    from pipeline.model import build_model, make_optimizer, output_head
+    from pipeline.model import build_model, make_optimizer
+    from pipeline.targets import output_head
 
     started = time.perf_counter()
     evaluation = None
@@ -62,8 +63,7 @@ def train_trial(index: int, config: TrialConfig, data: PreparedData) -> TrialOut
         keras.backend.clear_session()
         keras.utils.set_random_seed(config.seed)
         head = output_head(data.task, config.loss, data.n_classes)
-        y_train = head.encode(data.y_train, data.n_classes)
-        y_val = head.encode(data.y_val, data.n_classes)
+        y_train, y_val = head.encode(data.y_train), head.encode(data.y_val)
         model = build_model(config, n_features=data.n_features, head=head)
         steps_per_epoch = math.ceil(len(data.X_train) / config.batch_size)
         # XLA would compile every trial's new model again (seconds on CPU) to save microseconds per step
@@ -71,7 +71,7 @@ def train_trial(index: int, config: TrialConfig, data: PreparedData) -> TrialOut
                       jit_compile=False)
         evaluation = EpochEndEvaluation(
             (data.X_train, y_train, data.y_train), (data.X_val, y_val, data.y_val),
-            loss=config.loss, task=data.task, target_scale=data.target_scale,
+            loss=config.loss, head=head, target_scale=data.target_scale,
         )
         model.fit(_epoch_stream(data.X_train, y_train, config), steps_per_epoch=steps_per_epoch,
                   epochs=config.epochs, shuffle=False, verbose=0, callbacks=[evaluation])

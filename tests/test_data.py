@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import re
 from pathlib import Path
 
 import numpy as np
@@ -84,23 +86,87 @@ def test_explicit_task_overrides_inference():
     assert data.task == "multiclass"
 
 
+ROWS = "".join(f"{i},{i * 2},{['no', 'yes'][i % 2]}\n" for i in range(40))
+
+
 @pytest.mark.parametrize(("text", "spec_kwargs", "expected"), [
     ("", {}, "the CSV is empty"),
     ("a,b,y\n", {}, "header but no data rows"),
     ("a,b,y\n1,2,0\n1,2,3,4\n", {}, "ragged rows"),
+    ("a,y\n" + "".join(f"{i},{i % 2},{i}\n" for i in range(20)), {},
+     "rows have more fields than the 2 of the header (a separator at the end of each row?)"),
     ("a,y\n1,0\n2,1\n", {"target": "label"}, "target column 'label' not found; columns are: a, y"),
+    ("a,Y\n1,0\n2,1\n", {}, "target column 'y' not found (did you mean 'Y'?); columns are: a, Y"),
+    ("1,2,0\n3,4,1\n", {}, "(the first row looks like data: the CSV needs a header row naming the columns)"),
     ("a,y\n1,0\n2,1\n", {"features": ["b"]}, "feature column 'b' not found"),
     ("a,y\n1,0\n2,0\n3,0\n", {}, "single class"),
     ("a,b,y\n1,,0\n2,3,1\n,4,0\n5,6,1\n", {}, "column 'a' has 1 missing value(s) (and 1 more columns); set dataset.impute"),
     ("a,y\n1,0\n2,1\nthree,0\n4,1\n5,0\n6,1\n", {}, "column 'a' is numeric but holds non-numeric value 'three'"),
     ("a,y\n1,0\n2,1\n3,0\n4,1\n5,2\n6,2\n", {}, "too small to hold each of the 3 classes"),
+    # header: a duplicated target would leak the label (pandas renames it y.1); empty names
+    ("y,x1,y\n" + ROWS, {}, "column name(s) given more than once in the header: 'y' in columns 1, 3"),
+    ("a, a ,y\n" + ROWS, {}, "column name(s) given more than once in the header: 'a' in columns 1, 2"),
+    ("a,,y\n" + ROWS, {}, "column 2 of 3 has no name in the header; every column needs a name"),
+    (",a,y\n" + ROWS, {}, "column 1 of 3 has no name in the header (a row index written by pandas' to_csv?"),
+    ("a,b,y,\n" + ROWS, {}, "column 4 of 4 has no name in the header (a separator at the end of the header?)"),
+    # one label written several ways
+    ("a,y\n" + "".join(f"{i},{['yes', 'no', 'yes '][i % 3]}\n" for i in range(30)), {},
+     "target column 'y' writes one label several ways that differ only by spaces or case: 'yes', 'yes '"),
+    ("a,y\n" + "".join(f"{i},{['yes', 'no', 'Yes'][i % 3]}\n" for i in range(30)), {},
+     "differ only by spaces or case: 'Yes', 'yes'; write each class one way"),
+    ("a,y\n" + "".join(f"{i},{['yes', 'no', ' '][i % 3]}\n" for i in range(30)), {},
+     "target column 'y' has 10 blank label(s) (' '); leave missing labels empty"),
+    ("a,y\n" + "".join(f"{['pro', 'basic', 'pro '][i % 3]},{i % 2}\n" for i in range(30)), {},
+     "column 'a' writes one value several ways that differ only by surrounding spaces: 'pro', 'pro '"),
+    ("a,y\n" + "".join(f"{i},id{i}\n" for i in range(60)), {},
+     "target 'y' has 60 distinct values, more than the 50 classes fitcheck classifies"),
+    # empty, infinite and decimal-comma columns
+    ("a,y\n" + "".join(f"{i},\n" for i in range(20)), {"impute": "drop"},
+     "target column 'y' has no values (all 20 rows are empty)"),
+    ("a,b,y\n" + "".join(f"{i},,{i % 2}\n" for i in range(20)), {"impute": "mean"},
+     "column 'b' has no values (all 20 rows are empty); remove it or leave it out of dataset.features"),
+    ("a,y\n" + "".join(f"{'inf' if i == 3 else i},{i % 2}\n" for i in range(20)), {},
+     "column 'a' holds an infinite value in 1 row(s)"),
+    ("a;y\n" + "".join(f"{i},5;{i % 2}\n" for i in range(20)), {},
+     "column 'a' holds numbers with a decimal comma ('0,5'); write them with a decimal point"),
 ])
 def test_bad_csvs_give_one_line_naming_the_problem(tmp_path, text, spec_kwargs, expected):
     spec = DatasetSpec(csv=_csv(tmp_path, text), **{"target": "y", **spec_kwargs})
     with pytest.raises(FitcheckError) as info:
         load_dataset(spec, SplitSpec(validation=0.2))
     assert expected in str(info.value) and "\n" not in str(info.value)
-    assert "data.csv" in str(info.value)
+    assert str(info.value).startswith(str(tmp_path / "data.csv"))
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("a,y\n1,caf\xe9\n".encode("latin-1"), "not UTF-8 text (byte 0xe9 on line 2); save the CSV as UTF-8"),
+    (b"PK\x03\x04\x00\x00\x08", "holds NUL bytes, so it is a binary file (a spreadsheet?)"),
+])
+def test_unreadable_encodings_are_refused(tmp_path, content, expected):
+    path = tmp_path / "data.csv"
+    path.write_bytes(content)
+    with pytest.raises(FitcheckError, match=re.escape(f"{path}: {expected}")):
+        load_dataset(DatasetSpec(csv=str(path), target="y"), SplitSpec())
+
+
+@pytest.mark.parametrize(("separator", "encoding"), [
+    (";", "utf-8"), ("\t", "utf-8"), ("|", "utf-8"), (",", "utf-8-sig"), ("\t", "utf-16"), (",", "utf-16-be-bom")])
+def test_separators_and_encodings_read_like_the_plain_csv(tmp_path, separator, encoding):
+    plain = pd.DataFrame({"a b": np.arange(40) * 0.5, "plan": ["café", "thé"] * 20, "y": ["no", "yes"] * 20})
+    plain.to_csv(tmp_path / "plain.csv", index=False)
+    text = plain.to_csv(index=False, sep=separator)
+    data = codecs.BOM_UTF16_BE + text.encode("utf-16-be") if encoding == "utf-16-be-bom" else text.encode(encoding)
+    (tmp_path / "other.csv").write_bytes(data)
+    expected, got = (load_dataset(DatasetSpec(csv=str(tmp_path / name), target="y"), SplitSpec())
+                     for name in ("plain.csv", "other.csv"))
+    assert got.feature_names == expected.feature_names == ["a b", "plan_café", "plan_thé"]
+    assert got.fingerprint() == expected.fingerprint()
+
+
+def test_header_names_lose_surrounding_spaces_and_trailing_empty_fields_are_read(tmp_path):
+    path = _csv(tmp_path, " a , y \n" + "".join(f"{i},{i % 2},\n" for i in range(20)))
+    data = load_dataset(DatasetSpec(csv=path, target="y"), SplitSpec())
+    assert data.feature_names == ["a"] and data.classes == ["0", "1"] and len(data.y_train) == 16
 
 
 def test_impute_mean_and_drop(tmp_path):

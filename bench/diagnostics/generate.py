@@ -4,9 +4,11 @@ Every dataset has a known Bayes error: classification labels come from a determi
 (circles, XOR, a random teacher network, a random linear function) and are flipped at a known
 rate ``eta`` (Bayes error = eta); regression targets are Friedman #1 or a random linear function
 plus Gaussian noise of known ``sigma`` (Bayes RMSE = sigma). Each run trains a small Keras MLP
-and records, at every epoch end, in inference mode: the loss and task metric on the whole
-training split, on the validation split, and on a fresh sample of 20,000 points the
-diagnostics never see (the truth).
+built by the product (:func:`pipeline.model.build_model`, the head and target encoding of
+:mod:`pipeline.targets`) and records with the product's
+:class:`~pipeline.callbacks.EpochEndEvaluation`, at every epoch end, in inference mode: the
+loss and task metric on the whole training split, on the validation split, and on a fresh
+sample of 20,000 points the diagnostics never see (the truth).
 
 Writes ``corpus/runs.csv`` (one row per run) and ``corpus/curves/<run_id>.csv`` (one row per
 epoch), adding each run as it finishes and skipping runs already there (``--fresh`` starts
@@ -32,6 +34,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from pipeline.names import BINARY, MULTICLASS, REGRESSION, RUNNING_LOSS  # noqa: E402
 CORPUS = Path(__file__).resolve().parent / "corpus"
 N_FRESH = 20_000
 FAMILIES = {  # family: (task, noise levels, input dimension)
@@ -50,6 +53,11 @@ PARTS = (("circles", "xor", "teacher", "teacher3", "friedman1"), ("plane", "plan
 LINEAR_FAMILIES = PARTS[1]
 SIZES = (300, 4000)
 N_VALS = (250, 500, 1000, 2000)
+
+
+def n_classes(family: str) -> int:
+    """Classes of a classification family: 3 for the multiclass ones, else 2."""
+    return 3 if FAMILIES[family][0] == MULTICLASS else 2
 
 
 def _rule(family: str, X: np.ndarray, teacher_seed: int) -> np.ndarray:
@@ -83,8 +91,8 @@ def sample(family: str, noise: float, n: int, rng: np.random.Generator, teacher_
     X = rng.uniform(-1, 1, size=(n, d)) if family == "circles" else rng.normal(size=(n, d))
     y = _rule(family, X, teacher_seed)
     flip = rng.uniform(size=n) < noise
-    n_classes = 3 if family in ("teacher3", "plane3") else 2
-    y[flip] = (y[flip] + rng.integers(1, n_classes, size=flip.sum())) % n_classes
+    classes = n_classes(family)
+    y[flip] = (y[flip] + rng.integers(1, classes, size=flip.sum())) % classes
     return X, y
 
 
@@ -161,64 +169,32 @@ def jobs(replicate: int = 0) -> list[dict]:
     return out
 
 
+#: The loss a job's ``"default"`` stands for.
+DEFAULT_LOSS = {BINARY: "binary_crossentropy", MULTICLASS: "sparse_categorical_crossentropy", REGRESSION: "mse"}
+
+
 def _build(job: dict, n_features: int):
+    """The product's model, head and compiled loss for a job (:mod:`pipeline.model`, :mod:`pipeline.targets`).
+
+    ``sgd_momentum`` is SGD with momentum 0.9, which the product's optimizer axis cannot name.
+    """
     import keras
 
-    task = job["task"]
-    reg = keras.regularizers.L2(job["l2"]) if job["l2"] else None
-    layers = [keras.Input((n_features,))]
-    for _ in range(job["depth"]):
-        layers.append(keras.layers.Dense(job["width"], activation=job["activation"],
-                                         kernel_regularizer=reg))
-        if job["dropout"]:
-            layers.append(keras.layers.Dropout(job["dropout"]))
-    loss = job["loss"]
-    if task == "multiclass":
-        layers.append(keras.layers.Dense(3, activation="softmax"))
-        loss = "sparse_categorical_crossentropy"
-    elif task == "binary":
-        hinge = loss == "hinge"
-        layers.append(keras.layers.Dense(1, activation=None if hinge else "sigmoid"))
-        loss = "hinge" if hinge else "binary_crossentropy"
-    else:
-        layers.append(keras.layers.Dense(1))
-        loss = "mse" if loss == "default" else loss
-    model = keras.Sequential(layers)
-    lr = job["learning_rate"]
-    optimizer = {
-        "adam": lambda: keras.optimizers.Adam(lr),
-        "rmsprop": lambda: keras.optimizers.RMSprop(lr),
-        "sgd": lambda: keras.optimizers.SGD(lr),
-        "sgd_momentum": lambda: keras.optimizers.SGD(lr, momentum=0.9),
-    }[job["optimizer"]]()
+    from pipeline.grid import TrialConfig
+    from pipeline.model import build_model, make_optimizer
+    from pipeline.targets import output_head
+
+    loss = DEFAULT_LOSS[job["task"]] if job["loss"] == "default" else job["loss"]
+    momentum = job["optimizer"] == "sgd_momentum"
+    config = TrialConfig(depth=job["depth"], width=job["width"], activation=job["activation"], loss=loss,
+                         optimizer="sgd" if momentum else job["optimizer"], learning_rate=job["learning_rate"],
+                         batch_size=job["batch_size"], epochs=job["epochs"], seed=job["seed"], l2=job["l2"],
+                         dropout=job["dropout"])
+    head = output_head(job["task"], loss, n_classes(job["family"]))
+    model = build_model(config, n_features=n_features, head=head)
+    optimizer = keras.optimizers.SGD(job["learning_rate"], momentum=0.9) if momentum else make_optimizer(config)
     model.compile(optimizer=optimizer, loss=loss)
-    return model, loss
-
-
-def _loss(loss: str, y: np.ndarray, pred: np.ndarray) -> float:
-    """Mean data loss (no regularisation term), as Keras defines each loss."""
-    eps = 1e-7
-    if loss == "binary_crossentropy":
-        p = np.clip(pred[:, 0], eps, 1 - eps)
-        return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
-    if loss == "hinge":
-        return float(np.mean(np.maximum(0.0, 1.0 - (2 * y - 1) * pred[:, 0])))
-    if loss == "sparse_categorical_crossentropy":
-        return float(-np.mean(np.log(np.clip(pred[np.arange(len(y)), y], eps, 1.0))))
-    residual = np.abs(pred[:, 0] - y)
-    if loss == "huber":
-        return float(np.mean(np.where(residual <= 1, 0.5 * residual**2, residual - 0.5)))
-    return float(np.mean(residual**2))
-
-
-def _scores(job: dict, loss: str, pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Mean loss and task metric (error rate or RMSE) of inference-mode predictions."""
-    if job["task"] == "regression":
-        return _loss(loss, y, pred), float(np.sqrt(np.mean((pred[:, 0] - y) ** 2)))
-    if job["task"] == "multiclass":
-        return _loss(loss, y, pred), float(np.mean(pred.argmax(axis=1) != y))
-    threshold = 0.0 if loss == "hinge" else 0.5
-    return _loss(loss, y, pred), float(np.mean((pred[:, 0] > threshold).astype(int) != y))
+    return model, head, loss
 
 
 def draw_splits(job: dict) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
@@ -231,35 +207,32 @@ def draw_splits(job: dict) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
 
 
 def run_job(job: dict) -> tuple[dict, pd.DataFrame]:
-    """Train one run and return its row and its per-epoch curves."""
+    """Train one run and return its row and its per-epoch curves.
+
+    The curves are measured by the product's :class:`pipeline.callbacks.EpochEndEvaluation`, with
+    the fresh sample as one more split (``fresh_loss``, ``fresh_<metric>``).
+    """
     import keras
-    import tensorflow as tf
+
+    from pipeline.callbacks import EpochEndEvaluation
 
     started = time.perf_counter()
     (X_train, y_train), (X_val, y_val), (X_fresh, y_fresh) = draw_splits(job)
     keras.utils.set_random_seed(job["seed"])
-    model, loss = _build(job, X_train.shape[1])
-    predict = tf.function(lambda X: model(X, training=False), reduce_retracing=True)
-    splits = [(name, X.astype("float32"), y) for name, X, y in
-              (("train", X_train, y_train), ("val", X_val, y_val), ("fresh", X_fresh, y_fresh))]
-    rows = []
-
-    class Record(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            row = {"run_id": job["run_id"], "epoch": epoch + 1,
-                   "train_loss_running": float(logs["loss"])}
-            metric = "rmse" if job["task"] == "regression" else "error"
-            for split, X, y in splits:
-                pred = np.asarray(predict(X))
-                row[f"{split}_loss"], row[f"{split}_{metric}"] = _scores(job, loss, pred, y)
-            rows.append(row)
-
-    y_fit = y_train.astype("float32")
-    model.fit(X_train, y_fit, batch_size=job["batch_size"], epochs=job["epochs"], verbose=0,
-              shuffle=True, callbacks=[Record()])
+    model, head, loss = _build(job, X_train.shape[1])
+    evaluation = EpochEndEvaluation((X_train, head.encode(y_train), y_train), (X_val, head.encode(y_val), y_val),
+                                    loss=loss, head=head,
+                                    extra_splits={"fresh": (X_fresh, head.encode(y_fresh), y_fresh)})
+    model.fit(X_train, head.encode(y_train), batch_size=job["batch_size"], epochs=job["epochs"], verbose=0,
+              shuffle=True, callbacks=[evaluation])
+    metric = evaluation.metric
+    columns = [RUNNING_LOSS] + [f"{split}_{kind}" for split in ("train", "val", "fresh") for kind in ("loss", metric)]
+    curves = pd.DataFrame(evaluation.curves)[columns]
+    curves.insert(0, "epoch", np.arange(1, len(curves) + 1))
+    curves.insert(0, "run_id", job["run_id"])
     row = {**job, "bayes_error": job["noise"], **references(job, X_train, y_train),
            "seconds": time.perf_counter() - started}
-    return row, pd.DataFrame(rows)
+    return row, curves
 
 
 _REFERENCES: dict[int, dict] = {}

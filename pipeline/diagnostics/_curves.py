@@ -5,10 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.errors import FitcheckError
+from pipeline.errors import FitcheckError, echo
 
 TASKS = ("binary", "multiclass", "regression")
 EXPLOSION_FACTOR = 10.0
+_NON_FINITE_WORDS = ("nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
+#: What a finite value of each task metric can be, and the test that finds one that is not.
+_METRIC_RANGES = {
+    "error": ("an error rate in [0, 1]", lambda values: (values < 0) | (values > 1)),
+    "rmse": ("an RMSE >= 0", lambda values: values < 0),
+}
 
 
 def task_metric(task: str) -> str:
@@ -27,10 +33,15 @@ def required_columns(task: str) -> tuple[str, ...]:
 def check_curves(curves: pd.DataFrame, *, task: str) -> pd.DataFrame:
     """Return the required columns as floats, one row per epoch sorted by epoch.
 
+    NaN and infinities are allowed in the curves (they mean the run diverged); finite values
+    must be possible: error rates in [0, 1], RMSE >= 0. Losses may take any value (a custom
+    loss can be negative). Epochs are distinct whole numbers from 1 upwards.
+
     Raises
     ------
     FitcheckError
-        When a column is missing or holds non-numeric values, or there are no rows.
+        When a column is missing, there are no rows, or a value is not a number or out of
+        range: one line naming the column, the row (1-based, as given) and the value.
     """
     columns = required_columns(task)
     missing = [name for name in columns if name not in curves.columns]
@@ -40,22 +51,33 @@ def check_curves(curves: pd.DataFrame, *, task: str) -> pd.DataFrame:
         )
     if len(curves) == 0:
         raise FitcheckError("curves have no rows; need one row per epoch.")
-    table = curves.loc[:, list(columns)].copy()
+    table = curves.loc[:, list(columns)].reset_index(drop=True)
     for name in columns:
         numeric = pd.to_numeric(table[name], errors="coerce")
-        bad = numeric.isna() & table[name].notna() & ~table[name].astype(str).str.lower().isin(
-            ("nan", "inf", "-inf", "infinity", "-infinity"))
-        if bad.any():
-            raise FitcheckError(
-                f"column {name} holds a non-numeric value {table[name][bad].iloc[0]!r}; "
-                "curves must be numbers (NaN and inf are allowed)."
-            )
+        bad = numeric.isna() & table[name].notna()
+        if bad.any():  # only text cells are looked at as text: a long curve is numbers
+            bad[bad] = ~table[name][bad].astype(str).str.strip().str.lower().isin(_NON_FINITE_WORDS)
+            _refuse_first(bad, table[name], name, "a number (NaN and inf are allowed: they mean divergence)")
         table[name] = numeric.astype(float)
-    if not np.all(np.isfinite(table["epoch"])) or (table["epoch"] < 1).any():
-        raise FitcheckError("column epoch must hold whole numbers from 1 upwards.")
-    if table["epoch"].duplicated().any():
-        raise FitcheckError("column epoch repeats an epoch; need one row per epoch.")
+    epoch = table["epoch"]
+    _refuse_first(~np.isfinite(epoch) | (epoch < 1) | (np.mod(epoch, 1) != 0), epoch, "epoch",
+                  "a whole number >= 1")
+    _refuse_first(epoch.duplicated(), epoch, "epoch", "an epoch no earlier row gave")
+    metric = task_metric(task)
+    rule, out_of_range = _METRIC_RANGES[metric]
+    for name in (f"train_{metric}", f"val_{metric}"):
+        values = table[name]
+        _refuse_first(np.isfinite(values) & out_of_range(values), values, name, rule)
     return table.sort_values("epoch").reset_index(drop=True)
+
+
+def _refuse_first(bad: pd.Series, values: pd.Series, column: str, rule: str) -> None:
+    """Raise naming the first row where ``bad`` holds, its value and what the column accepts."""
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        value = values.iloc[row]
+        shown = f"{value:g}" if isinstance(value, (int, float, np.number)) else echo(value)
+        raise FitcheckError(f"column {column}, row {row + 1}: must be {rule} but got {shown}.")
 
 
 def diverged_at(table: pd.DataFrame) -> int | None:

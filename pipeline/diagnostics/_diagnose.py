@@ -133,7 +133,9 @@ def diagnose(
     return Diagnosis(
         label=label, label_at_recommended=label_at_recommended, recommended_epochs=recommended,
         epochs_run=len(table), task=task, metric=metric,
-        train_metric=_number(train[-1]), val_metric=_number(val[-1]),
+        # the same epoch as the evidence: the last one, or the last before a divergence
+        train_metric=_number(train[usable - 1]) if usable else None,
+        val_metric=_number(val[usable - 1]) if usable else None,
         reference_error=float(reference_error), reference_source=reference_source,
         avoidable_bias=final.get("avoidable_bias"), variance_gap=final.get("variance_gap"),
         variance_gap_se=final.get("variance_gap_se"), bias_threshold=final.get("bias_threshold"),

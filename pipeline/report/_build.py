@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import re
 import time
@@ -17,12 +18,28 @@ from pipeline.report._render import render_report
 
 logger = logging.getLogger(__name__)
 _EFFECT_AXES_FIRST = ("activation", "loss", "optimizer")
+_SLUG_CHARS = 60
+_DEVICE_NAMES = {"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt") for n in range(1, 10))}
 
 
 def default_report_path(experiment_name: str) -> Path:
-    """``reports/<experiment>.html``, with characters unsafe in a file name replaced by ``_``."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", experiment_name).strip("._") or "experiment"
-    return Path("reports") / f"{stem}.html"
+    """``reports/<stem>.html``: a safe, bounded file name, distinct for distinct experiment names.
+
+    A name made only of lower-case ASCII letters, digits, ``.``, ``_`` and ``-`` (neither starting
+    nor ending with one of those three, and not a Windows device name) is its own stem. Any other name gets a readable
+    slug of at most 60 characters plus ``+`` and a hash of the full name; ``+`` never appears in
+    a name kept as is, so two names never share a file, even on case-insensitive file systems.
+
+    >>> default_report_path("quickstart").name
+    'quickstart.html'
+    >>> default_report_path("My exp/1").name
+    'my_exp_1+3c0b17884fa4.html'
+    """
+    slug = re.sub(r"[^a-z0-9._-]+", "_", experiment_name.lower()).strip("._-")[:_SLUG_CHARS].strip("._-")
+    if slug and slug == experiment_name and slug.split(".")[0] not in _DEVICE_NAMES:
+        return Path("reports") / f"{slug}.html"
+    digest = hashlib.sha256(experiment_name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return Path("reports") / f"{slug or 'experiment'}+{digest}.html"
 
 
 def _run_url(sweep: LoggedSweep, run_id: str) -> str | None:
@@ -61,22 +78,27 @@ def _grid(sweep: LoggedSweep, frame: pd.DataFrame, axes: list[str]) -> list[tupl
 
 
 def _leaderboard(sweep: LoggedSweep, frame: pd.DataFrame, axes: list[str]) -> dict:
+    """Trials ranked by validation ``metric`` at their recommended epoch: label and that value lead,
+    then the axes that vary (constant ones are in the header), then the end-of-training numbers."""
     metric = sweep.metric
-    columns = [{"key": "rank", "title": "#", "kind": "num"}, {"key": "run_name", "title": "trial", "kind": "text"}]
+    columns = [
+        {"key": "rank", "title": "#", "kind": "num"}, {"key": "run_name", "title": "trial", "kind": "text"},
+        {"key": "label", "title": "label", "kind": "label"},
+        {"key": "rec_val", "title": f"val {metric} at rec.", "kind": "num"},
+        {"key": names.RECOMMENDED_EPOCHS, "title": "rec. epochs", "kind": "num"},
+        {"key": "label_at_recommended", "title": "label at rec.", "kind": "label"},
+    ]
     columns += [{"key": axis, "title": axis, "kind": "num" if frame[axis].map(
         lambda value: isinstance(value, (int, float))).all() else "text"} for axis in axes]
     columns += [
+        {"key": "final_train", "title": f"final train {metric}", "kind": "num"},
+        {"key": "final_val", "title": f"final val {metric}", "kind": "num"},
+        {"key": "gap", "title": "final gap", "kind": "num"},
         {"key": "best_val", "title": f"best val {metric}", "kind": "num"},
         {"key": names.BEST_EPOCH, "title": "best epoch", "kind": "num"},
-        {"key": "final_train", "title": f"train {metric}", "kind": "num"},
-        {"key": "final_val", "title": f"val {metric}", "kind": "num"},
-        {"key": "gap", "title": "gap", "kind": "num"},
-        {"key": "label", "title": "label", "kind": "label"},
-        {"key": "label_at_recommended", "title": "at recommended", "kind": "label"},
-        {"key": names.RECOMMENDED_EPOCHS, "title": "rec. epochs", "kind": "num"},
         {"key": names.TRAIN_SECONDS, "title": "train time", "kind": "num"},
     ]
-    ranked = frame.sort_values("best_val", na_position="last", kind="stable").reset_index(drop=True)
+    ranked = _summary.ranked(frame)
     rows = []
     for rank, record in enumerate(ranked.to_dict("records"), start=1):
         record["rank"] = rank
@@ -91,6 +113,7 @@ def report_context(sweep: LoggedSweep) -> dict:
     frame = _summary.trial_frame(sweep)
     axes = _summary.axes_of(sweep)
     varying = [axis for axis in _summary.varying_axes(frame, axes) if axis not in _summary.NOT_SHOWN_AXES]
+    shown = [axis for axis in axes if axis in _summary.varying_axes(frame, axes)]
     reference = sweep.metrics.get(names.REFERENCE_ERROR)
     capacity = None
     if "depth" in axes and len(frame):
@@ -108,7 +131,8 @@ def report_context(sweep: LoggedSweep) -> dict:
     return {
         "header": _header(sweep, frame), "grid": _grid(sweep, frame, axes),
         "label_counts": [(label, count, count / len(frame)) for label, count in counts],
-        "labels": [label for label, _ in counts], "leaderboard": _leaderboard(sweep, frame, axes),
+        "labels": [label for label, _ in counts], "leaderboard": _leaderboard(sweep, frame, shown),
+        "fixed": _summary.fixed_axes(frame, axes),
         "best": best, "best_url": _run_url(sweep, best["run_id"]) if best else None,
         "axes": axes, "capacity": capacity, "effects": effects,
         "label_grid": _summary.label_grid(frame, *grid_axes) if grid_axes else None,

@@ -19,7 +19,7 @@ from pipeline.report._gather import LoggedSweep, LoggedTrial
 NOT_SHOWN_AXES = ("seed",)
 TRIAL_COLUMNS = ("run_id", "run_name", "status", names.TRIAL_KEY_TAG, "label", "label_at_recommended", "error",
                  "best_val", names.BEST_EPOCH, "final_train", "final_val", "gap", names.RECOMMENDED_EPOCHS,
-                 names.TRAIN_SECONDS)
+                 "rec_train", "rec_val", names.TRAIN_SECONDS)
 
 
 def _number(value: object) -> float | None:
@@ -47,13 +47,35 @@ def _trial_row(trial: LoggedTrial, task: str, axes: list[str]) -> dict:
     )
     if row["gap"] is None and row["final_train"] is not None and row["final_val"] is not None:
         row["gap"] = row["final_val"] - row["final_train"]
+    row["rec_train"], row["rec_val"] = (_at_epoch(trial.curves.get(f"{split}_{names.task_metric(task)}", []),
+                                                  row[names.RECOMMENDED_EPOCHS]) for split in ("train", "val"))
     return row
+
+
+def _at_epoch(curve: list[tuple[int, float]], epoch: float | None) -> float | None:
+    """The curve's value at ``epoch`` (the model after that many epochs), if logged."""
+    if epoch is None:
+        return None
+    return next((_number(value) for step, value in curve if step == int(epoch)), None)
 
 
 def axes_of(sweep: LoggedSweep) -> list[str]:
     """Grid axes in :data:`names.AXES` order (then any others the grid names) that the trials carry as params."""
     present = {key for trial in sweep.trials for key in trial.params}
     return [axis for axis in names.AXES if axis in present] + sorted((set(sweep.grid) & present) - set(names.AXES))
+
+
+def fixed_axes(frame: pd.DataFrame, axes: list[str]) -> dict[str, object]:
+    """Axes with one value across the trials, and that value: the sweep's fixed settings."""
+    return {axis: frame[axis].iloc[0] for axis in axes if len(frame) and frame[axis].astype(str).nunique() == 1}
+
+
+def ranked(frame: pd.DataFrame) -> pd.DataFrame:
+    """Trials by validation metric at their recommended epoch (then best validation value); diverged last."""
+    key = frame["rec_val"].fillna(frame["best_val"])
+    order = frame.assign(_diverged=frame["label"] == DIVERGED, _key=key)
+    return order.sort_values(["_diverged", "_key"], na_position="last", kind="stable").drop(
+        columns=["_diverged", "_key"]).reset_index(drop=True)
 
 
 def varying_axes(frame: pd.DataFrame, axes: list[str]) -> list[str]:
@@ -98,6 +120,7 @@ def axis_effects(frame: pd.DataFrame, axis: str) -> list[dict]:
             "gap": fitted["gap"].mean(), "gap_se": fitted["gap"].std() / math.sqrt(len(fitted)) if len(fitted) > 1
             else 0.0, "best_val": fitted["best_val"].min(), "majority": _majority(group["label"]), "shares": shares,
             "train_values": fitted["final_train"].dropna().tolist(), "val_values": fitted["final_val"].dropna().tolist(),
+            "rec_train_values": fitted["rec_train"].dropna().tolist(), "rec_val_values": fitted["rec_val"].dropna().tolist(),
         })
     return effects
 

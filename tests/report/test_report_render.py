@@ -73,8 +73,8 @@ def test_user_values_are_escaped(xss_store, tmp_path):
 
 def test_default_path_and_mlflow_links_only_for_http(report_html, store_uri, tmp_path, monkeypatch):
     assert "/#/experiments/" not in report_html
-    assert default_report_path("my exp/<1>") == Path("reports", "my_exp_1.html")
-    assert default_report_path("..") == Path("reports", "experiment.html")
+    assert default_report_path("my exp/<1>") == Path("reports/my_exp_1+d4d9d8deba87.html")  # slug + name hash
+    assert default_report_path("quickstart") == Path("reports", "quickstart.html")
     log_synthetic_sweep(store_uri, "no-trials-yet", n_trials=0)
     monkeypatch.chdir(tmp_path)
     path = build_report(store_uri, experiment_name="no-trials-yet")
