@@ -86,9 +86,8 @@ def trial_description(diagnosis: Diagnosis | None, *, failure: str | None = None
         return "\n".join(lines)
     lines.append("")
     if d.recommended_epochs is not None:
-        at = d.at_recommended
-        lines.append(f"**Recommended epoch:** {d.recommended_epochs} of {d.epochs_run}: there validation {metric} is "
-                     f"{number(at.get('epoch_val_metric'), metric)} and the fit is "
+        lines.append(f"**Recommended epoch:** {d.recommended_epochs} of {d.epochs_run}: there the smoothed validation "
+                     f"{metric} is {number(d.recommended_val_metric, metric)} and the fit is "
                      f"{_title(d.label_at_recommended)}.")
         stop = d.early_stopping
         if stop:

@@ -11,13 +11,13 @@ Parent run (one per sweep), tag ``fitcheck.role = "sweep"``:
     artifacts spec.yaml, report.html
 Child run (one per trial), tag ``fitcheck.role = "trial"``, tag ``mlflow.parentRunId``:
     params   every grid axis (AXES) and ``task``
-    tags     trial_key, diagnosis, diagnosis_at_recommended, fitcheck.error (on failure), fitcheck.diverged_epoch,
-             mlflow.note.content (the diagnosis in words, markdown)
+    tags     trial_key, diagnosis, diagnosis_at_recommended, fitcheck.bias_decided, fitcheck.error (on failure),
+             fitcheck.diverged_epoch, mlflow.note.content (the diagnosis in words, markdown)
     metrics  per epoch (step = epoch, 1-based): train_loss_running, train_loss, val_loss,
              train_error/val_error (classification) or train_rmse/val_rmse (regression);
              summary: best_val_<metric>, best_epoch, final_train_<metric>, final_val_<metric>, train_seconds,
-             recommended_epochs, recommended_train_<metric>, recommended_val_<metric>, avoidable_bias,
-             variance_gap, variance_gap_se, reference_error
+             recommended_epochs, recommended_val_<metric>, recommended_train_<metric>, avoidable_bias,
+             variance_gap, variance_gap_se, reference_error, bias_decided
     artifacts curves.png, curves.csv, diagnosis.json
 Experiment: tag ``mlflow.sharedViewState.fitcheck-<parent run id>`` per sweep, the MLflow UI view of its trials.
 A run launched by ``mlflow run``: tag fitcheck.sweep_run_id, the sweep (parent) run it ran.
@@ -58,6 +58,9 @@ PID_TAG = "fitcheck.pid"
 HOST_TAG = "fitcheck.host"
 DIAGNOSIS_TAG = "diagnosis"
 DIAGNOSIS_AT_RECOMMENDED_TAG = "diagnosis_at_recommended"
+#: ``"true"`` or ``"false"``: whether the bias verdict is decided (an estimated reference may be
+#: too uncertain to rule avoidable bias in or out); filter undecided runs in the MLflow UI.
+BIAS_DECIDED_TAG = "fitcheck.bias_decided"
 REFERENCE_SOURCE_TAG = "fitcheck.reference_error_source"
 PARENT_RUN_TAG = "mlflow.parentRunId"
 RUN_NAME_TAG = "mlflow.runName"
@@ -106,10 +109,25 @@ BEST_EPOCH = "best_epoch"
 TRAIN_SECONDS = "train_seconds"
 RECOMMENDED_EPOCHS = "recommended_epochs"
 VARIANCE_GAP = "variance_gap"
+VARIANCE_GAP_SE = "variance_gap_se"
+AVOIDABLE_BIAS = "avoidable_bias"
+REGRET = "regret"
+EPOCHS_SAVED = "epochs_saved"
+CONVERGED = "converged"
+#: 1.0 when the bias verdict is decided, 0.0 when the reference's uncertainty leaves it open.
+BIAS_DECIDED = "bias_decided"
+#: Kind of summary metric (``summary_metric(RECOMMENDED_VAL, task)`` is ``recommended_val_error``):
+#: the smoothed validation metric at the recommended epoch, what trials are ranked by.
+RECOMMENDED_VAL = "recommended_val"
+#: Keras' own names for the validation metrics fitcheck's ``val_error`` / ``val_rmse`` mirror
+#: (``EarlyStopping`` monitors): accuracy is maximised, RMSE minimised.
+KERAS_VAL_ACCURACY = "val_accuracy"
+KERAS_VAL_RMSE = "val_root_mean_squared_error"
 N_TRIALS, N_FINISHED, N_FAILED, N_SKIPPED = "n_trials", "n_finished", "n_failed", "n_skipped"
 SWEEP_SECONDS = "sweep_seconds"
-#: Kinds of summary metric (see :func:`summary_metric`): the task metric at the recommended epoch.
-RECOMMENDED_TRAIN, RECOMMENDED_VAL = "recommended_train", "recommended_val"
+#: Kind of summary metric (``recommended_train_error``): the training metric at the recommended epoch,
+#: beside ``recommended_val_<metric>`` in the MLflow UI's charts.
+RECOMMENDED_TRAIN = "recommended_train"
 
 
 def task_metric(task: str) -> str:

@@ -35,15 +35,13 @@ def curves_frame(curves: Mapping[str, Sequence[float]]) -> pd.DataFrame:
     return frame
 
 
-def at_recommended_metrics(diagnosis: Diagnosis) -> dict[str, float]:
-    """The training and validation metric at the recommended epoch, for comparing trials in MLflow's charts.
-
-    Named like the other summaries (``recommended_val_error``); left out where undefined (a run
-    that diverged at once) or not finite.
-    """
-    values = {names.summary_metric(names.RECOMMENDED_TRAIN, diagnosis.task): diagnosis.at_recommended.get("epoch_train_metric"),
-              names.summary_metric(names.RECOMMENDED_VAL, diagnosis.task): diagnosis.at_recommended.get("epoch_val_metric")}
-    return {name: float(value) for name, value in values.items() if value is not None and np.isfinite(value)}
+def recommended_train_metric(diagnosis: Diagnosis) -> dict[str, float]:
+    """The training metric at the recommended epoch (``recommended_train_error``), beside the
+    diagnosis's ``recommended_val_<metric>`` in MLflow's charts; empty where undefined or not finite."""
+    value = diagnosis.at_recommended.get("epoch_train_metric")
+    if value is None or not np.isfinite(value):
+        return {}
+    return {names.summary_metric(names.RECOMMENDED_TRAIN, diagnosis.task): float(value)}
 
 
 def trial_payload(curves: Mapping[str, Sequence[float]], *, task: str, title: str,
@@ -69,15 +67,13 @@ def trial_payload(curves: Mapping[str, Sequence[float]], *, task: str, title: st
     artifacts: dict[str, bytes] = {}
     if diagnosis is not None:
         metrics.update(diagnosis.metrics())
-        metrics.update(at_recommended_metrics(diagnosis))
-        tags[names.DIAGNOSIS_AT_RECOMMENDED_TAG] = diagnosis.label_at_recommended
+        metrics.update(recommended_train_metric(diagnosis))
+        tags.update(diagnosis.tags())  # the labels and whether the bias verdict is decided
         artifacts["diagnosis.json"] = json.dumps(diagnosis.to_dict(), indent=2, default=str).encode()
     if failure is not None:
         tags.update({names.DIAGNOSIS_TAG: names.DIVERGED, names.ERROR_TAG: failure})
         if diverged_epoch:
             tags[names.DIVERGED_EPOCH_TAG] = str(diverged_epoch)
-    elif diagnosis is not None:
-        tags[names.DIAGNOSIS_TAG] = diagnosis.label
     if curves:
         from pipeline.plots import curve_plot_png
 

@@ -38,7 +38,8 @@ def test_trial_description_says_label_evidence_advice_and_stop(diagnosis):
     assert ("**Evidence** (last epoch, 30): training error 10.0%, validation error 19.0%, reference 10.0% "
             "(given by the user); gap 9.0 pp ± 0.9 pp (counts above 2.0 pp)") in text
     assert "**Advice:** High variance: stop early at epoch 11." in text
-    assert "**Recommended epoch:** 11 of 30: there validation error is 12.0% and the fit is good fit." in text
+    assert ("**Recommended epoch:** 11 of 30: there the smoothed validation error is "
+            f"{100 * diagnosis.recommended_val_metric:.1f}% and the fit is good fit.") in text
 
 
 def test_a_failed_trial_is_described_as_diverged_with_its_error():
@@ -50,8 +51,11 @@ def test_a_failed_trial_is_described_as_diverged_with_its_error():
 def test_payload_holds_the_description_and_the_metrics_at_the_recommended_epoch(diagnosis):
     payload = trial_payload(CURVES, task=names.BINARY, title="t", diagnosis=diagnosis)
     assert payload.tags[names.NOTE_TAG] == trial_description(diagnosis)
-    assert payload.metrics["recommended_val_error"] == pytest.approx(VAL[10])
+    assert payload.metrics["recommended_val_error"] == pytest.approx(diagnosis.recommended_val_metric)
     assert payload.metrics["recommended_train_error"] == pytest.approx(TRAIN[10])
+    assert payload.tags[names.DIAGNOSIS_TAG] == "high_variance"
+    assert payload.tags[names.DIAGNOSIS_AT_RECOMMENDED_TAG] == "good_fit"
+    assert payload.tags[names.BIAS_DECIDED_TAG] == "true"
     assert payload.metrics[names.RECOMMENDED_EPOCHS] == 11
     assert payload.metrics["final_val_error"] == pytest.approx(VAL[-1])
 

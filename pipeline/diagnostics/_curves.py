@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline import names
 from pipeline.errors import FitcheckError, echo
 
 TASKS = ("binary", "multiclass", "regression")
@@ -27,7 +28,7 @@ def task_metric(task: str) -> str:
 def required_columns(task: str) -> tuple[str, ...]:
     """Columns a curves table must hold for ``task``."""
     metric = task_metric(task)
-    return ("epoch", "train_loss", "val_loss", f"train_{metric}", f"val_{metric}")
+    return ("epoch", names.TRAIN_LOSS, names.VAL_LOSS, f"train_{metric}", f"val_{metric}")
 
 
 def check_curves(curves: pd.DataFrame, *, task: str) -> pd.DataFrame:
@@ -88,7 +89,7 @@ def diverged_at(table: pd.DataFrame) -> int | None:
     """
     values = table.drop(columns="epoch").to_numpy()
     finite = np.isfinite(values).all(axis=1)
-    train_loss = table["train_loss"].to_numpy()
+    train_loss = table[names.TRAIN_LOSS].to_numpy()
     for row in range(len(table)):
         if not finite[row]:
             return row + 1
