@@ -4,20 +4,23 @@ Layout of a sweep in MLflow
 ---------------------------
 Parent run (one per sweep), tag ``fitcheck.role = "sweep"``:
     params   dataset, task, n_train, n_val, n_test, n_features, grid_size, n_dropped_invalid, spec_hash, grid (JSON)
-    tags     fitcheck.spec_name, fitcheck.spec_hash, fitcheck.reference_error_source, mlflow.source.git.commit
+    tags     fitcheck.spec_name, fitcheck.spec_hash, fitcheck.reference_error_source, mlflow.source.git.commit,
+             mlflow.note.content (the sweep's summary, markdown), fitcheck.launcher_run_id (under ``mlflow run``)
     metrics  reference_error (+ reference_error_<baseline> when estimated), n_trials, n_finished, n_failed,
              n_skipped, sweep_seconds
     artifacts spec.yaml, report.html
 Child run (one per trial), tag ``fitcheck.role = "trial"``, tag ``mlflow.parentRunId``:
     params   every grid axis (AXES) and ``task``
     tags     trial_key, diagnosis, diagnosis_at_recommended, fitcheck.bias_decided, fitcheck.error (on failure),
-             fitcheck.diverged_epoch
+             fitcheck.diverged_epoch, mlflow.note.content (the diagnosis in words, markdown)
     metrics  per epoch (step = epoch, 1-based): train_loss_running, train_loss, val_loss,
              train_error/val_error (classification) or train_rmse/val_rmse (regression);
              summary: best_val_<metric>, best_epoch, final_train_<metric>, final_val_<metric>, train_seconds,
-             recommended_epochs, recommended_val_<metric>, avoidable_bias, variance_gap, variance_gap_se,
-             reference_error, bias_decided
+             recommended_epochs, recommended_val_<metric>, recommended_train_<metric>, avoidable_bias,
+             variance_gap, variance_gap_se, reference_error, bias_decided
     artifacts curves.png, curves.csv, diagnosis.json
+Experiment: tag ``mlflow.sharedViewState.fitcheck-<parent run id>`` per sweep, the MLflow UI view of its trials.
+A run launched by ``mlflow run``: tag fitcheck.sweep_run_id, the sweep (parent) run it ran.
 """
 
 from __future__ import annotations
@@ -64,6 +67,13 @@ PARENT_RUN_TAG = "mlflow.parentRunId"
 RUN_NAME_TAG = "mlflow.runName"
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
 DATASET_CONTEXT_TAG = "mlflow.data.context"
+#: MLflow's run description (markdown), shown on the run page.
+NOTE_TAG = "mlflow.note.content"
+#: On the run ``mlflow run`` made: the sweep (parent) run it launched; on that parent: the latest launcher.
+SWEEP_RUN_TAG = "fitcheck.sweep_run_id"
+LAUNCHER_RUN_TAG = "fitcheck.launcher_run_id"
+#: Prefix of the experiment tags the MLflow UI reads a shared view from (URL parameter ``viewStateShareKey``).
+SHARED_VIEW_TAG_PREFIX = "mlflow.sharedViewState."
 
 # -- reference error -------------------------------------------------------------------------
 REFERENCE_GIVEN = "given"
@@ -120,6 +130,9 @@ KERAS_VAL_ACCURACY = "val_accuracy"
 KERAS_VAL_RMSE = "val_root_mean_squared_error"
 N_TRIALS, N_FINISHED, N_FAILED, N_SKIPPED = "n_trials", "n_finished", "n_failed", "n_skipped"
 SWEEP_SECONDS = "sweep_seconds"
+#: Kind of summary metric (``recommended_train_error``): the training metric at the recommended epoch,
+#: beside ``recommended_val_<metric>`` in the MLflow UI's charts.
+RECOMMENDED_TRAIN = "recommended_train"
 
 
 def task_metric(task: str) -> str:

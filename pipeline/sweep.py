@@ -21,9 +21,9 @@ from pipeline import interrupt, names
 from pipeline.data import PreparedData, load_dataset
 from pipeline.errors import FitcheckError
 from pipeline.executors import Executor, TrialStarted, make_executor
-from pipeline.grid import Grid, TrialConfig, expand_grid
+from pipeline.grid import Grid, TrialConfig, expand_grid, varying_axes
 from pipeline.spec import SweepSpec, load_spec
-from pipeline.tracking import DatasetFrame, SweepTracker, TrackingUnavailable, check_tracking_uri
+from pipeline.tracking import DatasetFrame, SweepLinks, SweepTracker, TrackingUnavailable, check_tracking_uri
 from pipeline.trial_payload import curves_frame, trial_payload
 from pipeline.training import TrialOutcome
 
@@ -51,11 +51,12 @@ class SweepOptions:
 
 @dataclass
 class TrialRecord:
-    """A trial as the sweep saw it: config, outcome and diagnosis."""
+    """A trial as the sweep saw it: config, run name, outcome and diagnosis."""
 
     index: int
     config: TrialConfig
     key: str
+    name: str
     n_parameters: int
     run_id: str | None = None
     outcome: TrialOutcome | None = None
@@ -88,6 +89,9 @@ class SweepResult:
     reference_estimate: float | None = None
     n_val: int = 0
     report_path: Path | None = None
+    #: The grid axes that vary, and where the MLflow UI shows the trials (None when it could not be written).
+    varying_axes: tuple[str, ...] = ()
+    links: SweepLinks | None = None
 
     @property
     def n_failed(self) -> int:
@@ -105,7 +109,7 @@ class SweepResult:
 
         at_stop = names.summary_metric(names.RECOMMENDED_VAL, task)
         rows = [{
-            "trial": record.config.name(), "status": record.outcome.status,
+            "trial": record.name, "status": record.outcome.status,
             at_stop: record.diagnosis.recommended_val_metric if record.diagnosis else math.nan,
             "stop_at": record.diagnosis.recommended_epochs if record.diagnosis else None,
             "label": record.label, names.N_PARAMETERS_PARAM: record.n_parameters,
@@ -144,7 +148,7 @@ def resolve_reference(
 
 def _start_trial(tracker: SweepTracker, record: TrialRecord, data: PreparedData) -> str:
     """Create the trial's RUNNING child run with every axis, the task and the parameter count as params."""
-    return tracker.start_trial(run_name=record.config.name(), trial_key=record.key,
+    return tracker.start_trial(run_name=record.name, trial_key=record.key,
                                params={**record.config.params(), names.TASK_PARAM: data.task,
                                        names.N_PARAMETERS_PARAM: record.n_parameters})
 
@@ -211,11 +215,11 @@ class Sweep:
         experiment = tracker.use_experiment(options.experiment or spec.experiment_name())
         fingerprint = data.fingerprint()
         spec_hash = f"{spec.fingerprint()}-{fingerprint[:8]}"
-        records = [TrialRecord(i, config, config.key(fingerprint), _parameter_count(config, data))
-                   for i, config in enumerate(grid.trials)]
+        axes = varying_axes(grid.trials)  # run names and the MLflow UI's columns name only these
+        records = [TrialRecord(i, config, config.key(fingerprint), config.name(axes),
+                               _parameter_count(config, data)) for i, config in enumerate(grid.trials)]
         reference, reference_source, baselines = resolve_reference(spec, options, data)
-        resumable = options.resume and not os.environ.get("MLFLOW_RUN_ID")
-        parent_id = tracker.find_sweep(spec_hash) if resumable else None
+        parent_id = tracker.find_sweep(spec_hash) if options.resume else None
         finished_before: list = []  # trials an earlier invocation of this sweep finished
         if parent_id:
             tracker.resume_sweep(parent_id)
@@ -228,7 +232,7 @@ class Sweep:
         todo = [record for record in records if record.key not in finished]
         result = SweepResult(experiment, parent_id, data.task, len(records), len(records) - len(todo), grid.n_dropped_invalid,
                              reference_error=reference, reference_source=reference_source,
-                             reference_baselines=baselines, n_val=len(data.y_val))
+                             reference_baselines=baselines, n_val=len(data.y_val), varying_axes=axes)
         try:
             self._train(tracker, executor, data, todo, result)
         except KeyboardInterrupt:
@@ -345,7 +349,7 @@ class Sweep:
         for record in result.records:
             self._diagnose(record, data, result.reference_error, result.reference_source)
             if record.diagnosis is not None and record.run_id:
-                payload = trial_payload(record.outcome.curves, task=data.task, title=record.config.name(),
+                payload = trial_payload(record.outcome.curves, task=data.task, title=record.name,
                                         diagnosis=record.diagnosis, failure=_failure(record.outcome),
                                         diverged_epoch=record.outcome.diverged_epoch,
                                         reference_error=result.reference_error)
@@ -364,7 +368,7 @@ class Sweep:
     def _log_trial(self, tracker: SweepTracker, data: PreparedData, record: TrialRecord,
                    reference: float | None) -> bool:
         outcome = record.outcome
-        payload = trial_payload(outcome.curves, task=data.task, title=record.config.name(),
+        payload = trial_payload(outcome.curves, task=data.task, title=record.name,
                                 diagnosis=record.diagnosis, failure=_failure(outcome),
                                 diverged_epoch=outcome.diverged_epoch, train_seconds=outcome.train_seconds,
                                 reference_error=reference)
@@ -374,7 +378,7 @@ class Sweep:
             tracker.finish_trial(record.run_id, curves=outcome.curves, metrics=payload.metrics, tags=payload.tags,
                                  artifacts=payload.artifacts, status=outcome.status)
         except TrackingUnavailable as error:
-            _log.warning("could not log trial %s yet: %s", record.config.name(), error)
+            _log.warning("could not log trial %s yet: %s", record.name, error)
             return False
         return True
 
@@ -397,6 +401,9 @@ class Sweep:
         except TrackingUnavailable as error:
             raise FitcheckError(f"MLflow at {tracker.tracking_uri} went away: {error}; "
                                 "run the same command again to resume") from None
+        result.links = self._safe(lambda: tracker.publish_sweep(
+            task=result.task, axes=result.varying_axes, reference_error=result.reference_error,
+            reference_source=result.reference_source))
         if self.options.report:
             result.report_path = self._write_report(tracker, result)
 

@@ -91,10 +91,12 @@ def _print_summary(result) -> None:
                    "of the best):\n" + shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     failures = [r for r in result.records if r.outcome and r.outcome.status == "FAILED"]
     for record in failures[:10]:
-        click.echo(f"FAILED {record.config.name()}: {record.outcome.error}", err=True)
+        click.echo(f"FAILED {record.name}: {record.outcome.error}", err=True)
     if result.n_unlogged:
         click.echo(f"{result.n_unlogged} trial(s) could not be written to MLflow; run the same command again to "
                    "resume them", err=True)
     click.echo(f"wall time: {result.seconds:.1f} s")
     if result.report_path:
         click.echo(f"report: {result.report_path}")
+    if result.links:
+        click.echo("\n".join(result.links.lines()))

@@ -8,7 +8,7 @@ from pipeline.diagnostics._concentration import concentration
 from pipeline.diagnostics._consistency import advice_contradictions
 from pipeline.diagnostics._curves import diverged_at
 from pipeline.diagnostics._diagnose import diagnose, reference_from_sweep
-from pipeline.diagnostics._diagnosis import Diagnosis
+from pipeline.diagnostics._result import Diagnosis
 from pipeline.diagnostics._labels import (
     DIVERGED,
     GOOD_FIT,

@@ -13,7 +13,7 @@ import pandas as pd
 
 from pipeline.diagnostics._advice import ADD_CAPACITY, STOP_EARLY, TRAIN_LONGER
 from pipeline.diagnostics._curves import check_curves
-from pipeline.diagnostics._diagnosis import Diagnosis
+from pipeline.diagnostics._result import Diagnosis
 from pipeline.diagnostics._labels import DIVERGED, PROBLEMS, fit_label, label_improves
 from pipeline.diagnostics._noise import metric_se
 from pipeline.diagnostics._stopping import patience_floor

@@ -8,7 +8,6 @@ import pandas as pd
 from pipeline import names
 from pipeline.errors import FitcheckError, echo
 
-TASKS = ("binary", "multiclass", "regression")
 EXPLOSION_FACTOR = 10.0
 _NON_FINITE_WORDS = ("nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
 #: What a finite value of each task metric can be, and the test that finds one that is not.
@@ -18,16 +17,16 @@ _METRIC_RANGES = {
 }
 
 
-def task_metric(task: str) -> str:
-    """``"error"`` for classification tasks, ``"rmse"`` for regression."""
-    if task not in TASKS:
-        raise FitcheckError(f"task must be one of {', '.join(TASKS)} but got {task!r}.")
-    return "rmse" if task == "regression" else "error"
+def checked_metric(task: str) -> str:
+    """The task's metric (:func:`pipeline.names.task_metric`), after checking ``task`` is one of the tasks."""
+    if task not in names.TASKS:
+        raise FitcheckError(f"task must be one of {', '.join(names.TASKS)} but got {task!r}.")
+    return names.task_metric(task)
 
 
 def required_columns(task: str) -> tuple[str, ...]:
     """Columns a curves table must hold for ``task``."""
-    metric = task_metric(task)
+    metric = checked_metric(task)
     return ("epoch", names.TRAIN_LOSS, names.VAL_LOSS, f"train_{metric}", f"val_{metric}")
 
 
@@ -64,7 +63,7 @@ def check_curves(curves: pd.DataFrame, *, task: str) -> pd.DataFrame:
     _refuse_first(~np.isfinite(epoch) | (epoch < 1) | (np.mod(epoch, 1) != 0), epoch, "epoch",
                   "a whole number >= 1")
     _refuse_first(epoch.duplicated(), epoch, "epoch", "an epoch no earlier row gave")
-    metric = task_metric(task)
+    metric = checked_metric(task)
     rule, out_of_range = _METRIC_RANGES[metric]
     for name in (f"train_{metric}", f"val_{metric}"):
         values = table[name]

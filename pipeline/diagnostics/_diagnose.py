@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.diagnostics._advice import advice
-from pipeline.diagnostics._curves import check_curves, diverged_at, task_metric
-from pipeline.diagnostics._diagnosis import Diagnosis
+from pipeline.diagnostics._curves import check_curves, checked_metric, diverged_at
+from pipeline.diagnostics._result import Diagnosis
 from pipeline.diagnostics._labels import DIVERGED, GOOD_FIT, HIGH_VARIANCE, fit_label
 from pipeline.diagnostics._noise import metric_se
 from pipeline.diagnostics._stopping import DEFAULT_WINDOW, early_stopping_settings, recommend_stop, smooth
@@ -101,7 +101,7 @@ def diagnose(
     >>> diagnose(curves, task="binary", n_train=10_000, n_val=10_000).label
     'high_variance'
     """
-    metric = task_metric(task)
+    metric = checked_metric(task)
     _check_arguments(n_train=n_train, n_val=n_val, margin=margin, reference_error=reference_error,
                      reference_source=reference_source)
     monitor, mode = _monitor(monitor, metric)

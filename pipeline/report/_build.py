@@ -188,7 +188,7 @@ def report_context(sweep: LoggedSweep) -> dict:
         "best": best, "best_url": _run_url(sweep, best["run_id"]) if best else None,
         "axes": axes, "capacity": capacity, "effects": effects,
         "label_grid": _summary.label_grid(frame, *grid_axes) if grid_axes else None,
-        "advice": _summary.advice(frame, axes), "curves": _summary.curve_payload(sweep, frame),
+        "advice": _summary.advice_items(frame, axes), "curves": _summary.curve_payload(sweep, frame),
         "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
 

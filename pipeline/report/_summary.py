@@ -170,7 +170,7 @@ def best_trial(frame: pd.DataFrame) -> dict | None:
     return None if fitted.empty else fitted.loc[fitted["best_val"].idxmin()].to_dict()
 
 
-def advice(frame: pd.DataFrame, axes: list[str]) -> list[dict]:
+def advice_items(frame: pd.DataFrame, axes: list[str]) -> list[dict]:
     """For each label that occurs: what it means, what to try next, where it concentrates, its best trial."""
     items = []
     for label, count in label_counts(frame):

@@ -1,7 +1,8 @@
 """fitcheck's boundary with MLflow: nothing outside this package imports ``mlflow``'s tracking API.
 
 :mod:`._connection` checks a URI and retries calls, :mod:`._reader` reads runs back (one rule for
-repeated steps), :mod:`._writer` is the sweep's single writer.
+repeated steps), :mod:`._writer` is the sweep's single writer, :mod:`._run_writer` adds a diagnosis to
+one existing run, :mod:`._view` builds the MLflow UI view of a sweep and its URL.
 """
 
 from pipeline.tracking._connection import (
@@ -9,12 +10,16 @@ from pipeline.tracking._connection import (
     TrackingUnavailable,
     check_tracking_uri,
     make_client,
+    quiet_telemetry,
     with_retries,
 )
-from pipeline.tracking._reader import TrackingReader, by_trial_key, latest_per_step
+from pipeline.tracking._reader import TrackingReader, by_trial_key, latest_per_step, logged_datasets
+from pipeline.tracking._run_writer import RunWriter
+from pipeline.tracking._view import SweepLinks
 from pipeline.tracking._writer import DatasetFrame, SweepTracker, git_commit
 
 __all__ = [
-    "ACCEPTED_SCHEMES", "DatasetFrame", "SweepTracker", "TrackingReader", "TrackingUnavailable", "by_trial_key",
-    "check_tracking_uri", "git_commit", "latest_per_step", "make_client", "with_retries",
+    "ACCEPTED_SCHEMES", "DatasetFrame", "RunWriter", "SweepLinks", "SweepTracker", "TrackingReader",
+    "TrackingUnavailable", "by_trial_key", "check_tracking_uri", "git_commit", "latest_per_step", "logged_datasets", "make_client",
+    "quiet_telemetry", "with_retries",
 ]
