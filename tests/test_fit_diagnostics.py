@@ -3,6 +3,7 @@ output conventions and an unreachable tracking server."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import warnings
@@ -10,9 +11,11 @@ import warnings
 import mlflow
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 keras = pytest.importorskip("keras")
 
+from pipeline.cli import main  # noqa: E402
 from pipeline.diagnostics import LABELS, advice_contradictions, replay_keras_early_stopping  # noqa: E402
 from pipeline.fit_diagnostics import FitDiagnostics  # noqa: E402
 from pipeline.trial_payload import curves_frame  # noqa: E402
@@ -62,6 +65,14 @@ def test_logs_sizes_task_curves_and_diagnosis_to_the_active_mlflow_run(tmp_path,
     assert logged.data.metrics["final_val_error"] == history.history["val_error"][-1] == callback.diagnosis.val_metric
     assert logged.data.metrics["final_train_error"] == history.history["train_error"][-1]
     assert "diagnosis.json" in {a.path for a in client.list_artifacts(run.info.run_id)}
+    # `fitcheck diagnose --run-id` needs no --n-train, --n-val or --task on such a run
+    result = CliRunner().invoke(main, ["diagnose", "--run-id", run.info.run_id, "--tracking-uri", store,
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["sizes"] == {"n_train": 150, "n_train_from": "param n_train", "n_val": 150,
+                                "n_val_from": "param n_val"}
+    assert (payload["task"], payload["epochs_run"]) == ("binary", 4)
 
 
 def test_stop_leaves_the_recommended_epoch_and_the_diagnosis_and_summary_describe_that_model(tmp_path, monkeypatch):
