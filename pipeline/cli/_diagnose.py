@@ -147,6 +147,8 @@ def _from_run(reader, run, *, task, n_train, n_val, reference_error) -> Diagnose
     if reference_error is None and parent is not None and names.REFERENCE_ERROR in parent.data.metrics:
         reference_error = parent.data.metrics[names.REFERENCE_ERROR]
         reference_source = parent.data.tags.get(names.REFERENCE_SOURCE_TAG, names.REFERENCE_GIVEN)
+    elif reference_error is None and names.REFERENCE_ERROR in run.data.metrics:  # e.g. FitDiagnostics' own
+        reference_error = run.data.metrics[names.REFERENCE_ERROR]
     found = curve_names(run.data.metrics, task=task, source=source)
     return _diagnose(source, _curves(reader, run, found), task=task, n_train=sizes["--n-train"],
                      n_val=sizes["--n-val"], reference_error=reference_error, reference_source=reference_source,
