@@ -70,8 +70,9 @@ def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experime
 def _print_summary(result) -> None:
     labels = result.labels()
     click.echo(f"\nexperiment '{result.experiment}', sweep run {result.parent_run_id}")
+    held = f", {result.n_held} held by another fitcheck process" if result.n_held else ""
     click.echo(f"trials: {result.n_trials} in grid, {len(result.records)} run now, {result.n_skipped} already finished "
-               f"(resumed), {result.n_dropped_invalid} dropped as invalid, {result.n_failed} failed")
+               f"(resumed){held}, {result.n_dropped_invalid} dropped as invalid, {result.n_failed} failed")
     if result.reference_error is not None:
         click.echo(f"reference error: {result.reference_error:.4g} ({result.reference_source})")
     if labels:
