@@ -1,0 +1,61 @@
+"""Two ``fitcheck sweep`` processes of one spec started at the same moment, into one store or server.
+
+Each time: both exit 0, MLflow holds one sweep (one parent) with exactly one FINISHED run per trial
+key, and between them the two processes ran every trial once: what one ran, the other reports as
+held by another fitcheck process. Real processes, real stores, several times in a row.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from mlflow import MlflowClient
+
+from sweep_processes import N_TINY_TRIALS, assert_one_sweep, short_spec, sweep_at_once
+
+pytestmark = pytest.mark.slow
+
+
+def assert_split_between(outcomes, n_trials: int, *, finished_before: int = 0) -> None:
+    """Both succeeded, and the trials not finished before were run by exactly one of them."""
+    for outcome in outcomes:
+        assert outcome.returncode == 0, outcome.stderr[-3000:]
+        counts = outcome.counts
+        assert counts["grid"] == n_trials and counts["finished"] == finished_before
+        assert counts["run_now"] + counts["held"] == n_trials - finished_before
+    assert sum(outcome.counts["run_now"] for outcome in outcomes) == n_trials - finished_before
+    assert len({outcome.sweep_run_id for outcome in outcomes}) == 1
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_same_spec_twice_at_once_into_a_fresh_sqlite_store(tmp_path, attempt):
+    """Two processes create one SQLite store at once (a schema race in MLflow without fitcheck's lock)."""
+    spec, uri = short_spec(tmp_path), f"sqlite:///{tmp_path / 'mlflow.db'}"
+    outcomes = sweep_at_once((spec, tmp_path), (spec, tmp_path), uri=uri)
+    assert_split_between(outcomes, N_TINY_TRIALS)
+    assert_one_sweep(MlflowClient(uri), "tiny", N_TINY_TRIALS)
+
+
+def test_same_spec_twice_at_once_into_an_existing_sqlite_store_then_again(tmp_path):
+    """The store and the experiment exist: both sweeps make a parent and the first one wins. Run again
+    at once, both resume that sweep and find every trial finished."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    MlflowClient(uri).create_experiment("tiny")
+    spec = short_spec(tmp_path)
+    assert_split_between(sweep_at_once((spec, tmp_path), (spec, tmp_path), uri=uri), N_TINY_TRIALS)
+    parent_id = assert_one_sweep(MlflowClient(uri), "tiny", N_TINY_TRIALS)
+
+    again = sweep_at_once((spec, tmp_path), (spec, tmp_path), uri=uri)
+    assert_split_between(again, N_TINY_TRIALS, finished_before=N_TINY_TRIALS)
+    assert assert_one_sweep(MlflowClient(uri), "tiny", N_TINY_TRIALS) == parent_id == again[0].sweep_run_id
+
+
+@pytest.mark.parametrize("attempt", range(2))
+def test_same_spec_twice_at_once_through_a_server(mlflow_server, tmp_path, attempt):
+    experiment = f"together-{os.getpid()}-{attempt}"
+    spec = short_spec(tmp_path)
+    outcomes = sweep_at_once((spec, tmp_path), (spec, tmp_path), uri=mlflow_server.uri,
+                             extra=("--no-report", "--experiment", experiment))
+    assert_split_between(outcomes, N_TINY_TRIALS)
+    assert_one_sweep(MlflowClient(mlflow_server.uri), experiment, N_TINY_TRIALS)
