@@ -79,3 +79,15 @@ def assert_one_sweep(client: MlflowClient, experiment: str, n_trials: int, *, da
     assert Counter(run.info.status for run in trials) == {"FINISHED": n_trials}
     assert len({run.data.tags[names.TRIAL_KEY_TAG] for run in trials}) == n_trials
     return parent_id
+
+
+def assert_split_between(outcomes: list[Outcome], n_trials: int, *, finished_before: int = 0) -> None:
+    """All succeeded in one sweep, and each trial not finished before was run by exactly one of them
+    (a process that started late may find some of them finished by the other already)."""
+    for outcome in outcomes:
+        assert outcome.returncode == 0, outcome.stderr[-3000:]
+        counts = outcome.counts
+        assert counts["grid"] == counts["run_now"] + counts["finished"] + counts["held"] == n_trials
+        assert counts["finished"] >= finished_before
+    assert sum(outcome.counts["run_now"] for outcome in outcomes) == n_trials - finished_before
+    assert len({outcome.sweep_run_id for outcome in outcomes}) == 1
