@@ -139,8 +139,13 @@ def resolve_reference(
         from pipeline.reference import baseline_errors
 
         scale = data.target_scale if data.task == names.REGRESSION else 1.0
-        baselines = {name: float(error) * scale for name, error in
-                     baseline_errors(data.X_train, data.y_train, task=data.task, seed=spec.split.seed).items()}
+        try:
+            errors = baseline_errors(data.X_train, data.y_train, task=data.task, seed=spec.split.seed)
+        except FitcheckError as error:
+            raise FitcheckError(f"{spec.source}: reference_error: estimate: {str(error).rstrip('.')} (dataset "
+                                f"{data.name}); give a known error rate instead, or 'sweep', or pass "
+                                "--reference-error") from None
+        baselines = {name: float(error) * scale for name, error in errors.items()}
         return min(baselines.values()), names.REFERENCE_ESTIMATED, baselines
     return None, names.REFERENCE_SWEEP_BEST, {}
 
