@@ -77,13 +77,10 @@ class TrackingReader:
         parent_id = run.data.tags.get(names.PARENT_RUN_TAG)
         return self.find_run(parent_id) if parent_id else None
 
-    def latest_sweep(self, experiment_id: str, *, spec_hash: str | None = None) -> Run | None:
-        """The latest fitcheck sweep (parent) run in the experiment, of one spec when ``spec_hash`` is given."""
-        filter_string = f"tags.`{names.ROLE_TAG}` = '{names.ROLE_SWEEP}'"
-        if spec_hash is not None:
-            filter_string += f" and tags.`{names.SPEC_HASH_TAG}` = '{spec_hash}'"
-        runs = self.client.search_runs([experiment_id], filter_string, max_results=1,
-                                       order_by=["attributes.start_time DESC"])
+    def latest_sweep(self, experiment_id: str) -> Run | None:
+        """The latest fitcheck sweep (parent) run in the experiment."""
+        runs = self.client.search_runs([experiment_id], f"tags.`{names.ROLE_TAG}` = '{names.ROLE_SWEEP}'",
+                                       max_results=1, order_by=["attributes.start_time DESC"])
         return runs[0] if runs else None
 
     def sweeps(self, experiment_id: str, *, spec_hash: str) -> list[Run]:
