@@ -8,6 +8,9 @@ held by another fitcheck process. Real processes, real stores, several times in 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 from mlflow import MlflowClient
@@ -15,6 +18,28 @@ from mlflow import MlflowClient
 from sweep_processes import N_TINY_TRIALS, assert_one_sweep, assert_split_between, short_spec, sweep_at_once
 
 pytestmark = pytest.mark.slow
+
+
+# Sleeps until the given moment, then makes the first client of the store (MLflow creates it then).
+CREATE_STORE = """
+import sys, time
+from pipeline.tracking import make_client
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+make_client(sys.argv[1]).search_experiments(max_results=1)
+"""
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_processes_create_one_sqlite_store_at_the_same_moment(tmp_path, attempt):
+    """Without the folder lock MLflow's schema creation races (duplicate column name: step, or
+    table latest_metrics already exists) in most such attempts."""
+    uri, moment = f"sqlite:///{tmp_path / 'mlflow.db'}", str(time.time() + 8)
+    processes = [subprocess.Popen([sys.executable, "-c", CREATE_STORE, uri, moment], stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+    for process in processes:
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr[-2000:]
+    assert [e.name for e in MlflowClient(uri).search_experiments()] == ["Default"]
 
 
 @pytest.mark.parametrize("attempt", range(3))
