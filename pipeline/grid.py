@@ -8,9 +8,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass
 
 from pipeline.errors import FitcheckError
+from pipeline.names import AXES
 from pipeline.spec import GridSpec
 
 #: Losses each task accepts. Binary targets may also be read as two classes (softmax).
@@ -43,18 +45,51 @@ class TrialConfig:
         payload = json.dumps({**asdict(self), "data": data_fingerprint}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
-    def name(self) -> str:
-        """A short readable run name, e.g. ``d2w32-relu-adam-mse-lr0.001-bs32-s0``."""
-        hidden = f"d{self.depth}w{self.width}-{self.activation}" if self.depth else "d0"
-        extras = "".join(
-            part for part, on in ((f"-l2{self.l2:g}", self.l2), (f"-do{self.dropout:g}", self.dropout)) if on
-        )
-        return (f"{hidden}-{self.optimizer}-{self.loss}-lr{self.learning_rate:g}-bs{self.batch_size}"
-                f"-e{self.epochs}{extras}-s{self.seed}")
+    def name(self, varying: Collection[str] | None = None) -> str:
+        """A readable run name, e.g. ``d2w32-relu-adam-mse-lr0.001-bs32-e10-s0``.
+
+        With ``varying`` (the axes that differ across the sweep, see :func:`varying_axes`), only
+        those axes are named, so names fit MLflow's run name column: ``d2w32-lr0.001``. Width,
+        activation and dropout are not named for a depth-0 network, nor l2 and dropout when 0.
+        """
+        shown = set(AXES) if not varying else set(varying)
+        hidden = self.depth > 0
+        parts = [
+            ("depth", f"d{self.depth}", True), ("width", f"w{self.width}", hidden),
+            ("activation", f"-{self.activation}", hidden), ("optimizer", f"-{self.optimizer}", True),
+            ("loss", f"-{self.loss}", True), ("learning_rate", f"-lr{self.learning_rate:g}", True),
+            ("batch_size", f"-bs{self.batch_size}", True), ("epochs", f"-e{self.epochs}", True),
+            ("l2", f"-l2{self.l2:g}", bool(self.l2)), ("dropout", f"-do{self.dropout:g}", hidden and bool(self.dropout)),
+            ("seed", f"-s{self.seed}", True),
+        ]
+        return "".join(text for axis, text, on in parts if on and axis in shown).strip("-") or "d0"
 
     def params(self) -> dict[str, object]:
         """Every axis as an MLflow param."""
         return asdict(self)
+
+
+#: Axes a depth-0 network does not have (they collapse for it).
+HIDDEN_LAYER_AXES = ("width", "activation", "dropout")
+
+
+def varying_axes(trials: Iterable[TrialConfig]) -> tuple[str, ...]:
+    """The axes that take more than one value across ``trials``, in :data:`pipeline.names.AXES` order.
+
+    Width, activation and dropout count only among networks with hidden layers (a depth-0
+    network's collapsed values are not a variation).
+
+    Examples
+    --------
+    >>> a = TrialConfig(1, 8, "relu", "mse", "adam", 0.01, 32, 10, 0)
+    >>> b = TrialConfig(0, 0, "none", "mse", "adam", 0.1, 32, 10, 0)
+    >>> varying_axes([a, b])
+    ('depth', 'learning_rate')
+    """
+    trials = list(trials)
+    deep = [trial for trial in trials if trial.depth > 0]
+    return tuple(axis for axis in AXES
+                 if len({getattr(t, axis) for t in (deep if axis in HIDDEN_LAYER_AXES else trials)}) > 1)
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,23 @@ Layout of a sweep in MLflow
 ---------------------------
 Parent run (one per sweep), tag ``fitcheck.role = "sweep"``:
     params   dataset, task, n_train, n_val, n_test, n_features, grid_size, n_dropped_invalid, spec_hash, grid (JSON)
-    tags     fitcheck.spec_name, fitcheck.spec_hash, fitcheck.reference_error_source, mlflow.source.git.commit
+    tags     fitcheck.spec_name, fitcheck.spec_hash, fitcheck.reference_error_source, mlflow.source.git.commit,
+             mlflow.note.content (the sweep's summary, markdown), fitcheck.launcher_run_id (under ``mlflow run``)
     metrics  reference_error (+ reference_error_<baseline> when estimated), n_trials, n_finished, n_failed,
              n_skipped, sweep_seconds
     artifacts spec.yaml, report.html
 Child run (one per trial), tag ``fitcheck.role = "trial"``, tag ``mlflow.parentRunId``:
     params   every grid axis (AXES) and ``task``
-    tags     trial_key, diagnosis, diagnosis_at_recommended, fitcheck.error (on failure), fitcheck.diverged_epoch
+    tags     trial_key, diagnosis, diagnosis_at_recommended, fitcheck.bias_decided, fitcheck.error (on failure),
+             fitcheck.diverged_epoch, mlflow.note.content (the diagnosis in words, markdown)
     metrics  per epoch (step = epoch, 1-based): train_loss_running, train_loss, val_loss,
              train_error/val_error (classification) or train_rmse/val_rmse (regression);
              summary: best_val_<metric>, best_epoch, final_train_<metric>, final_val_<metric>, train_seconds,
-             recommended_epochs, avoidable_bias, variance_gap, variance_gap_se, reference_error
+             recommended_epochs, recommended_val_<metric>, recommended_train_<metric>, avoidable_bias,
+             variance_gap, variance_gap_se, reference_error, bias_decided
     artifacts curves.png, curves.csv, diagnosis.json
+Experiment: tag ``mlflow.sharedViewState.fitcheck-<parent run id>`` per sweep, the MLflow UI view of its trials.
+A run launched by ``mlflow run``: tag fitcheck.sweep_run_id, the sweep (parent) run it ran.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ UNDIAGNOSED = "undiagnosed"
 LABEL_TITLES = {
     GOOD_FIT: "good fit", HIGH_BIAS: "high bias", HIGH_VARIANCE: "high variance",
     HIGH_BIAS_HIGH_VARIANCE: "high bias + variance", DIVERGED: "diverged", UNDIAGNOSED: "undiagnosed",
+    "bias_undecided": "bias undecided",
 }
 
 # -- tags ------------------------------------------------------------------------------------
@@ -53,11 +59,21 @@ PID_TAG = "fitcheck.pid"
 HOST_TAG = "fitcheck.host"
 DIAGNOSIS_TAG = "diagnosis"
 DIAGNOSIS_AT_RECOMMENDED_TAG = "diagnosis_at_recommended"
+#: ``"true"`` or ``"false"``: whether the bias verdict is decided (an estimated reference may be
+#: too uncertain to rule avoidable bias in or out); filter undecided runs in the MLflow UI.
+BIAS_DECIDED_TAG = "fitcheck.bias_decided"
 REFERENCE_SOURCE_TAG = "fitcheck.reference_error_source"
 PARENT_RUN_TAG = "mlflow.parentRunId"
 RUN_NAME_TAG = "mlflow.runName"
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
 DATASET_CONTEXT_TAG = "mlflow.data.context"
+#: MLflow's run description (markdown), shown on the run page.
+NOTE_TAG = "mlflow.note.content"
+#: On the run ``mlflow run`` made: the sweep (parent) run it launched; on that parent: the latest launcher.
+SWEEP_RUN_TAG = "fitcheck.sweep_run_id"
+LAUNCHER_RUN_TAG = "fitcheck.launcher_run_id"
+#: Prefix of the experiment tags the MLflow UI reads a shared view from (URL parameter ``viewStateShareKey``).
+SHARED_VIEW_TAG_PREFIX = "mlflow.sharedViewState."
 
 # -- reference error -------------------------------------------------------------------------
 REFERENCE_GIVEN = "given"
@@ -74,6 +90,8 @@ REFERENCE_SOURCES = {
     REFERENCE_ASSUMED_ZERO: "none given: taken as 0",
 }
 REFERENCE_ERROR = "reference_error"
+#: The estimate before the cap by the sweep's best validation error (logged when the cap lowered it).
+REFERENCE_ESTIMATE = "reference_estimate"
 #: Prefix of the parent's per-baseline metrics when the reference is estimated (+ baseline name).
 REFERENCE_BASELINE_PREFIX = "reference_error_"
 
@@ -86,6 +104,8 @@ TASK_PARAM = "task"
 GRID_PARAM = "grid"
 N_TRAIN_PARAM = "n_train"
 N_VAL_PARAM = "n_val"
+#: A trial's trainable parameter count (param): the simplest of tied trials is the one recommended.
+N_PARAMETERS_PARAM = "n_parameters"
 
 RUNNING_LOSS = "train_loss_running"
 TRAIN_LOSS = "train_loss"
@@ -94,8 +114,25 @@ BEST_EPOCH = "best_epoch"
 TRAIN_SECONDS = "train_seconds"
 RECOMMENDED_EPOCHS = "recommended_epochs"
 VARIANCE_GAP = "variance_gap"
+VARIANCE_GAP_SE = "variance_gap_se"
+AVOIDABLE_BIAS = "avoidable_bias"
+REGRET = "regret"
+EPOCHS_SAVED = "epochs_saved"
+CONVERGED = "converged"
+#: 1.0 when the bias verdict is decided, 0.0 when the reference's uncertainty leaves it open.
+BIAS_DECIDED = "bias_decided"
+#: Kind of summary metric (``summary_metric(RECOMMENDED_VAL, task)`` is ``recommended_val_error``):
+#: the smoothed validation metric at the recommended epoch, what trials are ranked by.
+RECOMMENDED_VAL = "recommended_val"
+#: Keras' own names for the validation metrics fitcheck's ``val_error`` / ``val_rmse`` mirror
+#: (``EarlyStopping`` monitors): accuracy is maximised, RMSE minimised.
+KERAS_VAL_ACCURACY = "val_accuracy"
+KERAS_VAL_RMSE = "val_root_mean_squared_error"
 N_TRIALS, N_FINISHED, N_FAILED, N_SKIPPED = "n_trials", "n_finished", "n_failed", "n_skipped"
 SWEEP_SECONDS = "sweep_seconds"
+#: Kind of summary metric (``recommended_train_error``): the training metric at the recommended epoch,
+#: beside ``recommended_val_<metric>`` in the MLflow UI's charts.
+RECOMMENDED_TRAIN = "recommended_train"
 
 
 def task_metric(task: str) -> str:

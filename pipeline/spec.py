@@ -25,6 +25,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool,
 
 from pipeline._read_yaml import read_yaml_file
 from pipeline.errors import ECHO_CHARS, FitcheckError, echo
+from pipeline.names import TASKS
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "leaky_relu", "linear", "swish", "softplus")
 LOSSES = (
@@ -34,7 +35,6 @@ LOSSES = (
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad", "nadam", "adamw", "adamax")
 SKLEARN_DATASETS = ("breast_cancer", "digits", "wine", "iris", "diabetes")
 SYNTHETIC_DATASETS = ("moons", "circles", "classification", "friedman1")
-TASKS = ("binary", "multiclass", "regression")
 REFERENCE_WORDS = ("estimate", "sweep")
 DEFAULT_MAX_TRIALS = 500
 

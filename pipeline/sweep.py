@@ -21,10 +21,11 @@ from pipeline import interrupt, names
 from pipeline.data import PreparedData, load_dataset
 from pipeline.errors import FitcheckError
 from pipeline.executors import Executor, TrialStarted, make_executor
-from pipeline.grid import Grid, TrialConfig, expand_grid
+from pipeline.grid import Grid, TrialConfig, expand_grid, varying_axes
 from pipeline.spec import SweepSpec, load_spec
 from pipeline.tracking import (
     DatasetFrame,
+    SweepLinks,
     SweepTracker,
     TrackingUnavailable,
     WantedTrial,
@@ -54,15 +55,19 @@ class SweepOptions:
     report: bool = True
     progress: bool = True
     verbose: bool = False
+    #: ``time.perf_counter()`` when the command started (the CLI sets it), so the wall time is the command's own.
+    started: float | None = None
 
 
 @dataclass
 class TrialRecord:
-    """A trial as the sweep saw it: config, outcome and diagnosis."""
+    """A trial as the sweep saw it: config, run name, outcome and diagnosis."""
 
     index: int
     config: TrialConfig
     key: str
+    name: str
+    n_parameters: int
     run_id: str | None = None
     outcome: TrialOutcome | None = None
     diagnosis: object | None = None
@@ -91,7 +96,12 @@ class SweepResult:
     reference_error: float | None = None
     reference_source: str = ""
     reference_baselines: dict[str, float] = field(default_factory=dict)
+    reference_estimate: float | None = None
+    n_val: int = 0
     report_path: Path | None = None
+    #: The grid axes that vary, and where the MLflow UI shows the trials (None when it could not be written).
+    varying_axes: tuple[str, ...] = ()
+    links: SweepLinks | None = None
     #: Trials left to another live fitcheck process of the same sweep, which claimed them first.
     n_held: int = 0
 
@@ -104,21 +114,24 @@ class SweepResult:
         return Counter(r.label for r in self.records if r.outcome)
 
     def summary_frame(self, task: str) -> pd.DataFrame:
-        """One row per trial run now: config, best validation metric, label."""
-        from pipeline.diagnostics import curve_summary
+        """One row per trial run now, ranked by the validation metric at its recommended epoch: config,
+        that value, the recommended epoch, label, parameters, and whether it is tied with the best
+        (within one standard error; see :func:`pipeline.diagnostics.rank_trials`)."""
+        from pipeline.diagnostics import rank_trials
 
-        best_val = names.summary_metric("best_val", task)
-        rows = []
-        for record in self.records:
-            if record.outcome is None:
-                continue
-            rows.append({
-                "trial": record.config.name(), "status": record.outcome.status,
-                best_val: curve_summary(record.outcome.curves, task=task).get(best_val, math.nan),
-                "label": record.label,
-                "stop_at": record.diagnosis.recommended_epochs if record.diagnosis else None,
-            })
-        return pd.DataFrame(rows).astype({"stop_at": "Int64"}) if rows else pd.DataFrame(rows)
+        at_stop = names.summary_metric(names.RECOMMENDED_VAL, task)
+        rows = [{
+            "trial": record.name, "status": record.outcome.status,
+            at_stop: record.diagnosis.recommended_val_metric if record.diagnosis else math.nan,
+            "stop_at": record.diagnosis.recommended_epochs if record.diagnosis else None,
+            "label": record.label, names.N_PARAMETERS_PARAM: record.n_parameters,
+        } for record in self.records if record.outcome is not None]
+        if not rows:
+            return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows).astype({"stop_at": "Int64", at_stop: float})
+        ranked = rank_trials(frame, metric=names.task_metric(task), n_val=max(self.n_val, 1), value=at_stop,
+                             parameters=names.N_PARAMETERS_PARAM, epochs="stop_at")
+        return ranked.sort_values(["rank", names.N_PARAMETERS_PARAM], kind="stable")
 
 
 def resolve_reference(
@@ -151,9 +164,18 @@ def resolve_reference(
 
 
 def _wanted(record: TrialRecord, data: PreparedData) -> WantedTrial:
-    """The trial's claim: its run, with every axis and the task as params."""
-    return WantedTrial(run_name=record.config.name(), trial_key=record.key,
-                       params={**record.config.params(), names.TASK_PARAM: data.task})
+    """The trial's claim: its run, with every axis, the task and the parameter count as params."""
+    return WantedTrial(run_name=record.name, trial_key=record.key,
+                       params={**record.config.params(), names.TASK_PARAM: data.task,
+                               names.N_PARAMETERS_PARAM: record.n_parameters})
+
+
+def _parameter_count(config: TrialConfig, data: PreparedData) -> int:
+    from pipeline.diagnostics import mlp_parameter_count
+    from pipeline.targets import output_head
+
+    units = output_head(data.task, config.loss, data.n_classes).units
+    return mlp_parameter_count(config.depth, config.width if config.depth else 0, data.n_features, units)
 
 
 def _diagnosis(curves: dict[str, list[float]], data: PreparedData, reference: float, source: str):
@@ -164,7 +186,8 @@ def _diagnosis(curves: dict[str, list[float]], data: PreparedData, reference: fl
     if frame.empty:
         return None
     return diagnose(frame, task=data.task, n_train=len(data.y_train), n_val=len(data.y_val),
-                    reference_error=reference, reference_source=source)
+                    reference_error=reference, reference_source=source,
+                    monitor=f"val_{names.task_metric(data.task)}")  # the name fitcheck logs
 
 
 def _failure(outcome: TrialOutcome) -> str | None:
@@ -186,7 +209,7 @@ class Sweep:
         self.tracker, self.executor = tracker, executor
 
     def run(self) -> SweepResult:
-        started = time.perf_counter()
+        started = self.options.started or time.perf_counter()
         spec, options = self.spec, self.options
         if self.tracker is None:
             check_tracking_uri(options.tracking_uri)  # fail fast, before any data is read; creates nothing
@@ -211,15 +234,16 @@ class Sweep:
         experiment = tracker.use_experiment(options.experiment or spec.experiment_name())
         fingerprint = data.fingerprint()
         spec_hash = f"{spec.fingerprint()}-{fingerprint[:8]}"
-        records = [TrialRecord(i, config, config.key(fingerprint)) for i, config in enumerate(grid.trials)]
+        axes = varying_axes(grid.trials)  # run names and the MLflow UI's columns name only these
+        records = [TrialRecord(i, config, config.key(fingerprint), config.name(axes),
+                               _parameter_count(config, data)) for i, config in enumerate(grid.trials)]
         reference, reference_source, baselines = resolved_reference
-        resumable = options.resume and not os.environ.get("MLFLOW_RUN_ID")
-        parent_id = tracker.find_sweep(spec_hash) if resumable else None
+        parent_id = tracker.find_sweep(spec_hash) if options.resume else None
         if parent_id:
             tracker.resume_sweep(parent_id)
         else:
             parent_id = self._start_parent(tracker, data, grid, spec_hash)
-            if resumable and settle_sweep(tracker, spec_hash):  # a rival sweep of this spec made the first parent
+            if options.resume and settle_sweep(tracker, spec_hash):  # a rival sweep of this spec made the first parent
                 parent_id = tracker.parent_run_id
         existing = [run for runs in tracker.trial_runs().values() for run in runs]
         tracker.kill_stale(existing)
@@ -228,15 +252,15 @@ class Sweep:
         todo = [record for record in records if record.key not in finished]
         result = SweepResult(experiment, parent_id, data.task, len(records), len(records) - len(todo), grid.n_dropped_invalid,
                              reference_error=reference, reference_source=reference_source,
-                             reference_baselines=baselines)
+                             reference_baselines=baselines, n_val=len(data.y_val), varying_axes=axes)
         try:
             todo = self._claim(tracker, data, todo, result)
             self._train(tracker, executor, data, todo, result)
         except KeyboardInterrupt:
             self._mark_interrupted(tracker)
             raise
-        if reference is None:
-            self._diagnose_against_sweep_best(tracker, data, result, finished_before)
+        if self._settle_reference(data, result, finished_before):
+            self._rediagnose(tracker, data, result, finished_before)
         result.seconds = time.perf_counter() - started
         self._finish_parent(tracker, result)
         return result
@@ -317,23 +341,46 @@ class Sweep:
         if diagnosis is not None:
             record.diagnosis = diagnosis
 
-    def _diagnose_against_sweep_best(self, tracker: SweepTracker, data: PreparedData, result: SweepResult,
-                                     finished_before: list) -> None:
-        """``reference_error: sweep``: once every trial has run, diagnose all of them, earlier
-        invocations' included, against the best validation metric of the whole sweep."""
-        from pipeline.diagnostics import reference_from_sweep
+    @staticmethod
+    def _settle_reference(data: PreparedData, result: SweepResult, finished_before: list) -> bool:
+        """Once every trial has run, fix the reference the whole sweep is diagnosed against; True when
+        it differs from the one the trials were diagnosed against live.
 
-        metric, best_val = names.task_metric(data.task), names.summary_metric("best_val", data.task)
-        values = [value for r in result.records if r.outcome.status == "FINISHED"
-                  for value in r.outcome.curves.get(f"val_{metric}", [])]
-        values += [run.data.metrics[best_val] for run in finished_before if best_val in run.data.metrics]
-        if not values:
-            return
-        result.reference_error = reference_from_sweep(values)
+        ``reference_error: sweep``: the best validation metric of the sweep, earlier invocations'
+        trials included. An estimated reference: capped by that best plus an allowance for picking
+        the best of K noisy values (:func:`pipeline.diagnostics.cap_reference`), so it is never
+        above what the sweep's own networks reached.
+        """
+        from pipeline.diagnostics import cap_reference, curve_summary, reference_from_sweep
+
+        best_val = names.summary_metric("best_val", data.task)
+        bests = [curve_summary(r.outcome.curves, task=data.task).get(best_val, math.nan)
+                 for r in result.records if r.outcome.status == "FINISHED"]
+        bests += [run.data.metrics[best_val] for run in finished_before if best_val in run.data.metrics]
+        bests = [value for value in bests if math.isfinite(value)]
+        if not bests:
+            return False
+        if result.reference_error is None:
+            result.reference_error = reference_from_sweep(bests)
+            return True
+        if result.reference_source != names.REFERENCE_ESTIMATED:
+            return False
+        estimate = result.reference_estimate if result.reference_estimate is not None else result.reference_error
+        capped = cap_reference(estimate, best_val=min(bests), n_val=len(data.y_val), n_trials=len(bests),
+                               metric=names.task_metric(data.task))
+        result.reference_estimate = estimate
+        if not capped.capped:
+            return False
+        result.reference_error = capped.value
+        return True
+
+    def _rediagnose(self, tracker: SweepTracker, data: PreparedData, result: SweepResult,
+                    finished_before: list) -> None:
+        """Diagnose every trial of the sweep, earlier invocations' included, against the settled reference."""
         for record in result.records:
             self._diagnose(record, data, result.reference_error, result.reference_source)
             if record.diagnosis is not None and record.run_id:
-                payload = trial_payload(record.outcome.curves, task=data.task, title=record.config.name(),
+                payload = trial_payload(record.outcome.curves, task=data.task, title=record.name,
                                         diagnosis=record.diagnosis, failure=_failure(record.outcome),
                                         diverged_epoch=record.outcome.diverged_epoch,
                                         reference_error=result.reference_error)
@@ -352,7 +399,7 @@ class Sweep:
     def _log_trial(self, tracker: SweepTracker, data: PreparedData, record: TrialRecord,
                    reference: float | None) -> bool:
         outcome = record.outcome
-        payload = trial_payload(outcome.curves, task=data.task, title=record.config.name(),
+        payload = trial_payload(outcome.curves, task=data.task, title=record.name,
                                 diagnosis=record.diagnosis, failure=_failure(outcome),
                                 diverged_epoch=outcome.diverged_epoch, train_seconds=outcome.train_seconds,
                                 reference_error=reference)
@@ -360,7 +407,7 @@ class Sweep:
             tracker.finish_trial(record.run_id, curves=outcome.curves, metrics=payload.metrics, tags=payload.tags,
                                  artifacts=payload.artifacts, status=outcome.status)
         except TrackingUnavailable as error:
-            _log.warning("could not log trial %s yet: %s", record.config.name(), error)
+            _log.warning("could not log trial %s yet: %s", record.name, error)
             return False
         return True
 
@@ -373,6 +420,8 @@ class Sweep:
         }
         if result.reference_error is not None:
             metrics[names.REFERENCE_ERROR] = result.reference_error
+        if result.reference_estimate is not None and result.reference_estimate != result.reference_error:
+            metrics[names.REFERENCE_ESTIMATE] = result.reference_estimate
         metrics.update({f"{names.REFERENCE_BASELINE_PREFIX}{name}": error
                         for name, error in result.reference_baselines.items()})
         status = "FAILED" if result.n_unlogged else "FINISHED"
@@ -382,6 +431,9 @@ class Sweep:
         except TrackingUnavailable as error:
             raise FitcheckError(f"MLflow at {tracker.tracking_uri} went away: {error}; "
                                 "run the same command again to resume") from None
+        result.links = self._safe(lambda: tracker.publish_sweep(
+            task=result.task, axes=result.varying_axes, reference_error=result.reference_error,
+            reference_source=result.reference_source))
         if self.options.report:
             result.report_path = self._write_report(tracker, result)
 

@@ -1,7 +1,8 @@
-"""What a trial's MLflow run holds besides its per-epoch curves: summary metrics, tags and files.
+"""What a trial's MLflow run holds besides its per-epoch curves: summary metrics, tags, description and files.
 
-One function builds it, for a trial that just ended and for a trial diagnosed later
-(``reference_error: sweep``), so both write the same things. Draws the PNG; never talks to MLflow.
+One function builds it, for a trial that just ended, for a trial diagnosed later
+(``reference_error: sweep``) and for a user's own run (``fitcheck diagnose --write``), so all
+write the same things. Draws the PNG; never talks to MLflow.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import names
+from pipeline.descriptions import trial_description
 from pipeline.diagnostics import Diagnosis, curve_summary
 
 
@@ -31,6 +33,15 @@ def curves_frame(curves: Mapping[str, Sequence[float]]) -> pd.DataFrame:
     frame = pd.DataFrame({name: pd.Series(values, dtype=float) for name, values in curves.items()})
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
     return frame
+
+
+def recommended_train_metric(diagnosis: Diagnosis) -> dict[str, float]:
+    """The training metric at the recommended epoch (``recommended_train_error``), beside the
+    diagnosis's ``recommended_val_<metric>`` in MLflow's charts; empty where undefined or not finite."""
+    value = diagnosis.at_recommended.get("epoch_train_metric")
+    if value is None or not np.isfinite(value):
+        return {}
+    return {names.summary_metric(names.RECOMMENDED_TRAIN, diagnosis.task): float(value)}
 
 
 def trial_payload(curves: Mapping[str, Sequence[float]], *, task: str, title: str,
@@ -52,18 +63,17 @@ def trial_payload(curves: Mapping[str, Sequence[float]], *, task: str, title: st
     """
     metrics: dict[str, float] = {} if train_seconds is None else {names.TRAIN_SECONDS: train_seconds}
     metrics.update(curve_summary(curves, task=task))
-    tags: dict[str, str] = {}
+    tags: dict[str, str] = {names.NOTE_TAG: trial_description(diagnosis, failure=failure, diverged_epoch=diverged_epoch)}
     artifacts: dict[str, bytes] = {}
     if diagnosis is not None:
         metrics.update(diagnosis.metrics())
-        tags[names.DIAGNOSIS_AT_RECOMMENDED_TAG] = diagnosis.label_at_recommended
+        metrics.update(recommended_train_metric(diagnosis))
+        tags.update(diagnosis.tags())  # the labels and whether the bias verdict is decided
         artifacts["diagnosis.json"] = json.dumps(diagnosis.to_dict(), indent=2, default=str).encode()
     if failure is not None:
         tags.update({names.DIAGNOSIS_TAG: names.DIVERGED, names.ERROR_TAG: failure})
         if diverged_epoch:
             tags[names.DIVERGED_EPOCH_TAG] = str(diverged_epoch)
-    elif diagnosis is not None:
-        tags[names.DIAGNOSIS_TAG] = diagnosis.label
     if curves:
         from pipeline.plots import curve_plot_png
 

@@ -10,10 +10,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 
+import numpy as np
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from mlflow.entities import DatasetInput, InputTag
+
+from pipeline import names
+from pipeline.tracking import DatasetFrame
+from pipeline.tracking._claiming import again_if_raced
 
 from sweep_processes import N_TINY_TRIALS, assert_one_sweep, assert_split_between, short_spec, sweep_at_once
 
@@ -72,3 +80,31 @@ def test_same_spec_twice_at_once_through_a_server(mlflow_server, tmp_path):
                              extra=("--no-report", "--experiment", experiment))
     assert_split_between(outcomes, N_TINY_TRIALS)
     assert_one_sweep(MlflowClient(mlflow_server.uri), experiment, N_TINY_TRIALS)
+
+
+def test_two_sweeps_log_one_dataset_at_the_same_moment(mlflow_server):
+    """Both parents find no row for the dataset and both insert one; the store refuses the second
+    (without the retry, in about 6 of 15 such attempts); made again, it links to the first."""
+    client = MlflowClient(mlflow_server.uri)
+    for attempt in range(10):
+        experiment_id = client.create_experiment(f"one-dataset-{os.getpid()}-{attempt}")
+        frame = pd.DataFrame({"x": np.arange(50.0) + attempt, "y": np.arange(50) % 2})
+        inputs = [DatasetInput(DatasetFrame(frame, "d", "y").to_mlflow_entity(),
+                               [InputTag(names.DATASET_CONTEXT_TAG, "training")])]
+        parents = [client.create_run(experiment_id).info.run_id for _ in range(2)]
+        start, refused = threading.Barrier(2), []
+
+        def log(run_id: str) -> None:
+            start.wait()
+            try:
+                again_if_raced(lambda: client.log_inputs(run_id, inputs))
+            except Exception as error:  # noqa: BLE001 - the test counts every refusal
+                refused.append(error)
+
+        threads = [threading.Thread(target=log, args=(run_id,)) for run_id in parents]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert refused == []
+        assert [len(client.get_run(run_id).inputs.dataset_inputs) for run_id in parents] == [1, 1]

@@ -17,7 +17,8 @@ NOT_IMPORTED = ("pipeline.__main__",)
 #: Metric names defined in names.py as constants (the ``*_TAG`` constants are found by their suffix).
 METRIC_CONSTANTS = (
     "RUNNING_LOSS", "TRAIN_LOSS", "VAL_LOSS", "BEST_EPOCH", "TRAIN_SECONDS", "RECOMMENDED_EPOCHS", "VARIANCE_GAP",
-    "N_TRIALS", "N_FINISHED", "N_FAILED", "N_SKIPPED", "SWEEP_SECONDS", "REFERENCE_ERROR",
+    "N_TRIALS", "N_FINISHED", "N_FAILED", "N_SKIPPED", "SWEEP_SECONDS", "REFERENCE_ERROR", "VARIANCE_GAP_SE",
+    "AVOIDABLE_BIAS", "REGRET", "EPOCHS_SAVED", "CONVERGED", "BIAS_DECIDED",
 )
 
 # Runs in a fresh interpreter: imports the third-party modules the package imports at module level,

@@ -1,4 +1,4 @@
-"""The sweep end to end: real Keras training, a real ``mlflow server``, ``mlflow run``."""
+"""The sweep end to end: real Keras training, a real ``mlflow server`` (``mlflow run``: tests/test_mlflow_run.py)."""
 
 from __future__ import annotations
 
@@ -140,26 +140,6 @@ def test_csv_with_categorical_columns(tmp_path):
     assert parent.data.params["n_features"] == str(3 + 4 + 2)  # one-hot plan and region, two numeric
     runs = children(client, parent.info.run_id, experiment.experiment_id)
     assert len(runs) == 6 and all(r.info.status == "FINISHED" for r in runs)
-
-
-def test_mlflow_run_entry_point(tmp_path):
-    mlflow_bin = str(Path(sys.executable).with_name("mlflow"))
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    result = subprocess.run(
-        [mlflow_bin, "run", str(ROOT), "-e", "sweep", "-P", f"spec={TINY}", "-P", "workers=2",
-         "--env-manager", "local", "--experiment-name", "mlflow-run"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path,
-        env={**os.environ, "MLFLOW_TRACKING_URI": uri,  # as in an activated virtual environment
-             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"})
-    assert result.returncode == 0, result.stderr[-3000:]
-    client = MlflowClient(uri)
-    experiment, parent = only_parent(client, "mlflow-run")
-    assert parent.data.tags.get("mlflow.project.entryPoint") == "sweep"  # the `mlflow run` run is the parent
-    runs = children(client, parent.info.run_id, experiment.experiment_id)
-    assert len(runs) == N_TINY_TRIALS and all(r.info.status == "FINISHED" for r in runs)
-    report = ROOT / "reports" / "mlflow-run.html"  # `mlflow run` works in the project folder
-    assert report.exists()
-    report.unlink()
 
 
 def test_sweep_reference_covers_trials_of_earlier_invocations(tmp_path):

@@ -25,12 +25,21 @@ sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
 import generate  # noqa: E402
 import peers  # noqa: E402
 
-from pipeline.diagnostics import LABELS, diagnose, online_stop, recommend_stop  # noqa: E402
+from pipeline.diagnostics import (  # noqa: E402
+    LABELS,
+    advice_contradictions,
+    cap_reference,
+    diagnose,
+    online_stop,
+    recommend_stop,
+)
 from pipeline.diagnostics._noise import metric_se  # noqa: E402
 
 BAND = {"error": (0.01, 0.03), "rmse": (0.05, 0.15)}  # (LOW, HIGH); rmse in units of sigma
 FIT_LABELS = LABELS[:4]
 MARGINS = (0, 1, 1.645, 2, 3)
+STOPPING_RULE = "fitcheck recommended_epochs (offline)"
+KERAS_TEN = "Keras EarlyStopping patience 10"
 
 
 def truth(run: pd.Series, curves: pd.DataFrame) -> str | None:
@@ -59,12 +68,26 @@ def best_reached(runs: pd.DataFrame, curves: dict, split: str = "val") -> dict:
     return best
 
 
+def capped_references(runs: pd.DataFrame, curves: dict) -> dict:
+    """Per dataset: its estimated reference capped as the sweep caps it (``cap_reference``): by the
+    lowest validation metric its runs reached, plus the allowance for picking the best of K runs."""
+    best = best_reached(runs, curves, "val")
+    capped = {}
+    for data_seed, group in runs.groupby("data_seed"):
+        run = group.iloc[0]
+        capped[data_seed] = cap_reference(run.reference_estimated, best_val=best[data_seed], n_val=int(run.n_val),
+                                          n_trials=len(group), metric="rmse" if run.task == "regression" else "error")
+    return capped
+
+
 REFERENCES = {  # name: (reference error of a run, given its dataset's best values; source)
     "given (the Bayes error)": (lambda run, best: run.bayes_error, "given"),
     "estimated (as the sweep does: lower of trees and linear)": (
         lambda run, best: run.reference_estimated, "estimated"),
     "trees alone (HistGradientBoosting)": (lambda run, best: run.reference_hgb, "estimated"),
     "linear model alone": (lambda run, best: run.reference_linear, "estimated"),
+    "estimated, capped by the sweep's best (cap_reference, as the sweep does)": (
+        lambda run, best: best["capped"][run.data_seed].value, "estimated"),
     "estimated, min with the sweep's best validation": (
         lambda run, best: min(run.reference_estimated, best["val"][run.data_seed]), "estimated"),
     "best fresh-sample error any run reached (oracle)": (
@@ -82,6 +105,7 @@ def _fit_label(run, curves: dict, reference, source: str, **options) -> str:
 def reference_sensitivity(runs: pd.DataFrame, curves: dict, scored: pd.DataFrame) -> pd.DataFrame:
     """fitcheck's label accuracy with each reference, and how it treats the true good fits."""
     best = {split: best_reached(runs, curves, split) for split in ("val", "fresh")}
+    best["capped"] = capped_references(runs, curves)
     truth_of = scored.set_index("run_id")["truth"]
     table = runs[runs["run_id"].isin(truth_of.index)]
     part_two = table["family"].isin(generate.PARTS[1])
@@ -121,6 +145,7 @@ def reference_ceiling(runs: pd.DataFrame, curves: dict, scored: pd.DataFrame) ->
 
 def label_table(runs: pd.DataFrame, curves: dict) -> pd.DataFrame:
     """One row per run: truth and every labeller's label."""
+    capped = capped_references(runs, curves)
     rows = []
     for run in runs.itertuples():
         run_curves = curves[run.run_id]
@@ -130,6 +155,7 @@ def label_table(runs: pd.DataFrame, curves: dict) -> pd.DataFrame:
             "n_train": run.n_train, "truth": truth(run, run_curves),
             "fitcheck (given)": _fit_label(run, curves, run.bayes_error, "given"),
             "fitcheck (estimated)": _fit_label(run, curves, run.reference_estimated, "estimated"),
+            "fitcheck (estimated, capped)": _fit_label(run, curves, capped[run.data_seed].value, "estimated"),
             "fixed threshold (given)": peers.fixed_threshold(run_curves, metric=metric,
                                                              reference=run.bayes_error),
             "fixed threshold (estimated)": peers.fixed_threshold(run_curves, metric=metric,
@@ -168,12 +194,14 @@ def stopping_table(runs: pd.DataFrame, curves: dict) -> pd.DataFrame:
         noise = metric_se(val.min(), run.n_val, metric=metric)
         cheaper = {f"fitcheck recommend_stop, min_delta {d:g} SE": recommend_stop(val, min_delta=d * noise)
                    for d in (0.25, 0.5)}
+        smoothed_minimum = recommend_stop(val, patience=len(val))
         rules = {
-            "fitcheck recommended_epochs (offline)": (recommended, recommended),
+            STOPPING_RULE: (recommended, recommended),
+            "previous rule: first minimum of the smoothed curve": (smoothed_minimum, smoothed_minimum),
             **{rule: (epochs, epochs) for rule, epochs in cheaper.items()},
             "fitcheck online (smoothed, patience 5)": online_stop(val, patience=5),
             "Keras EarlyStopping patience 5": peers.keras_patience(val, patience=5),
-            "Keras EarlyStopping patience 10": peers.keras_patience(val, patience=10),
+            KERAS_TEN: peers.keras_patience(val, patience=10),
             **{f"Prechelt GL_{a:g}": peers.prechelt_gl(val, alpha=a) for a in (1, 2, 5)},
             **{f"Prechelt PQ_{a:g} (k=5)": peers.prechelt_pq(val, train_loss, alpha=a) for a in (0.5, 1, 2)},
             **{f"Prechelt UP_{s} (k=5)": peers.prechelt_up(val, successive=s) for s in (2, 3)},
@@ -226,6 +254,11 @@ def main() -> None:
     for column in ("fitcheck (given)", "fitcheck (estimated)"):
         print(f"## Confusion matrix, {column} (rows: truth, columns: predicted)\n")
         print(markdown(confusion(scored, column)), "\n")
+    capped = capped_references(runs, curves)
+    print(f"Estimated reference capped by the sweep's best validation error (cap_reference) on "
+          f"{sum(c.capped for c in capped.values())} of {len(capped)} datasets; label accuracy with the "
+          f"reference estimated: {(scored['fitcheck (estimated)'] == scored['truth']).mean():.1%} before the cap, "
+          f"{(scored['fitcheck (estimated, capped)'] == scored['truth']).mean():.1%} after\n")
     print("## fitcheck label accuracy by reference error (scored runs)\n")
     sensitivity = reference_sensitivity(runs, curves, scored)
     print(markdown(sensitivity, {c: ".1%" for c in sensitivity.columns[:4]}), "\n")
@@ -246,7 +279,28 @@ def main() -> None:
     print(f"## Early stopping ({len(runs)} runs, mean run length "
           f"{stops.groupby('run_id')['epochs_run'].first().mean():.1f} epochs)\n")
     print(markdown(summary, {"median_regret": ".2%", "p90_regret": ".2%",
-                             "mean_epochs_trained": ".1f", "mean_epoch_kept": ".1f"}))
+                             "mean_epochs_trained": ".1f", "mean_epoch_kept": ".1f"}), "\n")
+    ours, keras = summary.loc[STOPPING_RULE], summary.loc[KERAS_TEN]
+    print(f"Against {KERAS_TEN}: median regret {ours.median_regret:.2%} vs {keras.median_regret:.2%}, "
+          f"p90 {ours.p90_regret:.2%} vs {keras.p90_regret:.2%}, mean recommended epochs "
+          f"{ours.mean_epochs_trained:.1f} vs 0.8 x {keras.mean_epochs_trained:.1f} = "
+          f"{0.8 * keras.mean_epochs_trained:.1f}\n")
+    found = contradictions(runs, curves)
+    print(f"## Advice contradictions: {len(found)} in {2 * len(runs)} diagnoses (reference given and estimated)\n")
+    for line in found:
+        print(f"* {line}")
+
+
+def contradictions(runs: pd.DataFrame, curves: dict) -> list[str]:
+    """Every run's advice checked against its curves, with the reference given and estimated."""
+    found = []
+    for run in runs.itertuples():
+        for reference, source in ((run.bayes_error, "given"), (run.reference_estimated, "estimated")):
+            diagnosis = diagnose(curves[run.run_id], task=run.task, n_train=run.n_train, n_val=run.n_val,
+                                 reference_error=reference, reference_source=source)
+            found += [f"{run.run_id} ({source}): {line}"
+                      for line in advice_contradictions(diagnosis, curves[run.run_id])]
+    return found
 
 
 if __name__ == "__main__":

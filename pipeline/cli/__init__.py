@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+
+STARTED = time.perf_counter()  # the command's own start, for the wall time the sweep reports
 
 import click
 
@@ -32,6 +35,9 @@ class _Group(click.Group):
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
     """fitcheck: sweep Keras networks, track them in MLflow, diagnose bias and variance."""
+    from pipeline.tracking import quiet_telemetry
+
+    quiet_telemetry()  # before MLflow is imported and before any thread starts
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = verbose
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")

@@ -1,167 +1,243 @@
-"""``fitcheck diagnose``: label one run's fit from a curves CSV or from an MLflow run."""
+"""``fitcheck diagnose``: label a run's fit from a curves CSV, an MLflow run or every run of an experiment.
+
+Reads through :class:`pipeline.tracking.TrackingReader`; with ``--write`` the diagnosis goes back onto
+each run through :class:`pipeline.tracking.RunWriter` (tags, summary metrics, files, description).
+Writing is asked for, not the default: ``diagnose`` is otherwise a read-only look at runs that may be
+someone else's, on a server where one may read but not write.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
-import numpy as np
 import pandas as pd
 
 from pipeline import names
 from pipeline.cli import main
 from pipeline.cli._common import tracking_uri_option, verbose_option
 from pipeline.errors import FitcheckError
+from pipeline.keras_names import CurveNames, curve_names, guess_task
+from pipeline.run_sizes import Size, infer_sizes
 
-# Keras / MLflow autolog names of the task metric: (train name, val name, how to turn it into ours)
-AUTOLOG_METRICS = {
-    "error": [(name, f"val_{name}", lambda v: 1.0 - v) for name in
-              ("accuracy", "binary_accuracy", "sparse_categorical_accuracy", "categorical_accuracy", "acc")],
-    "rmse": [("root_mean_squared_error", "val_root_mean_squared_error", lambda v: v),
-             ("rmse", "val_rmse", lambda v: v)]
-    + [(name, f"val_{name}", np.sqrt) for name in ("mean_squared_error", "mse")],
-}
+
+@dataclass(frozen=True)
+class Diagnosed:
+    """One diagnosis and what it was made from."""
+
+    source: str
+    diagnosis: object
+    curves: pd.DataFrame
+    n_train: Size
+    n_val: Size
+    running_train: bool = False
+    run: object | None = None
+
+    def to_dict(self) -> dict:
+        sizes = {"n_train": self.n_train.value, "n_train_from": self.n_train.source,
+                 "n_val": self.n_val.value, "n_val_from": self.n_val.source}
+        run = {"run_id": self.run.info.run_id, "run_name": self.run.info.run_name} if self.run else {}
+        return {"source": self.source, **run, "sizes": sizes, **self.diagnosis.to_dict()}
 
 
 @main.command("diagnose")
 @click.option("--curves", "curves_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="CSV, one row per epoch: epoch, train_loss, val_loss, train_error, val_error "
-                   "(or train_rmse, val_rmse for regression).")
-@click.option("--run-id", default=None, help="Diagnose this MLflow run instead (fitcheck, autolog or MlflowCallback).")
+              help="CSV, one row per epoch: fitcheck's epoch, train_loss, val_loss, train_error, val_error "
+                   "(train_rmse, val_rmse for regression), or Keras' pd.DataFrame(history.history).to_csv().")
+@click.option("--run-id", default=None, help="Diagnose this MLflow run (fitcheck, autolog or MlflowCallback).")
+@click.option("--experiment", default=None, help="Diagnose every run of this MLflow experiment.")
 @click.option("--task", type=click.Choice(names.TASKS), default=None,
-              help="The task; read from the run's params when --run-id is given.")
-@click.option("--n-train", type=click.IntRange(min=1), default=None, help="Training split size.")
-@click.option("--n-val", type=click.IntRange(min=1), default=None, help="Validation split size.")
+              help="The task; default: the run's task param, else told by the metric names.")
+@click.option("--n-train", type=click.IntRange(min=1), default=None,
+              help="Training split size; default: read from the run (params, dataset inputs, validation_split).")
+@click.option("--n-val", type=click.IntRange(min=1), default=None, help="Validation split size; default: as --n-train.")
 @click.option("--reference-error", type=click.FloatRange(min=0), default=None,
               help="Known optimal (Bayes or human-level) error; default: the sweep's, else 0.")
-@click.option("--format", "output_format", type=click.Choice(["json", "text"]), default="text",
-              show_default=True)
+@click.option("--write/--no-write", default=False, show_default=True,
+              help="Write the diagnosis back onto each run: tags diagnosis and diagnosis_at_recommended, "
+                   "summary metrics, diagnosis.json, curves.png and the run's description.")
+@click.option("--format", "output_format", type=click.Choice(["json", "text"]), default="text", show_default=True)
 @tracking_uri_option
 @verbose_option
-def diagnose_command(curves_path, run_id, task, n_train, n_val, reference_error, output_format,
+def diagnose_command(curves_path, run_id, experiment, task, n_train, n_val, reference_error, write, output_format,
                      tracking_uri) -> None:
-    """Label a run high bias, high variance, both or a good fit, and say where it should have stopped."""
+    """Label runs high bias, high variance, both or a good fit, and say where each should have stopped."""
+    if sum(value is not None for value in (curves_path, run_id, experiment)) != 1:
+        raise FitcheckError("give exactly one of --curves FILE.csv, --run-id ID or --experiment NAME.")
+    given = dict(task=task, n_train=n_train, n_val=n_val, reference_error=reference_error)
+    if curves_path is not None:
+        if write:
+            raise FitcheckError("--write needs --run-id or --experiment: a CSV has no run to write to.")
+        return _print(_from_csv(curves_path, **given), output_format)
+    from pipeline.tracking import RunWriter, TrackingReader, check_tracking_uri
+
+    check_tracking_uri(tracking_uri)
+    reader = TrackingReader(tracking_uri)
+    writer = RunWriter(tracking_uri, reader.client) if write else None
+    if run_id is not None:
+        run = reader.find_run(run_id)
+        if run is None:
+            raise FitcheckError(f"run {run_id!r} not found at {tracking_uri}.")
+        diagnosed = _from_run(reader, run, **given)
+        if writer:
+            _write_back(writer, diagnosed)
+        return _print(diagnosed, output_format, written=bool(writer))
+    _diagnose_experiment(reader, writer, experiment, given, output_format)
+
+
+def _diagnose(source: str, curves: pd.DataFrame, *, task: str, n_train: Size, n_val: Size,
+              reference_error: float | None, reference_source: str, running_train: bool, run=None) -> Diagnosed:
     from pipeline.diagnostics import diagnose
 
-    if (curves_path is None) == (run_id is None):
-        raise FitcheckError("give exactly one of --curves FILE.csv or --run-id ID.")
-    if curves_path is not None:
-        inputs = _from_csv(curves_path, task=task, n_train=n_train, n_val=n_val,
-                           reference_error=reference_error)
-    else:
-        inputs = _from_run(run_id, tracking_uri, task=task, n_train=n_train, n_val=n_val,
-                           reference_error=reference_error)
-    source = inputs.pop("source")
     try:
-        diagnosis = diagnose(**inputs)
+        diagnosis = diagnose(curves, task=task, n_train=n_train.value, n_val=n_val.value, reference_error=reference_error,
+                             reference_source=reference_source, running_train=running_train)
     except FitcheckError as error:
         raise FitcheckError(f"{source}: {error}") from None
-    if output_format == "json":
-        click.echo(json.dumps({"source": source, **diagnosis.to_dict()}, indent=2))
-    else:
-        click.echo(_text(source, diagnosis))
+    return Diagnosed(source, diagnosis, curves, n_train, n_val, running_train, run)
 
 
-def _from_csv(path: Path, *, task, n_train, n_val, reference_error) -> dict:
-    """Read a curves CSV; every problem becomes one line naming the file."""
-    missing = [flag for flag, value in (("--task", task), ("--n-train", n_train), ("--n-val", n_val))
-               if value is None]
+def _from_csv(path: Path, *, task, n_train, n_val, reference_error) -> Diagnosed:
+    """Read a curves CSV (fitcheck's or Keras' names); every problem becomes one line naming the file."""
+    missing = [flag for flag, value in (("--n-train", n_train), ("--n-val", n_val)) if value is None]
     if missing:
-        raise FitcheckError(f"--curves needs {', '.join(missing)}.")
+        raise FitcheckError(f"--curves needs {' and '.join(missing)}: a CSV holds no split sizes.")
     try:
-        curves = pd.read_csv(path)
+        table = pd.read_csv(path)
     except FileNotFoundError:
         raise FitcheckError(f"{path}: no such file.") from None
     except pd.errors.EmptyDataError:
         raise FitcheckError(f"{path}: empty file; need a header and one row per epoch.") from None
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
         raise FitcheckError(f"{path}: not a readable CSV ({str(error).splitlines()[0]}).") from None
-    return dict(source=str(path), curves=curves, task=task, n_train=n_train, n_val=n_val,
-                reference_error=reference_error, reference_source=names.REFERENCE_GIVEN)
+    task = task or guess_task(table.columns)
+    if task is None:
+        raise FitcheckError(f"{path}: cannot tell the task from columns {', '.join(map(str, table.columns))}; give --task.")
+    found = curve_names(table.columns, task=task, source=str(path))
+    curves = table if not found.running_train else found.curves(table)  # Keras' rows are epochs in order
+    return _diagnose(str(path), curves, task=task, n_train=Size(n_train, "given"), n_val=Size(n_val, "given"),
+                     reference_error=reference_error, reference_source=names.REFERENCE_GIVEN,
+                     running_train=found.running_train)
 
 
-def _from_run(run_id: str, tracking_uri: str, *, task, n_train, n_val, reference_error) -> dict:
-    """Read a run's metric histories and sizes from MLflow (fitcheck or Keras autolog names)."""
-    from pipeline.tracking import TrackingReader, check_tracking_uri
+def _from_run(reader, run, *, task, n_train, n_val, reference_error) -> Diagnosed:
+    """A run's curves (fitcheck's or Keras' names) and sizes (given, or read from it and its parent)."""
+    from pipeline.tracking import logged_datasets
 
-    check_tracking_uri(tracking_uri)
-    reader = TrackingReader(tracking_uri)
-    run = reader.find_run(run_id)
-    if run is None:
-        raise FitcheckError(f"run {run_id!r} not found at {tracking_uri}.")
+    source = f"run {run.info.run_id}"
+    if not run.data.metrics:
+        raise FitcheckError(f"{source}: logs no metrics, so there are no curves to diagnose.")
     parent = reader.parent_of(run)
     params = {**(parent.data.params if parent else {}), **run.data.params}
-    task = task or params.get(names.TASK_PARAM) or _guess_task(run.data.metrics)
-    n_train = n_train or _int(params.get(names.N_TRAIN_PARAM))
-    n_val = n_val or _int(params.get(names.N_VAL_PARAM))
+    task = task or params.get(names.TASK_PARAM) or guess_task(run.data.metrics)
     if task not in names.TASKS:
-        raise FitcheckError(f"run {run_id}: cannot tell the task from its params; give --task.")
-    if n_train is None or n_val is None:
-        raise FitcheckError(f"run {run_id}: no n_train/n_val params on the run or its parent; "
-                            "give --n-train and --n-val.")
+        raise FitcheckError(f"{source}: cannot tell the task from its params or metric names; give --task.")
+    found_train, found_val = infer_sizes(params, logged_datasets(run) + (logged_datasets(parent) if parent else []))
+    sizes = {flag: Size(value, "given") if value else found
+             for flag, value, found in (("--n-train", n_train, found_train), ("--n-val", n_val, found_val))}
+    missing = [flag for flag, size in sizes.items() if size is None]
+    if missing:
+        raise FitcheckError(
+            f"{source}: its size is not logged (no n_train/n_val params, no training or validation dataset input "
+            f"with a shape, no validation_split or steps); give {' and '.join(missing)}, or log the data with "
+            "mlflow.log_input(mlflow.data.from_numpy(x, targets=y), context='training') and context='validation'.")
     reference_source = names.REFERENCE_GIVEN
     if reference_error is None and parent is not None and names.REFERENCE_ERROR in parent.data.metrics:
         reference_error = parent.data.metrics[names.REFERENCE_ERROR]
         reference_source = parent.data.tags.get(names.REFERENCE_SOURCE_TAG, names.REFERENCE_GIVEN)
-    curves, running = _histories(reader, run, task)
-    return dict(source=f"run {run_id}", curves=curves, task=task, n_train=n_train, n_val=n_val,
-                reference_error=reference_error, reference_source=reference_source, running_train=running)
+    found = curve_names(run.data.metrics, task=task, source=source)
+    return _diagnose(source, _curves(reader, run, found), task=task, n_train=sizes["--n-train"],
+                     n_val=sizes["--n-val"], reference_error=reference_error, reference_source=reference_source,
+                     running_train=found.running_train, run=run)
 
 
-def _histories(reader, run, task: str) -> tuple[pd.DataFrame, bool]:
-    """Per-epoch curves under fitcheck's names, and whether training values are running averages."""
-    metric = names.task_metric(task)
-    keys = set(run.data.metrics)
-    ours = {names.TRAIN_LOSS, names.VAL_LOSS, f"train_{metric}", f"val_{metric}"}
-    if ours <= keys:
-        return _frame(reader, run, {name: (name, lambda v: v) for name in ours}), False
-    for train_name, val_name, convert in AUTOLOG_METRICS[metric]:
-        if {"loss", names.VAL_LOSS, train_name, val_name} <= keys:  # Keras also calls it val_loss
-            mapping = {names.TRAIN_LOSS: ("loss", lambda v: v), names.VAL_LOSS: (names.VAL_LOSS, lambda v: v),
-                       f"train_{metric}": (train_name, convert), f"val_{metric}": (val_name, convert)}
-            return _frame(reader, run, mapping), True
-    raise FitcheckError(
-        f"run {run.info.run_id}: no per-epoch {metric} curves; it logs {', '.join(sorted(keys)) or 'no metrics'}; "
-        f"need train_loss, val_loss, train_{metric}, val_{metric} or Keras's loss, val_loss and a metric "
-        "such as accuracy / val_accuracy."
-    )
+def _curves(reader, run, found: CurveNames) -> pd.DataFrame:
+    """The run's histories under fitcheck's names, one row per step that every curve logged, in step order."""
+    theirs = sorted({name for name, _ in found.columns.values()})
+    histories = reader.histories((run.info.run_id, name) for name in theirs)
+    table = pd.DataFrame({name: pd.Series(histories[(run.info.run_id, name)], dtype=float) for name in theirs})
+    return found.curves(table.sort_index().dropna())
 
 
-def _frame(reader, run, mapping: dict) -> pd.DataFrame:
-    columns = {}
-    for ours, (theirs, convert) in mapping.items():
-        by_step = reader.history(run.info.run_id, theirs)
-        columns[ours] = pd.Series(convert(np.array(list(by_step.values()), dtype=float)),
-                                  index=list(by_step))
-    frame = pd.DataFrame(columns).sort_index().reset_index(drop=True)
-    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
-    return frame
+def _write_back(writer, diagnosed: Diagnosed) -> None:
+    """Put the diagnosis on its run: labels, summary metrics, files and description (the user's own text kept)."""
+    from pipeline.descriptions import merge_description
+    from pipeline.trial_payload import trial_payload
+
+    run, diagnosis = diagnosed.run, diagnosed.diagnosis
+    curves = {name: list(values) for name, values in diagnosed.curves.drop(columns="epoch").items()}
+    title = run.info.run_name or run.info.run_id
+    title += "  (training curves: Keras' running averages)" if diagnosed.running_train else ""
+    payload = trial_payload(curves, task=diagnosis.task, title=title, diagnosis=diagnosis,
+                            reference_error=diagnosis.reference_error)
+    tags = {**payload.tags, names.NOTE_TAG: merge_description(run.data.tags.get(names.NOTE_TAG),
+                                                              payload.tags[names.NOTE_TAG])}
+    writer.write(run.info.run_id, metrics=payload.metrics, tags=tags, artifacts=payload.artifacts)
 
 
-def _guess_task(metrics: dict) -> str | None:
-    if any(name.endswith("accuracy") or name.endswith("error") for name in metrics):
-        return names.BINARY  # binary and multiclass are diagnosed alike, on the error rate
-    if any(name.endswith(("rmse", "root_mean_squared_error", "mse", "mean_squared_error")) for name in metrics):
-        return names.REGRESSION
-    return None
+def _diagnose_experiment(reader, writer, experiment: str, given: dict, output_format: str) -> None:
+    """Every run of the experiment with curves; runs that cannot be diagnosed are listed with the reason."""
+    from tqdm import tqdm
+
+    found = reader.experiment(experiment)
+    if found is None:
+        known = ", ".join(repr(name) for name in reader.experiment_names()) or "none"
+        raise FitcheckError(f"--experiment {experiment!r}: no such experiment; experiments: {known}.")
+    runs = [run for run in reader.runs(found.experiment_id)
+            if run.data.tags.get(names.ROLE_TAG) != names.ROLE_SWEEP]  # a sweep's parent has no curves
+    diagnosed, skipped = [], []
+    for run in tqdm(runs, desc="diagnose", unit="run", disable=None, leave=False):
+        try:
+            diagnosed.append(_from_run(reader, run, **given))
+        except FitcheckError as error:
+            skipped.append((run, str(error).removeprefix(f"run {run.info.run_id}: ")))
+            continue
+        if writer:
+            _write_back(writer, diagnosed[-1])
+    if not diagnosed:
+        reasons = "; ".join(f"{run.info.run_name}: {reason}" for run, reason in skipped[:3]) or "it holds no runs"
+        raise FitcheckError(f"--experiment {experiment!r}: no run could be diagnosed ({reasons}).")
+    if output_format == "json":
+        click.echo(json.dumps({"experiment": experiment, "runs": [item.to_dict() for item in diagnosed],
+                               "skipped": [{"run_id": run.info.run_id, "run_name": run.info.run_name, "reason": reason}
+                                           for run, reason in skipped]}, indent=2))
+        return
+    for item in diagnosed:
+        d, run = item.diagnosis, item.run
+        stop = f"stop at epoch {d.recommended_epochs} of {d.epochs_run}" if d.recommended_epochs else "no stop"
+        click.echo(f"{run.info.run_name} ({run.info.run_id[:8]}): {d.label}; {stop}; "
+                   f"validation {d.metric} {_fmt(d.val_metric)}")
+    for run, reason in skipped:
+        click.echo(f"skipped {run.info.run_name} ({run.info.run_id[:8]}): {reason}")
+    counts = pd.Series([item.diagnosis.label for item in diagnosed]).value_counts()
+    click.echo(f"\n{len(diagnosed)} of {len(runs)} runs diagnosed: "
+               + ", ".join(f"{count} {label}" for label, count in counts.items()))
+    if writer:
+        click.echo(f"written back: filter them in the MLflow UI with tags.{names.DIAGNOSIS_TAG} = '{counts.index[0]}'")
 
 
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+def _print(diagnosed: Diagnosed, output_format: str, *, written: bool = False) -> None:
+    if output_format == "json":
+        click.echo(json.dumps(diagnosed.to_dict(), indent=2))
+        return
+    click.echo(_text(diagnosed))
+    if written:
+        click.echo(f"  written to the run: tags {names.DIAGNOSIS_TAG}, {names.DIAGNOSIS_AT_RECOMMENDED_TAG}, "
+                   "summary metrics, diagnosis.json, curves.png and its description")
 
 
-def _text(source: str, diagnosis) -> str:
-    d = diagnosis
+def _text(diagnosed: Diagnosed) -> str:
+    d = diagnosed.diagnosis
     lines = [
-        f"{source}: {d.label}  (at the recommended epoch: {d.label_at_recommended})",
+        f"{diagnosed.source}: {d.label}  (at the recommended epoch: {d.label_at_recommended})",
         f"  train {d.metric} {_fmt(d.train_metric)}, validation {_fmt(d.val_metric)}, "
         f"reference {_fmt(d.reference_error)} ({d.reference_source})",
         f"  avoidable bias {_fmt(d.avoidable_bias)} (counts above {_fmt(d.bias_threshold)}); "
         f"variance gap {_fmt(d.variance_gap)} ± {_fmt(d.variance_gap_se)} (counts above {_fmt(d.variance_threshold)})",
+        f"  sizes: {diagnosed.n_train.value} training rows ({diagnosed.n_train.source}), "
+        f"{diagnosed.n_val.value} validation rows ({diagnosed.n_val.source})",
         f"  converged: {'yes' if d.converged else 'no, the training loss was still falling'}",
     ]
     if d.recommended_epochs is not None:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from pipeline.cli import main
+from pipeline.cli import STARTED, main
 from pipeline.cli._common import tracking_uri_option, verbose_option
 
 
@@ -58,6 +58,7 @@ def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experime
         tracking_uri=tracking_uri, experiment=experiment, workers=workers, executor=executor,
         ray_address=ray_address, resume=resume, yes=yes, reference_error=reference_error,
         report=not no_report, progress=not no_progress, verbose=bool(ctx.find_root().obj.get("verbose")),
+        started=STARTED,
     )
     result = run_sweep(spec, options)
     _print_summary(result)
@@ -74,20 +75,29 @@ def _print_summary(result) -> None:
     click.echo(f"trials: {result.n_trials} in grid, {len(result.records)} run now, {result.n_skipped} already finished "
                f"(resumed){held}, {result.n_dropped_invalid} dropped as invalid, {result.n_failed} failed")
     if result.reference_error is not None:
-        click.echo(f"reference error: {result.reference_error:.4g} ({result.reference_source})")
+        capped = (f", capped from the estimate {result.reference_estimate:.4g} by the sweep's best validation "
+                  "error" if result.reference_estimate not in (None, result.reference_error) else "")
+        click.echo(f"reference error: {result.reference_error:.4g} ({result.reference_source}{capped})")
     if labels:
         click.echo("diagnosis: " + ", ".join(f"{label} {count}" for label, count in labels.most_common()))
     if result.records:
-        frame = result.summary_frame(result.task)
-        metric_column = [c for c in frame.columns if c.startswith("best_val_")][0]
-        frame = frame.sort_values(metric_column).head(10)
-        click.echo("\nbest trials:\n" + frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        from pipeline.diagnostics import ranking_sentence
+
+        ranked = result.summary_frame(result.task)
+        click.echo("\n" + ranking_sentence(ranked, n_val=result.n_val, name="trial"))
+        shown = ranked.head(10).assign(tied=ranked["tied_with_best"].map({True: "yes", False: ""}),
+                                       pick=ranked["pick"].map({True: "<-", False: ""}))
+        shown = shown.drop(columns=["se", "tied_with_best", "status"]).rename(columns={"pick": ""})
+        click.echo("\nbest trials (validation at the recommended epoch; tied = within one standard error "
+                   "of the best):\n" + shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     failures = [r for r in result.records if r.outcome and r.outcome.status == "FAILED"]
     for record in failures[:10]:
-        click.echo(f"FAILED {record.config.name()}: {record.outcome.error}", err=True)
+        click.echo(f"FAILED {record.name}: {record.outcome.error}", err=True)
     if result.n_unlogged:
         click.echo(f"{result.n_unlogged} trial(s) could not be written to MLflow; run the same command again to "
                    "resume them", err=True)
     click.echo(f"wall time: {result.seconds:.1f} s")
     if result.report_path:
         click.echo(f"report: {result.report_path}")
+    if result.links:
+        click.echo("\n".join(result.links.lines()))

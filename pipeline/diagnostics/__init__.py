@@ -3,9 +3,11 @@
 Pure: numpy and pandas only. Never imports TensorFlow, Keras, MLflow or scikit-learn.
 """
 
-from pipeline.diagnostics._advice import LABEL_ADVICE, advice
+from pipeline.diagnostics._advice import LABEL_ADVICE, UNDECIDED_BIAS_ADVICE, advice
+from pipeline.diagnostics._concentration import concentration
+from pipeline.diagnostics._consistency import advice_contradictions
 from pipeline.diagnostics._diagnose import diagnose, reference_from_sweep
-from pipeline.diagnostics._diagnosis import Diagnosis
+from pipeline.diagnostics._result import Diagnosis
 from pipeline.diagnostics._labels import (
     DIVERGED,
     GOOD_FIT,
@@ -13,19 +15,27 @@ from pipeline.diagnostics._labels import (
     HIGH_BIAS_HIGH_VARIANCE,
     HIGH_VARIANCE,
     LABELS,
+    label_improves,
 )
 from pipeline.diagnostics._noise import error_rate_se, rmse_se
+from pipeline.diagnostics._ranking import mlp_parameter_count, rank_trials, ranking_sentence
+from pipeline.diagnostics._reference import CappedReference, cap_reference
 from pipeline.diagnostics._summary import curve_summary
 from pipeline.diagnostics._stopping import (
     early_stopping_settings,
     online_stop,
+    patience_floor,
     recommend_stop,
     replay_keras_early_stopping,
     smooth,
 )
+from pipeline.diagnostics._trend import TrainingTrend, training_trend
 
 __all__ = [
     "DIVERGED", "GOOD_FIT", "HIGH_BIAS", "HIGH_BIAS_HIGH_VARIANCE", "HIGH_VARIANCE", "LABELS",
-    "Diagnosis", "LABEL_ADVICE", "advice", "curve_summary", "diagnose", "early_stopping_settings", "error_rate_se", "online_stop",
-    "recommend_stop", "reference_from_sweep", "replay_keras_early_stopping", "rmse_se", "smooth",
+    "CappedReference", "Diagnosis", "LABEL_ADVICE", "TrainingTrend", "UNDECIDED_BIAS_ADVICE", "advice",
+    "advice_contradictions", "cap_reference", "concentration", "curve_summary", "diagnose", "early_stopping_settings",
+    "error_rate_se", "label_improves", "mlp_parameter_count", "online_stop", "patience_floor", "rank_trials",
+    "ranking_sentence", "recommend_stop", "reference_from_sweep", "replay_keras_early_stopping", "rmse_se",
+    "smooth", "training_trend",
 ]

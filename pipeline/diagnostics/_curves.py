@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline import names
 from pipeline.errors import FitcheckError, echo
 
-TASKS = ("binary", "multiclass", "regression")
 EXPLOSION_FACTOR = 10.0
 _NON_FINITE_WORDS = ("nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
 #: What a finite value of each task metric can be, and the test that finds one that is not.
@@ -17,17 +17,17 @@ _METRIC_RANGES = {
 }
 
 
-def task_metric(task: str) -> str:
-    """``"error"`` for classification tasks, ``"rmse"`` for regression."""
-    if task not in TASKS:
-        raise FitcheckError(f"task must be one of {', '.join(TASKS)} but got {task!r}.")
-    return "rmse" if task == "regression" else "error"
+def checked_metric(task: str) -> str:
+    """The task's metric (:func:`pipeline.names.task_metric`), after checking ``task`` is one of the tasks."""
+    if task not in names.TASKS:
+        raise FitcheckError(f"task must be one of {', '.join(names.TASKS)} but got {task!r}.")
+    return names.task_metric(task)
 
 
 def required_columns(task: str) -> tuple[str, ...]:
     """Columns a curves table must hold for ``task``."""
-    metric = task_metric(task)
-    return ("epoch", "train_loss", "val_loss", f"train_{metric}", f"val_{metric}")
+    metric = checked_metric(task)
+    return ("epoch", names.TRAIN_LOSS, names.VAL_LOSS, f"train_{metric}", f"val_{metric}")
 
 
 def check_curves(curves: pd.DataFrame, *, task: str) -> pd.DataFrame:
@@ -63,7 +63,7 @@ def check_curves(curves: pd.DataFrame, *, task: str) -> pd.DataFrame:
     _refuse_first(~np.isfinite(epoch) | (epoch < 1) | (np.mod(epoch, 1) != 0), epoch, "epoch",
                   "a whole number >= 1")
     _refuse_first(epoch.duplicated(), epoch, "epoch", "an epoch no earlier row gave")
-    metric = task_metric(task)
+    metric = checked_metric(task)
     rule, out_of_range = _METRIC_RANGES[metric]
     for name in (f"train_{metric}", f"val_{metric}"):
         values = table[name]
@@ -88,7 +88,7 @@ def diverged_at(table: pd.DataFrame) -> int | None:
     """
     values = table.drop(columns="epoch").to_numpy()
     finite = np.isfinite(values).all(axis=1)
-    train_loss = table["train_loss"].to_numpy()
+    train_loss = table[names.TRAIN_LOSS].to_numpy()
     for row in range(len(table)):
         if not finite[row]:
             return row + 1

@@ -7,21 +7,21 @@ import math
 import numpy as np
 import pandas as pd
 
-from pipeline.diagnostics._curves import check_curves, diverged_at, task_metric
-from pipeline.diagnostics._diagnosis import Diagnosis
 from pipeline.diagnostics._advice import advice
+from pipeline.diagnostics._curves import check_curves, checked_metric, diverged_at
+from pipeline.diagnostics._result import Diagnosis
 from pipeline.diagnostics._labels import DIVERGED, GOOD_FIT, HIGH_VARIANCE, fit_label
 from pipeline.diagnostics._noise import metric_se
-from pipeline.diagnostics._stopping import DEFAULT_WINDOW, early_stopping_settings, recommend_stop
+from pipeline.diagnostics._stopping import DEFAULT_WINDOW, early_stopping_settings, recommend_stop, smooth
+from pipeline.diagnostics._trend import training_trend
 from pipeline.errors import FitcheckError
+from pipeline import names
+from pipeline.names import KERAS_VAL_ACCURACY, KERAS_VAL_RMSE, REFERENCE_SOURCES
 
 DEFAULT_MARGIN = 1.645
 ERROR_TOLERANCE = 0.02
 RMSE_RELATIVE_TOLERANCE = 0.1
 STOP_DELTA_SES = 0.5
-CONVERGED_DROP = 0.01
-CONVERGED_TAIL = 0.2
-REFERENCE_SOURCES = ("given", "estimated", "sweep_best_val", "assumed_zero")
 ESTIMATED_NOTE = ("the reference is an estimate (a baseline's cross-validated error, or the sweep's "
                   "best validation error), which sits at or above the Bayes error: avoidable bias "
                   "smaller than that excess goes unseen; give reference_error when a Bayes or "
@@ -42,6 +42,7 @@ def diagnose(
     tolerance: float | None = None,
     window: int = DEFAULT_WINDOW,
     running_train: bool = False,
+    monitor: str | None = None,
 ) -> Diagnosis:
     """Label a run high bias, high variance, both or a good fit, and say when to stop.
 
@@ -77,6 +78,11 @@ def diagnose(
         Smoothing window (odd, in epochs) of :func:`recommend_stop`.
     running_train : bool, default False
         The training curve is Keras's running average (autolog, ``MlflowCallback``); noted.
+    monitor : str, optional
+        The validation metric's name in the caller's logs, for the suggested ``EarlyStopping``:
+        Keras' ``val_accuracy`` (maximised; the default for classification) or fitcheck's
+        ``val_error``; ``val_root_mean_squared_error`` (the default for regression) or
+        ``val_rmse``. fitcheck's own runs log ``val_error`` / ``val_rmse``.
 
     Returns
     -------
@@ -89,9 +95,10 @@ def diagnose(
     >>> diagnose(curves, task="binary", n_train=10_000, n_val=10_000).label
     'high_variance'
     """
-    metric = task_metric(task)
+    metric = checked_metric(task)
     _check_arguments(n_train=n_train, n_val=n_val, margin=margin, reference_error=reference_error,
                      reference_source=reference_source)
+    monitor, mode = _monitor(monitor, metric)
     table = check_curves(curves, task=task)
     if reference_error is None:
         reference_error, reference_source = 0.0, "assumed_zero"
@@ -101,48 +108,55 @@ def diagnose(
     usable = len(table) if diverged_epoch is None else diverged_epoch - 1
     if tolerance is None:
         tolerance = _default_tolerance(metric, reference_error, val[:usable])
-    reference_se = {"estimated": n_train, "sweep_best_val": n_val}.get(reference_source)
-    reference_se = 0.0 if reference_se is None else metric_se(reference_error, reference_se, metric=metric)
+    reference_rows = {"estimated": n_train, "sweep_best_val": n_val}.get(reference_source)
+    reference_se = 0.0 if reference_rows is None else metric_se(reference_error, reference_rows, metric=metric)
     judge = dict(metric=metric, n_val=n_val, reference=reference_error, reference_se=reference_se,
                  margin=margin, tolerance=tolerance)
 
     final = _evidence(train[usable - 1], val[usable - 1], **judge) if usable else {}
     label = DIVERGED if diverged_epoch is not None else final["label"]
-    recommended = regret = saved = settings = None
+    recommended = regret = saved = settings = recommended_val = None
     at_recommended: dict = {}
     if usable:
         recommended = recommend_stop(val[:usable], window=window)
         at_recommended = _evidence(train[recommended - 1], val[recommended - 1], **judge)
+        recommended_val = float(smooth(val[:usable], window=window)[recommended - 1])
         best = float(np.min(val[:usable]))
         regret = float(val[recommended - 1] - best) / (best if best > 0 else 1.0)
         saved = len(table) - recommended
         settings = early_stopping_settings(
             val[:usable], recommended_epochs=recommended,
-            min_delta=STOP_DELTA_SES * at_recommended["variance_gap_se"],
-            monitor="val_root_mean_squared_error" if metric == "rmse" else "val_accuracy",
-            mode="min" if metric == "rmse" else "max",
+            min_delta=STOP_DELTA_SES * at_recommended[names.VARIANCE_GAP_SE], monitor=monitor, mode=mode,
+            window=window,
         )
     label_at_recommended = at_recommended.get("label", DIVERGED)
-    converged = _converged(table["train_loss"].to_numpy()[:usable])
+    trend = training_trend(train[:usable], n_train=n_train, metric=metric) if usable else None
+    still_falling, converged = (trend.falling, trend.converged) if trend else (False, False)
+    bias_decided = _bias_decided(final, reference_se=reference_se, margin=margin, tolerance=tolerance)
     notes = (RUNNING_NOTE,) if running_train else ()
     if reference_source in ("estimated", "sweep_best_val") and label in (GOOD_FIT, HIGH_VARIANCE):
         notes += (ESTIMATED_NOTE,)
     if reference_source == "assumed_zero":
         notes += ("no reference error was given: it is taken as 0, so all training error counts "
                   "as avoidable bias",)
+    notes += _detection_notes(final, n_val=n_val, reference_rows=reference_rows, reference_source=reference_source,
+                              reference_se=reference_se, margin=margin, tolerance=tolerance,
+                              bias_decided=bias_decided)
     return Diagnosis(
         label=label, label_at_recommended=label_at_recommended, recommended_epochs=recommended,
-        epochs_run=len(table), task=task, metric=metric,
+        epochs_run=len(table), n_train=int(n_train), n_val=int(n_val), task=task, metric=metric,
         # the same epoch as the evidence: the last one, or the last before a divergence
         train_metric=_number(train[usable - 1]) if usable else None,
         val_metric=_number(val[usable - 1]) if usable else None,
         reference_error=float(reference_error), reference_source=reference_source,
-        avoidable_bias=final.get("avoidable_bias"), variance_gap=final.get("variance_gap"),
-        variance_gap_se=final.get("variance_gap_se"), bias_threshold=final.get("bias_threshold"),
-        variance_threshold=final.get("variance_threshold"), converged=converged, regret=regret,
+        avoidable_bias=final.get(names.AVOIDABLE_BIAS), variance_gap=final.get(names.VARIANCE_GAP),
+        variance_gap_se=final.get(names.VARIANCE_GAP_SE), bias_threshold=final.get("bias_threshold"),
+        variance_threshold=final.get("variance_threshold"), converged=converged, still_falling=still_falling,
+        bias_decided=bias_decided, recommended_val_metric=recommended_val, regret=regret,
         epochs_saved=saved, early_stopping=settings,
-        advice=advice(label, converged=converged, label_at_recommended=label_at_recommended,
-                      recommended_epochs=recommended, epochs_run=len(table)),
+        advice=advice(label, still_falling=still_falling, converged=converged,
+                      label_at_recommended=label_at_recommended, recommended_epochs=recommended,
+                      epochs_run=len(table), bias_decided=bias_decided),
         margin=float(margin), tolerance=float(tolerance), diverged_epoch=diverged_epoch,
         at_recommended=at_recommended, notes=notes,
     )
@@ -171,7 +185,7 @@ def _evidence(train: float, val: float, *, metric: str, n_val: int, reference: f
     variance_threshold = max(tolerance, margin * gap_se)
     return {
         "epoch_train_metric": float(train), "epoch_val_metric": float(val),
-        "avoidable_bias": bias, "variance_gap": gap, "variance_gap_se": gap_se,
+        names.AVOIDABLE_BIAS: bias, names.VARIANCE_GAP: gap, names.VARIANCE_GAP_SE: gap_se,
         "bias_threshold": bias_threshold, "variance_threshold": variance_threshold,
         "label": fit_label(high_bias=bias > bias_threshold, high_variance=gap > variance_threshold),
     }
@@ -184,13 +198,46 @@ def _default_tolerance(metric: str, reference: float, val: np.ndarray) -> float:
     return RMSE_RELATIVE_TOLERANCE * scale
 
 
-def _converged(train_loss: np.ndarray) -> bool:
-    """Training loss fell by under 1% over the last fifth of the epochs (at least two)."""
-    if len(train_loss) < 3:
-        return False
-    tail = max(2, math.ceil(CONVERGED_TAIL * len(train_loss)))
-    start = train_loss[-min(tail, len(train_loss) - 1) - 1]
-    return bool(start - train_loss[-1] <= CONVERGED_DROP * abs(train_loss[-1]))
+def _bias_decided(final: dict, *, reference_se: float, margin: float, tolerance: float) -> bool:
+    """Whether the bias verdict at the end holds anywhere within the reference's uncertainty.
+
+    High bias is decided (an estimate sits at or above the Bayes error, so the true bias is
+    larger still). No high bias is decided only if a reference ``margin`` standard errors lower
+    would still leave the bias within ``tolerance``. A given reference has no uncertainty.
+    """
+    if not final or reference_se == 0.0 or final[names.AVOIDABLE_BIAS] > final["bias_threshold"]:
+        return True
+    return final[names.AVOIDABLE_BIAS] + margin * reference_se <= tolerance
+
+
+def _detection_notes(final: dict, *, n_val: int, reference_rows: int | None, reference_source: str,
+                     reference_se: float, margin: float, tolerance: float, bias_decided: bool) -> tuple[str, ...]:
+    """Plain words for what the validation size and the reference's uncertainty cannot tell."""
+    notes: tuple[str, ...] = ()
+    if not final:
+        return notes
+    gap, variance_bar = final[names.VARIANCE_GAP], margin * final[names.VARIANCE_GAP_SE]
+    if gap <= final["variance_threshold"] and variance_bar > tolerance:
+        notes += (f"with {n_val} validation rows a gap under {variance_bar:.2g} cannot be told from noise "
+                  f"(this run's gap: {gap:.2g})",)
+    if not bias_decided:
+        where = ("the sweep's best validation error" if reference_source == names.REFERENCE_SWEEP_BEST
+                 else "the training split")
+        notes += (f"the reference was estimated from {where} ({reference_rows} rows, standard error "
+                  f"{reference_se:.2g}): avoidable bias under {margin * reference_se:.2g} cannot be told from "
+                  f"its uncertainty, so this run's {final[names.AVOIDABLE_BIAS]:.2g} leaves the bias verdict undecided",)
+    return notes
+
+
+def _monitor(monitor: str | None, metric: str) -> tuple[str, str]:
+    """The ``EarlyStopping`` monitor name and its mode; the name must be one the logs can hold."""
+    modes = ({KERAS_VAL_RMSE: "min", f"val_{metric}": "min"} if metric == "rmse"
+             else {KERAS_VAL_ACCURACY: "max", f"val_{metric}": "min"})
+    if monitor is None:
+        return next(iter(modes.items()))
+    if monitor not in modes:
+        raise FitcheckError(f"monitor must be one of {', '.join(modes)} but got {monitor!r}.")
+    return monitor, modes[monitor]
 
 
 def _number(value: float) -> float | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 DEFAULT_WINDOW = 5
+DEFAULT_PATIENCE = 10
 
 
 def smooth(curve: np.ndarray, *, window: int = DEFAULT_WINDOW) -> np.ndarray:
@@ -36,12 +37,18 @@ def smooth(curve: np.ndarray, *, window: int = DEFAULT_WINDOW) -> np.ndarray:
     return out
 
 
-def recommend_stop(val_curve: np.ndarray, *, window: int = DEFAULT_WINDOW, min_delta: float = 0.0) -> int:
-    """How many epochs to train: the first epoch at the minimum of the smoothed validation curve.
+def recommend_stop(
+    val_curve: np.ndarray, *, window: int = DEFAULT_WINDOW, patience: int = DEFAULT_PATIENCE,
+    min_delta: float = 0.0,
+) -> int:
+    """How many epochs to train: the earliest epoch the next ``patience`` epochs do not beat.
 
-    The raw argmin of a noisy curve chases noise; the minimum of a centred moving average
-    does not. Of the epochs whose smoothed value is within ``min_delta`` of that minimum,
-    the earliest is chosen, so a flat tail is not trained for nothing.
+    The validation curve is smoothed first (centred moving average of ``window`` epochs), so a
+    single lucky epoch does not count. The recommendation is the earliest epoch whose smoothed
+    value none of the following ``patience`` epochs lowers by more than ``min_delta``: the
+    point where a patience rule run on the smoothed curve would restore its weights. Taking
+    the minimum of the whole smoothed curve instead puts the pick late on a flat, noisy tail,
+    where later epochs buy nothing (the diagnostics benchmark measures both).
 
     Parameters
     ----------
@@ -49,8 +56,10 @@ def recommend_stop(val_curve: np.ndarray, *, window: int = DEFAULT_WINDOW, min_d
         Validation metric per epoch, lower is better, finite.
     window : int, default 5
         Odd smoothing window in epochs.
+    patience : int, default 10
+        How many later epochs must fail to improve on the pick.
     min_delta : float, default 0.0
-        Smoothed improvements smaller than this do not justify more epochs.
+        Smoothed improvements no larger than this do not justify more epochs.
 
     Returns
     -------
@@ -61,12 +70,19 @@ def recommend_stop(val_curve: np.ndarray, *, window: int = DEFAULT_WINDOW, min_d
     --------
     >>> recommend_stop(np.array([0.5, 0.3, 0.2, 0.15, 0.2, 0.14, 0.25, 0.3, 0.35]), window=3)
     5
+    >>> recommend_stop(np.array([0.5, 0.4, 0.3, 0.31, 0.3, 0.2, 0.2]), window=1, patience=2)
+    3
     """
     values = np.asarray(val_curve, dtype=float)
     if values.size == 0 or not np.all(np.isfinite(values)):
         raise ValueError("val_curve must be a non-empty array of finite values.")
-    smoothed = smooth(values, window=min(window, 2 * ((len(values) - 1) // 2) + 1))
-    return int(np.argmax(smoothed <= smoothed.min() + min_delta)) + 1
+    if patience < 1:
+        raise ValueError(f"patience must be at least 1 but got {patience}.")
+    smoothed = smooth(values, window=window)
+    for epoch in range(len(smoothed)):
+        if smoothed[epoch] - smoothed[epoch: epoch + patience + 1].min() <= min_delta:
+            return epoch + 1
+    return len(smoothed)  # not reached: the last epoch always qualifies
 
 
 def replay_keras_early_stopping(
@@ -126,17 +142,70 @@ def online_stop(
     return epochs_trained, recommend_stop(values[:epochs_trained], window=window, min_delta=min_delta)
 
 
+def patience_floor(val_curve: np.ndarray, *, recommended_epochs: int, min_delta: float,
+                   window: int = DEFAULT_WINDOW) -> int:
+    """The smallest ``EarlyStopping`` patience the curve's noise justifies.
+
+    The raw curve tracks the recommendation when it beats its best so far by more than
+    ``min_delta`` at every epoch up to the recommended one, and never afterwards: patience 1
+    then restores the recommended epoch, and would on any run shaped like this one; the floor
+    is 1. Otherwise the curve is noisy: it stalled while the smoothed curve still fell, or dipped
+    below the recommendation where the smoothed curve did not. Those moves fall at other epochs
+    in the next run, so a patience fitted to where they fell in this one would not carry over;
+    the floor is then the smoothing ``window``, the span the recommendation itself treats as
+    noise (capped at the run length). A run of several epochs recommended to stop after its
+    first shows no descent to judge its noise by and gets the window too.
+
+    Examples
+    --------
+    >>> patience_floor(np.array([0.5, 0.4, 0.3, 0.35, 0.4]), recommended_epochs=3, min_delta=0.01)
+    1
+    >>> patience_floor(np.array([0.5, 0.4, 0.41, 0.3, 0.35, 0.4]), recommended_epochs=4, min_delta=0.01)
+    5
+    >>> patience_floor(np.array([0.5, 0.45, 0.46, 0.44, 0.47, 0.45]), recommended_epochs=1, min_delta=0.01)
+    5
+    """
+    values = np.asarray(val_curve, dtype=float)
+    best_so_far = np.minimum.accumulate(values)
+    stalled = values[1:recommended_epochs] + abs(min_delta) >= best_so_far[:recommended_epochs - 1]
+    dipped = values[recommended_epochs:] + abs(min_delta) < best_so_far[recommended_epochs - 1]
+    no_descent = recommended_epochs == 1 and len(values) > 1
+    return min(window, len(values)) if stalled.any() or dipped.any() or no_descent else 1
+
+
 def early_stopping_settings(
-    val_curve: np.ndarray, *, recommended_epochs: int, min_delta: float, monitor: str, mode: str
+    val_curve: np.ndarray, *, recommended_epochs: int, min_delta: float, monitor: str, mode: str,
+    window: int = DEFAULT_WINDOW,
 ) -> dict:
     """Keras ``EarlyStopping`` arguments that, replayed on this run, keep the recommended epoch.
 
-    The patience is the smallest one whose restored epoch lands closest to
-    ``recommended_epochs`` with the given ``min_delta``.
+    The patience is the smallest one, no smaller than :func:`patience_floor`, whose Keras
+    replay (with ``min_delta``) restores the epoch closest to ``recommended_epochs``.
+
+    Parameters
+    ----------
+    val_curve : array of shape (n_epochs,)
+        Validation metric per epoch, lower is better, finite.
+    recommended_epochs : int
+        The epoch to restore (1-based).
+    min_delta : float
+        Smallest improvement that counts, in the metric's units.
+    monitor, mode : str
+        Passed through: the name of the validation metric in the caller's logs and whether it
+        is minimised (``"min"``) or maximised (``"max"``, e.g. ``val_accuracy``).
+    window : int, default 5
+        Smoothing window of the recommendation, the patience floor on a noisy curve.
+
+    Examples
+    --------
+    >>> early_stopping_settings(np.array([0.5, 0.4, 0.3, 0.35, 0.4]), recommended_epochs=3,
+    ...                         min_delta=0.01, monitor="val_error", mode="min")["patience"]
+    1
     """
     values = np.asarray(val_curve, dtype=float)
-    best_patience, best_distance = 1, None
-    for patience in range(1, len(values) + 1):
+    floor = patience_floor(values, recommended_epochs=recommended_epochs, min_delta=min_delta, window=window)
+    best_patience, best_distance = floor, None
+    for patience in range(floor, max(floor, len(values)) + 1):
         _, restored = replay_keras_early_stopping(values, patience=patience, min_delta=min_delta)
         distance = abs(restored - recommended_epochs)
         if best_distance is None or distance < best_distance:

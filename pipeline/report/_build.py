@@ -60,7 +60,9 @@ def _header(sweep: LoggedSweep, frame: pd.DataFrame) -> dict:
         "metric": sweep.metric, "n_train": params.get("n_train"), "n_val": params.get("n_val"),
         "n_test": params.get("n_test"), "n_features": params.get("n_features"),
         "n_dropped_invalid": params.get("n_dropped_invalid"), names.REFERENCE_ERROR: metrics.get(names.REFERENCE_ERROR),
-        "reference_source": names.REFERENCE_SOURCES.get(source, source),
+        "reference_source": names.REFERENCE_SOURCES.get(source, source) + (
+            f"; capped from {metrics[names.REFERENCE_ESTIMATE]:.4g} by the sweep's best validation {sweep.metric}"
+            if names.REFERENCE_ESTIMATE in metrics else ""),
         "reference_baselines": {name.removeprefix(names.REFERENCE_BASELINE_PREFIX).replace("_", " "): value
                                 for name, value in sorted(metrics.items())
                                 if name.startswith(names.REFERENCE_BASELINE_PREFIX)},
@@ -78,29 +80,79 @@ def _grid(sweep: LoggedSweep, frame: pd.DataFrame, axes: list[str]) -> list[tupl
 
 
 def _leaderboard(sweep: LoggedSweep, frame: pd.DataFrame, axes: list[str]) -> dict:
+    """Trials ranked by validation ``metric`` at their recommended epoch: label and that value lead,
+    then the axes that vary (constant ones are in the header), then the end-of-training numbers."""
     metric = sweep.metric
-    columns = [{"key": "rank", "title": "#", "kind": "num"}, {"key": "run_name", "title": "trial", "kind": "text"}]
+    columns = [
+        {"key": "rank", "title": "#", "kind": "num"}, {"key": "run_name", "title": "trial", "kind": "text"},
+        {"key": "label", "title": "label", "kind": "label"},
+        {"key": "rec_val", "title": f"val {metric} at rec.", "kind": "num"},
+        {"key": names.RECOMMENDED_EPOCHS, "title": "rec. epochs", "kind": "num"},
+        {"key": "label_at_recommended", "title": "label at rec.", "kind": "label"},
+    ]
     columns += [{"key": axis, "title": axis, "kind": "num" if frame[axis].map(
         lambda value: isinstance(value, (int, float))).all() else "text"} for axis in axes]
     columns += [
+        {"key": "final_train", "title": f"final train {metric}", "kind": "num"},
+        {"key": "final_val", "title": f"final val {metric}", "kind": "num"},
+        {"key": "gap", "title": "final gap", "kind": "num"},
         {"key": "best_val", "title": f"best val {metric}", "kind": "num"},
         {"key": names.BEST_EPOCH, "title": "best epoch", "kind": "num"},
-        {"key": "final_train", "title": f"train {metric}", "kind": "num"},
-        {"key": "final_val", "title": f"val {metric}", "kind": "num"},
-        {"key": "gap", "title": "gap", "kind": "num"},
-        {"key": "label", "title": "label", "kind": "label"},
-        {"key": "label_at_recommended", "title": "at recommended", "kind": "label"},
-        {"key": names.RECOMMENDED_EPOCHS, "title": "rec. epochs", "kind": "num"},
         {"key": names.TRAIN_SECONDS, "title": "train time", "kind": "num"},
     ]
-    ranked = frame.sort_values("best_val", na_position="last", kind="stable").reset_index(drop=True)
     rows = []
-    for rank, record in enumerate(ranked.to_dict("records"), start=1):
-        record["rank"] = rank
+    for record in _summary.ranked(frame, metric=metric, n_val=_int(sweep.params.get(names.N_VAL_PARAM))).to_dict(
+            "records"):
+        notes = {"rank": "tied with the best" if record["tied_with_best"] else None,
+                 "label": "bias undecided" if record["bias_undecided"] else None}
         rows.append({"run_id": record["run_id"], "label": record["label"], "status": record["status"],
-                     "error": record["error"], "url": _run_url(sweep, record["run_id"]),
-                     "cells": [{"value": record[column["key"]], "kind": column["kind"]} for column in columns]})
+                     "error": record["error"], "url": _run_url(sweep, record["run_id"]), "pick": record["pick"],
+                     "tied": record["tied_with_best"],
+                     "cells": [{"value": record[column["key"]], "kind": column["kind"], "note": notes.get(column["key"])}
+                               for column in columns]})
     return {"columns": columns, "rows": rows}
+
+
+def _int(value: object) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _reference_sentence(sweep: LoggedSweep, n_trials: int) -> str | None:
+    """What the reference error is, where it came from, and what it means for the bias bar, in words."""
+    metrics, metric = sweep.metrics, sweep.metric
+    reference = metrics.get(names.REFERENCE_ERROR)
+    if reference is None:
+        return None
+    source = sweep.tags.get(names.REFERENCE_SOURCE_TAG)
+    value = f"{reference:.3g}"
+    if source == names.REFERENCE_GIVEN:
+        return (f"The reference {metric}, {value}, was given: the {metric} the best possible model would make "
+                "(a Bayes or human-level error). A trial's training error above it is avoidable bias.")
+    if source == names.REFERENCE_SWEEP_BEST:
+        return (f"The reference {metric}, {value}, is the sweep's own best validation {metric}: the bias bar says "
+                "how far each trial's training error is from the best trial, not from the best possible model.")
+    baselines = {name.removeprefix(names.REFERENCE_BASELINE_PREFIX).replace("_", " "): error
+                 for name, error in metrics.items() if name.startswith(names.REFERENCE_BASELINE_PREFIX)}
+    made = ", ".join(f"{name} {error:.3g}" for name, error in sorted(baselines.items()))
+    sentence = (f"The reference {metric} was estimated as the lower of {len(baselines) or 'the'} non-neural "
+                f"baselines' cross-validated {metric} on the training split ({made}).")
+    estimate = metrics.get(names.REFERENCE_ESTIMATE)
+    if estimate is not None:
+        sentence += (f" That estimate, {estimate:.3g}, was above what the sweep reached, so it was capped at {value}: "
+                     f"the best validation {metric} of {n_trials} trials plus an allowance for picking the best "
+                     "of many noisy values.")
+    return sentence + (" An estimate sits at or above the Bayes error, so avoidable bias smaller than its excess "
+                       "cannot be seen; give reference_error when a Bayes or human-level error is known.")
+
+
+def _ranking_sentence(ranking: pd.DataFrame, sweep: LoggedSweep) -> str:
+    from pipeline.diagnostics import ranking_sentence
+
+    fitted = ranking[ranking["rank"].notna()]
+    return ranking_sentence(fitted, n_val=_int(sweep.params.get(names.N_VAL_PARAM)), name="run_name")
 
 
 def report_context(sweep: LoggedSweep) -> dict:
@@ -108,6 +160,7 @@ def report_context(sweep: LoggedSweep) -> dict:
     frame = _summary.trial_frame(sweep)
     axes = _summary.axes_of(sweep)
     varying = [axis for axis in _summary.varying_axes(frame, axes) if axis not in _summary.NOT_SHOWN_AXES]
+    shown = [axis for axis in axes if axis in _summary.varying_axes(frame, axes)]
     reference = sweep.metrics.get(names.REFERENCE_ERROR)
     capacity = None
     if "depth" in axes and len(frame):
@@ -121,15 +174,21 @@ def report_context(sweep: LoggedSweep) -> dict:
         effects.append({"axis": axis, "rows": rows, "figure": _figures.effect_figure(rows, axis, sweep.metric)})
     grid_axes = _summary.grid_axes(frame, axes)
     counts = _summary.label_counts(frame)
-    best = _summary.best_trial(frame)
+    ranking = _summary.ranked(frame, metric=sweep.metric, n_val=_int(sweep.params.get(names.N_VAL_PARAM)))
+    picked = ranking[ranking["pick"]]
+    best = picked.iloc[0].to_dict() if len(picked) else None
+    tied = ranking[ranking["tied_with_best"]]
     return {
+        "tied": tied.to_dict("records"), "ranking_sentence": _ranking_sentence(ranking, sweep) if best else None,
+        "reference_sentence": _reference_sentence(sweep, len(frame)),
         "header": _header(sweep, frame), "grid": _grid(sweep, frame, axes),
         "label_counts": [(label, count, count / len(frame)) for label, count in counts],
-        "labels": [label for label, _ in counts], "leaderboard": _leaderboard(sweep, frame, axes),
+        "labels": [label for label, _ in counts], "leaderboard": _leaderboard(sweep, frame, shown),
+        "fixed": _summary.fixed_axes(frame, axes),
         "best": best, "best_url": _run_url(sweep, best["run_id"]) if best else None,
         "axes": axes, "capacity": capacity, "effects": effects,
         "label_grid": _summary.label_grid(frame, *grid_axes) if grid_axes else None,
-        "advice": _summary.advice(frame, axes), "curves": _summary.curve_payload(sweep, frame),
+        "advice": _summary.advice_items(frame, axes), "curves": _summary.curve_payload(sweep, frame),
         "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
 

@@ -56,11 +56,14 @@ def _tick(value: object) -> str:
 
 
 def capacity_figure(effects: list[dict], axis: str, metric: str, reference: float | None) -> str:
-    """Train and validation ``metric`` against a capacity axis (depth): the classic bias/variance picture."""
-    with _figure(6.4, 3.5) as (fig, ax):
+    """Train and validation ``metric`` against a capacity axis (depth): the classic bias/variance picture,
+    at the last epoch (solid) and at each trial's recommended epoch (dashed), where early stopping would end."""
+    with _figure(6.4, 3.7) as (fig, ax):
         positions = list(range(len(effects)))
         train = [_median(effect["train_values"]) for effect in effects]
         val = [_median(effect["val_values"]) for effect in effects]
+        rec_train = [_median(effect["rec_train_values"]) for effect in effects]
+        rec_val = [_median(effect["rec_val_values"]) for effect in effects]
         for position, effect in zip(positions, effects):
             spread = [(index % 7 - 3) * 0.025 for index in range(max(len(effect["train_values"]),
                                                                         len(effect["val_values"])))]
@@ -73,12 +76,17 @@ def capacity_figure(effects: list[dict], axis: str, metric: str, reference: floa
             ax.fill_between(positions, [reference] * len(positions), train, color=REFERENCE_COLOR, alpha=0.08,
                             label="avoidable bias")
         ax.fill_between(positions, train, val, color=GAP_COLOR, alpha=0.10, label="gap (variance)")
-        ax.plot(positions, train, marker="o", color=TRAIN_COLOR, linewidth=2, label=f"train {metric} (median)")
-        ax.plot(positions, val, marker="o", color=VAL_COLOR, linewidth=2, label=f"validation {metric} (median)")
+        ax.plot(positions, train, marker="o", color=TRAIN_COLOR, linewidth=2, label=f"train {metric}, last epoch")
+        ax.plot(positions, val, marker="o", color=VAL_COLOR, linewidth=2, label=f"validation {metric}, last epoch")
+        if any(math.isfinite(value) for value in rec_val):
+            ax.plot(positions, rec_train, marker="s", color=TRAIN_COLOR, linewidth=1.4, linestyle="--",
+                    markerfacecolor="white", label=f"train {metric}, recommended epoch")
+            ax.plot(positions, rec_val, marker="s", color=VAL_COLOR, linewidth=1.4, linestyle="--",
+                    markerfacecolor="white", label=f"validation {metric}, recommended epoch")
         ax.set_xticks(positions, [_tick(effect["value"]) for effect in effects])
         ax.set_xlim(-0.5, len(positions) - 0.5)
         ax.set_xlabel(f"{axis} (capacity →)")
-        ax.set_ylabel(f"final {metric}")
+        ax.set_ylabel(f"{metric} (median over trials)")
         ax.set_title(f"Capacity: {metric} against {axis}", loc="left")
         fig.legend(loc="outside lower center", ncols=3)
         return _data_uri(fig)

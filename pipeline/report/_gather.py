@@ -34,6 +34,7 @@ class LoggedTrial:
     params: dict[str, object]
     label: str | None
     label_at_recommended: str | None
+    bias_decided: bool | None
     error: str | None
     summary: dict[str, float]
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
@@ -147,6 +148,7 @@ def gather_sweep(tracking_uri: str, *, experiment_name: str | None = None,
             params={key: _parse(value) for key, value in run.data.params.items()},
             label=run.data.tags.get(names.DIAGNOSIS_TAG),
             label_at_recommended=run.data.tags.get(names.DIAGNOSIS_AT_RECOMMENDED_TAG),
+            bias_decided={"true": True, "false": False}.get(run.data.tags.get(names.BIAS_DECIDED_TAG, "")),
             error=run.data.tags.get(names.ERROR_TAG),
             summary=dict(run.data.metrics),
             curves={key: list(histories[(run.info.run_id, key)].items()) for key in curve_keys

@@ -12,14 +12,14 @@ from collections import Counter
 import pandas as pd
 
 from pipeline import names
-from pipeline.diagnostics import LABEL_ADVICE, curve_summary
-from pipeline.names import DIVERGED, LABELS, UNDIAGNOSED
+from pipeline.diagnostics import LABEL_ADVICE, UNDECIDED_BIAS_ADVICE, concentration, curve_summary, rank_trials
+from pipeline.names import DIVERGED, GOOD_FIT, HIGH_VARIANCE, LABELS, UNDIAGNOSED
 from pipeline.report._gather import LoggedSweep, LoggedTrial
 
 NOT_SHOWN_AXES = ("seed",)
-TRIAL_COLUMNS = ("run_id", "run_name", "status", names.TRIAL_KEY_TAG, "label", "label_at_recommended", "error",
-                 "best_val", names.BEST_EPOCH, "final_train", "final_val", "gap", names.RECOMMENDED_EPOCHS,
-                 names.TRAIN_SECONDS)
+TRIAL_COLUMNS = ("run_id", "run_name", "status", names.TRIAL_KEY_TAG, "label", "label_at_recommended",
+                 "bias_undecided", "error", "best_val", names.BEST_EPOCH, "final_train", "final_val", "gap",
+                 names.RECOMMENDED_EPOCHS, "rec_train", "rec_val", names.N_PARAMETERS_PARAM, names.TRAIN_SECONDS)
 
 
 def _number(value: object) -> float | None:
@@ -37,6 +37,8 @@ def _trial_row(trial: LoggedTrial, task: str, axes: list[str]) -> dict:
         run_id=trial.run_id, run_name=trial.run_name, status=trial.status, trial_key=trial.trial_key,
         label=trial.label or (DIVERGED if trial.status == "FAILED" else UNDIAGNOSED),
         label_at_recommended=trial.label_at_recommended, error=trial.error,
+        bias_undecided=trial.bias_decided is False and trial.label in (GOOD_FIT, HIGH_VARIANCE),
+        n_parameters=_number(trial.params.get(names.N_PARAMETERS_PARAM)),
         best_val=_number(summary.get(names.summary_metric("best_val", task))),
         best_epoch=_number(summary.get(names.BEST_EPOCH)),
         final_train=_number(summary.get(names.summary_metric("final_train", task))),
@@ -47,13 +49,48 @@ def _trial_row(trial: LoggedTrial, task: str, axes: list[str]) -> dict:
     )
     if row["gap"] is None and row["final_train"] is not None and row["final_val"] is not None:
         row["gap"] = row["final_val"] - row["final_train"]
+    row["rec_train"], row["rec_val"] = (_at_epoch(trial.curves.get(f"{split}_{names.task_metric(task)}", []),
+                                                  row[names.RECOMMENDED_EPOCHS]) for split in ("train", "val"))
+    # the diagnosis's own (smoothed) value at the recommended epoch ranks trials, as in the CLI summary
+    row["rec_val"] = _number(summary.get(names.summary_metric(names.RECOMMENDED_VAL, task), row["rec_val"]))
     return row
+
+
+def _at_epoch(curve: list[tuple[int, float]], epoch: float | None) -> float | None:
+    """The curve's value at ``epoch`` (the model after that many epochs), if logged."""
+    if epoch is None:
+        return None
+    return next((_number(value) for step, value in curve if step == int(epoch)), None)
 
 
 def axes_of(sweep: LoggedSweep) -> list[str]:
     """Grid axes in :data:`names.AXES` order (then any others the grid names) that the trials carry as params."""
     present = {key for trial in sweep.trials for key in trial.params}
     return [axis for axis in names.AXES if axis in present] + sorted((set(sweep.grid) & present) - set(names.AXES))
+
+
+def fixed_axes(frame: pd.DataFrame, axes: list[str]) -> dict[str, object]:
+    """Axes with one value across the trials, and that value: the sweep's fixed settings."""
+    return {axis: frame[axis].iloc[0] for axis in axes if len(frame) and frame[axis].astype(str).nunique() == 1}
+
+
+def ranked(frame: pd.DataFrame, *, metric: str, n_val: int) -> pd.DataFrame:
+    """Trials ranked by validation metric at their recommended epoch, with ties (within one standard
+    error of the best) and the pick: the simplest of the tied (:func:`pipeline.diagnostics.rank_trials`).
+    Diverged trials and trials without a value come last."""
+    fitted = frame[frame["label"] != DIVERGED].assign(
+        rec_val=lambda f: f["rec_val"].fillna(f["best_val"]),
+        n_parameters=lambda f: f[names.N_PARAMETERS_PARAM].fillna(0))
+    if fitted["rec_val"].notna().any():
+        ranks = rank_trials(fitted, metric=metric, n_val=max(n_val, 1), value="rec_val",
+                            parameters=names.N_PARAMETERS_PARAM, epochs=names.RECOMMENDED_EPOCHS)
+        frame = frame.join(ranks[["rank", "se", "tied_with_best", "pick"]])
+    else:
+        frame = frame.assign(rank=None, se=None, tied_with_best=False, pick=False)
+    frame = frame.assign(tied_with_best=frame["tied_with_best"].fillna(False).astype(bool),
+                         pick=frame["pick"].fillna(False).astype(bool))
+    return frame.sort_values(["rank", names.N_PARAMETERS_PARAM], na_position="last", kind="stable").reset_index(
+        drop=True)
 
 
 def varying_axes(frame: pd.DataFrame, axes: list[str]) -> list[str]:
@@ -98,6 +135,7 @@ def axis_effects(frame: pd.DataFrame, axis: str) -> list[dict]:
             "gap": fitted["gap"].mean(), "gap_se": fitted["gap"].std() / math.sqrt(len(fitted)) if len(fitted) > 1
             else 0.0, "best_val": fitted["best_val"].min(), "majority": _majority(group["label"]), "shares": shares,
             "train_values": fitted["final_train"].dropna().tolist(), "val_values": fitted["final_val"].dropna().tolist(),
+            "rec_train_values": fitted["rec_train"].dropna().tolist(), "rec_val_values": fitted["rec_val"].dropna().tolist(),
         })
     return effects
 
@@ -132,31 +170,21 @@ def best_trial(frame: pd.DataFrame) -> dict | None:
     return None if fitted.empty else fitted.loc[fitted["best_val"].idxmin()].to_dict()
 
 
-def _where(frame: pd.DataFrame, label: str, axes: list[str]) -> str | None:
-    """The axis value most over-represented among trials with ``label``, e.g. "depth = 8 (75% vs 25% overall)"."""
-    group, found = frame[frame["label"] == label], None
-    if len(group) < 2 or len(group) == len(frame):
-        return None
-    for axis in varying_axes(frame, axes):
-        if axis in NOT_SHOWN_AXES:
-            continue
-        for value, count in Counter(group[axis]).items():
-            share, overall = count / len(group), float((frame[axis] == value).mean())
-            lift = share / overall
-            if share >= 0.5 and lift >= 1.3 and (found is None or lift > found[0]):
-                found = (lift, f"{axis} = {value}: {share:.0%} of these trials, {overall:.0%} of all trials")
-    return found[1] if found else None
-
-
-def advice(frame: pd.DataFrame, axes: list[str]) -> list[dict]:
+def advice_items(frame: pd.DataFrame, axes: list[str]) -> list[dict]:
     """For each label that occurs: what it means, what to try next, where it concentrates, its best trial."""
     items = []
     for label, count in label_counts(frame):
         headline, steps = LABEL_ADVICE[label]
         group = frame[frame["label"] == label]
         best = best_trial(group)
+        shown_axes = [axis for axis in varying_axes(frame, axes) if axis not in NOT_SHOWN_AXES]
         items.append({"label": label, "count": count, "headline": headline, "steps": steps,
-                      "where": _where(frame, label, axes), "best": best})
+                      "where": concentration(frame, frame["label"] == label, axes=shown_axes), "best": best})
+    undecided = frame[frame["bias_undecided"].fillna(False).astype(bool)]
+    if len(undecided):
+        headline, steps = UNDECIDED_BIAS_ADVICE
+        items.append({"label": "bias_undecided", "count": len(undecided), "headline": headline, "steps": steps,
+                      "where": None, "best": best_trial(undecided)})
     return items
 
 

@@ -4,21 +4,26 @@ The rules (who wins) are :mod:`._claims`; the writes go through :class:`SweepTra
 made a new parent run keeps it only if it is the first claim (:func:`settle_sweep`); a sweep claims
 every trial it means to run before training any (:func:`claim_trials`), so each trial is trained by
 exactly one process; and a sweep ends the shared parent only when no other process still has a
-trial in flight (:func:`others_in_flight`).
+trial in flight (:func:`others_in_flight`). A write that two sweeps make identically at one moment
+(the same dataset) is made once more if the rival's insert refused it (:func:`again_if_raced`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pipeline.tracking._claims import IN_FLIGHT, current_sweep, trial_holders
 from pipeline.tracking._connection import with_retries
 
 if TYPE_CHECKING:
     from pipeline.tracking._writer import SweepTracker
+
+T = TypeVar("T")
+#: How long a write refused by a rival's identical insert waits before it is made again.
+RACED_WRITE_PAUSE = 0.5
 
 
 @dataclass(frozen=True)
@@ -79,3 +84,19 @@ def others_in_flight(tracker: SweepTracker, own_run_ids: Iterable[str]) -> bool:
 def _all_trial_runs(tracker: SweepTracker) -> list:
     grouped = with_retries(tracker.trial_runs, what="read trial runs")
     return [run for runs in grouped.values() for run in runs]
+
+
+def again_if_raced(call: Callable[[], T]) -> T:
+    """Run ``call``; if MLflow refuses it, pause and run it once more (a second refusal is raised).
+
+    Two sweeps logging the same dataset at one moment both find no row for it and both insert one;
+    the store's unique key (experiment, name, digest) refuses the second insert. Made again, the
+    write finds the row and only links the run to it.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return call()
+    except MlflowException:
+        time.sleep(RACED_WRITE_PAUSE)
+        return call()

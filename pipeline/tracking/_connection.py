@@ -1,7 +1,8 @@
 """Reaching MLflow: check a tracking URI, make a client, retry a call while the server is away.
 
-Sets no global state when imported: :func:`make_client` applies fitcheck's HTTP retry defaults
-and quiets MLflow's start-up loggers when a client is first made.
+Sets no global state when imported: :func:`make_client` applies fitcheck's client defaults and
+quiets MLflow's start-up loggers when a client is first made; the command line calls
+:func:`quiet_telemetry` once, before MLflow is imported.
 """
 
 from __future__ import annotations
@@ -32,12 +33,19 @@ DATABASE_SCHEMES = ("postgresql", "mysql")
 #: An MLflow REST call that any MLflow server answers with JSON, asked after ``/health``.
 API_PROBE = "api/2.0/mlflow/experiments/search?max_results=1"
 RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
-#: MLflow's own HTTP retries, kept short: :func:`with_retries` does the patient retrying.
-HTTP_DEFAULTS = {
+#: MLflow's own HTTP retries, kept short: :func:`with_retries` does the patient retrying. MLflow's
+#: "View run ... at ..." lines (one per trial, and a run read back for each) are left out: the sweep
+#: prints one link to all its trials instead.
+CLIENT_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }
+#: MLflow 3 reads this when it is imported; a telemetry thread then posts usage records.
+TELEMETRY_SWITCH = "MLFLOW_DISABLE_TELEMETRY"
+#: Set by a parent MLflow process (``mlflow run``); MLflow deletes it at import when telemetry is off.
+TELEMETRY_SESSION = "_MLFLOW_TELEMETRY_SESSION_ID"
 _NOISY_LOGGERS = ("alembic", "mlflow.store.db.utils", "mlflow.tracking.fluent")
 
 
@@ -113,12 +121,28 @@ def _check_database_driver(uri: str) -> None:
                             f"which is not installed; {hint}") from None
 
 
+def quiet_telemetry() -> None:
+    """Turn MLflow's telemetry off in this process and its children, unless the user chose (call before
+    MLflow is imported, while one thread runs).
+
+    MLflow's telemetry thread once crashed a sweep under ``mlflow run``: at import MLflow deleted
+    the session variable inherited from ``mlflow run`` while ``requests`` read the environment in
+    another thread (``KeyError: '_MLFLOW_TELEMETRY_SESSION_ID'``). With telemetry off nothing posts,
+    and the variable is removed here, before any other thread exists.
+    """
+    if TELEMETRY_SWITCH in os.environ:
+        return
+    os.environ[TELEMETRY_SWITCH] = "true"
+    os.environ.pop(TELEMETRY_SESSION, None)
+
+
 def make_client(tracking_uri: str) -> MlflowClient:
-    """An ``MlflowClient`` for ``tracking_uri``, with fitcheck's HTTP retry defaults (the user's
-    own ``MLFLOW_HTTP_REQUEST_*`` settings win) and MLflow's start-up chatter quieted."""
+    """An ``MlflowClient`` for ``tracking_uri``, with fitcheck's client defaults (the user's own
+    ``MLFLOW_HTTP_REQUEST_*`` and ``MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT`` settings win) and
+    MLflow's start-up chatter quieted."""
     from mlflow import MlflowClient
 
-    for name, value in HTTP_DEFAULTS.items():
+    for name, value in CLIENT_DEFAULTS.items():
         os.environ.setdefault(name, value)
     for name in _NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)

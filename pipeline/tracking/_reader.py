@@ -6,11 +6,13 @@ metric logged twice at one step (a resumed run) is read by one rule everywhere. 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from pipeline import names
+from pipeline.run_sizes import LoggedDataset
 from pipeline.tracking._connection import make_client, with_retries
 from pipeline.tracking._store import require_store
 
@@ -25,6 +27,19 @@ _HISTORY_THREADS = 8
 def latest_per_step(history: Iterable[Metric]) -> dict[int, float]:
     """A metric history as one value per step, in step order; a step logged again keeps its latest value."""
     return {m.step: m.value for m in sorted(history, key=lambda m: (m.step, m.timestamp))}
+
+
+def logged_datasets(run: Run) -> list[LoggedDataset]:
+    """The datasets logged as the run's inputs, with their context tag and MLflow's profile."""
+    found = []
+    for dataset_input in run.inputs.dataset_inputs if run.inputs else []:
+        try:
+            profile = json.loads(dataset_input.dataset.profile or "{}")
+        except json.JSONDecodeError:
+            profile = {}
+        context = next((tag.value for tag in dataset_input.tags if tag.key == names.DATASET_CONTEXT_TAG), None)
+        found.append(LoggedDataset(dataset_input.dataset.name, context, profile if isinstance(profile, dict) else {}))
+    return found
 
 
 def by_trial_key(runs: Iterable[Run]) -> dict[str, list[Run]]:
@@ -91,14 +106,19 @@ class TrackingReader:
 
     def trial_runs(self, experiment_id: str, parent_run_id: str) -> list[Run]:
         """Every trial (child) run of a sweep, all pages of the search."""
+        runs = self.runs(experiment_id, f"tags.`{names.PARENT_RUN_TAG}` = '{parent_run_id}'")
+        return [run for run in runs if run.data.tags.get(names.ROLE_TAG, names.ROLE_TRIAL) == names.ROLE_TRIAL]
+
+    def runs(self, experiment_id: str, filter_string: str = "") -> list[Run]:
+        """The experiment's active runs matching ``filter_string``, oldest first, all pages of the search."""
         runs, token = [], None
         while True:
-            page = self.client.search_runs([experiment_id], f"tags.`{names.PARENT_RUN_TAG}` = '{parent_run_id}'",
-                                           max_results=_PAGE, page_token=token)
+            page = self.client.search_runs([experiment_id], filter_string, max_results=_PAGE, page_token=token,
+                                           order_by=["attributes.start_time ASC"])
             runs.extend(page)
             token = page.token
             if not token:
-                return [run for run in runs if run.data.tags.get(names.ROLE_TAG, names.ROLE_TRIAL) == names.ROLE_TRIAL]
+                return runs
 
     def history(self, run_id: str, name: str) -> dict[int, float]:
         """One metric's history by step (see :func:`latest_per_step`)."""

@@ -3,28 +3,39 @@
 Workers never log; they hand their curves back and :class:`SweepTracker` writes them from the
 sweep's own process, so several workers never race on one SQLite store. Every write is retried
 with backoff when the server is unreachable (:func:`with_retries`).
+
+Under ``mlflow run`` (``MLFLOW_RUN_ID`` set), the run MLflow made is the sweep's launcher: the
+sweep's parent is found by its spec hash like any other, so running the project again resumes
+it, and the two runs name each other (``fitcheck.sweep_run_id``, ``fitcheck.launcher_run_id``).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline import names
+from pipeline.descriptions import TrialLine, launcher_description, sweep_description
 from pipeline.errors import FitcheckError
+from pipeline.tracking._claiming import again_if_raced
 from pipeline.tracking._claims import IN_FLIGHT, SETTLE_SECONDS, current_sweep
 from pipeline.tracking._connection import check_tracking_uri, make_client, with_retries
 from pipeline.tracking._reader import TrackingReader, by_trial_key
+from pipeline.tracking._run_writer import write_run
+from pipeline.tracking._view import SweepLinks, relative_view_link, sweep_links, view_key, view_state, view_tag_value
 
-MAX_BATCH = 1000
+_log = logging.getLogger(__name__)
+#: The experiment ``mlflow run`` uses when given no ``--experiment-name``: the sweep goes to its own instead.
+DEFAULT_EXPERIMENT_ID = "0"
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,28 @@ def git_commit() -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def _launcher_run_id() -> str | None:
+    """The run ``mlflow run`` made for this process, if it launched it."""
+    return os.environ.get("MLFLOW_RUN_ID") or None
+
+
+def _one_per_trial(runs_by_key: dict[str, list]) -> list:
+    """Per trial key, the run that counts: a FINISHED one if any, else the latest started."""
+    return [max(runs, key=lambda run: (run.info.status == "FINISHED", run.info.start_time or 0))
+            for runs in runs_by_key.values()]
+
+
+def _trial_line(run, task: str) -> TrialLine:
+    """A trial run as its sweep's description lists it."""
+    metrics, tags = run.data.metrics, run.data.tags
+    label = tags.get(names.DIAGNOSIS_TAG) or (names.DIVERGED if run.info.status == "FAILED" else names.UNDIAGNOSED)
+    epochs = metrics.get(names.RECOMMENDED_EPOCHS)
+    return TrialLine(run_id=run.info.run_id, name=run.info.run_name or run.info.run_id[:8], label=label,
+                     best_val=metrics.get(names.summary_metric("best_val", task)),
+                     recommended_val=metrics.get(names.summary_metric(names.RECOMMENDED_VAL, task)),
+                     recommended_epochs=None if epochs is None else int(epochs))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -85,14 +118,18 @@ class SweepTracker:
     def use_experiment(self, name: str) -> str:
         """Get or create the experiment (safe when two sweeps create it at once); return its name.
 
-        Under ``mlflow run`` (``MLFLOW_RUN_ID`` set) the experiment is that run's.
+        Under ``mlflow run`` the experiment is the launcher's (``--experiment-name``), unless that is
+        MLflow's ``Default``, which ``mlflow run`` picks when given none: then it is ``name``.
         """
         from mlflow.exceptions import MlflowException
 
-        if os.environ.get("MLFLOW_RUN_ID"):
-            self.experiment_id = self.client.get_run(os.environ["MLFLOW_RUN_ID"]).info.experiment_id
-            self.experiment_name = self.client.get_experiment(self.experiment_id).name
-            return self.experiment_name
+        launcher = _launcher_run_id()
+        if launcher:
+            experiment_id = self.client.get_run(launcher).info.experiment_id
+            if experiment_id != DEFAULT_EXPERIMENT_ID:
+                self.experiment_id = experiment_id
+                self.experiment_name = self.client.get_experiment(experiment_id).name
+                return self.experiment_name
         experiment = self.client.get_experiment_by_name(name)
         if experiment is None:
             try:
@@ -120,29 +157,30 @@ class SweepTracker:
         commit = git_commit()
         if commit:
             base_tags[names.GIT_COMMIT_TAG] = commit
-        adopted = os.environ.get("MLFLOW_RUN_ID")
-        if adopted:  # launched by `mlflow run`: its run is the sweep's parent
-            self.client.set_tag(adopted, names.RUN_NAME_TAG, run_name)
-            for key, value in base_tags.items():
-                self.client.set_tag(adopted, key, value)
-            self.parent_run_id = adopted
-        else:
-            run = self.client.create_run(self.experiment_id, run_name=run_name, tags=base_tags)
-            self.parent_run_id = run.info.run_id
+        run = self.client.create_run(self.experiment_id, run_name=run_name, tags=base_tags)
+        self.parent_run_id = run.info.run_id
+        self._link_launcher()
         self.client.log_batch(self.parent_run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
         if spec_path:
             self.client.log_artifact(self.parent_run_id, spec_path)
         if dataset is not None:
-            entity = dataset.to_mlflow_entity()
-            self.client.log_inputs(self.parent_run_id,
-                                   [DatasetInput(entity, [InputTag(names.DATASET_CONTEXT_TAG, "training")])])
+            inputs = [DatasetInput(dataset.to_mlflow_entity(), [InputTag(names.DATASET_CONTEXT_TAG, "training")])]
+            again_if_raced(lambda: self.client.log_inputs(self.parent_run_id, inputs))  # a rival may log it too
         return self.parent_run_id
 
     def resume_sweep(self, run_id: str) -> str:
         """Reopen an earlier parent run of the same spec."""
         self.parent_run_id = run_id
         self.client.update_run(run_id, status="RUNNING")
+        self._link_launcher()
         return run_id
+
+    def _link_launcher(self) -> None:
+        """Under ``mlflow run``: tag its run with the sweep it launched, and the sweep with its latest launcher."""
+        launcher = _launcher_run_id()
+        if launcher:
+            self.client.set_tag(launcher, names.SWEEP_RUN_TAG, self.parent_run_id)
+            self.client.set_tag(self.parent_run_id, names.LAUNCHER_RUN_TAG, launcher)
 
     def trial_runs(self) -> dict[str, list]:
         """Child runs of the parent, grouped by trial key."""
@@ -204,32 +242,13 @@ class SweepTracker:
     def finish_trial(self, run_id: str, *, curves: dict[str, list[float]], metrics: dict[str, float],
                      tags: dict[str, str], artifacts: dict[str, bytes], status: str) -> None:
         """Write a trial's per-epoch curves (``step`` = epoch, 1-based), summary, tags and files; end the run."""
-        self._write(run_id, curves=curves, metrics=metrics, tags=tags, artifacts=artifacts)
+        write_run(self.client, run_id, curves=curves, metrics=metrics, tags=tags, artifacts=artifacts)
         with_retries(lambda: self.client.set_terminated(run_id, status=status), what="end trial run")
 
     def update_trial(self, run_id: str, *, metrics: dict[str, float], tags: dict[str, str],
                      artifacts: dict[str, bytes]) -> None:
         """Add summary metrics, tags and files to a trial run that has ended (a later diagnosis)."""
-        self._write(run_id, curves={}, metrics=metrics, tags=tags, artifacts=artifacts)
-
-    def _write(self, run_id: str, *, curves: dict[str, list[float]], metrics: dict[str, float],
-               tags: dict[str, str], artifacts: dict[str, bytes]) -> None:
-        from mlflow.entities import Metric, RunTag
-
-        now = int(time.time() * 1000)
-        entries = [Metric(name, float(value), now, epoch)
-                   for name, values in curves.items() for epoch, value in enumerate(values, start=1)]
-        entries += [Metric(name, float(value), now, 0) for name, value in metrics.items()]
-        tag_entries = [RunTag(k, str(v)[:5000]) for k, v in tags.items()]
-        for start in range(0, max(len(entries), 1), MAX_BATCH):
-            chunk = entries[start:start + MAX_BATCH]
-            with_retries(lambda: self.client.log_batch(run_id, metrics=chunk, tags=tag_entries if start == 0 else []),
-                         what="log metrics")
-        if artifacts:
-            with tempfile.TemporaryDirectory() as folder:
-                for name, content in artifacts.items():
-                    Path(folder, name).write_bytes(content)
-                with_retries(lambda: self.client.log_artifacts(run_id, folder), what="log artifacts")
+        write_run(self.client, run_id, metrics=metrics, tags=tags, artifacts=artifacts)
 
     def finish_sweep(self, *, metrics: dict[str, float], tags: dict[str, str], status: str = "FINISHED") -> None:
         """Write the parent's summary and end it."""
@@ -240,6 +259,43 @@ class SweepTracker:
             self.parent_run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
             tags=[RunTag(k, str(v)) for k, v in tags.items()]), what="log sweep summary")
         with_retries(lambda: self.client.set_terminated(self.parent_run_id, status=status), what="end sweep run")
+
+    def publish_sweep(self, *, task: str, axes: Sequence[str], reference_error: float | None,
+                      reference_source: str) -> SweepLinks | None:
+        """Describe the sweep on its parent run, share the MLflow UI view of its trials, and return its links.
+
+        The description lists every trial MLflow holds for the sweep, earlier invocations' included;
+        ``axes`` (the grid axes that vary) become the view's columns. Under ``mlflow run`` the
+        launcher's description links to both. Tolerant: a store that refuses these writes (say, no
+        permission on the experiment) costs the links, not the sweep; None then.
+        """
+        from mlflow.exceptions import MlflowException
+
+        parent = self.reader.find_run(self.parent_run_id)
+        key = view_key(self.parent_run_id)
+        view_link = relative_view_link(self.experiment_id, key)
+        lines = [_trial_line(run, task) for run in _one_per_trial(self.trial_runs())]
+        description = sweep_description(lines, experiment_id=self.experiment_id, task=task,
+                                        reference_error=reference_error, reference_source=reference_source,
+                                        view_link=view_link)
+        state = view_tag_value(view_state(parent_run_id=self.parent_run_id, task=task, axes=axes),
+                               name=f"fitcheck {parent.info.run_name} ({self.parent_run_id[:8]})",
+                               now_ms=int(time.time() * 1000))
+        tags = [(self.parent_run_id, description)]
+        if _launcher_run_id():
+            tags.append((_launcher_run_id(), launcher_description(
+                sweep_name=parent.info.run_name, experiment_id=self.experiment_id, sweep_run_id=self.parent_run_id,
+                experiment_name=self.experiment_name, view_link=view_link)))
+        try:
+            with_retries(lambda: self.client.set_experiment_tag(self.experiment_id, names.SHARED_VIEW_TAG_PREFIX + key,
+                                                                state), what="share the view")
+            for run_id, text in tags:
+                with_retries(lambda: self.client.set_tag(run_id, names.NOTE_TAG, text), what="describe the sweep")
+        except MlflowException as error:
+            _log.warning("could not describe the sweep in MLflow (%s); its runs are all logged",
+                         str(error).splitlines()[0][:200])
+            return None
+        return sweep_links(self.tracking_uri, self.experiment_id, key)
 
     def log_parent_artifact(self, path: str | Path, *, name: str) -> None:
         """Attach a file to the parent run under ``name`` (e.g. the report as ``report.html``)."""

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline import names
 from pipeline.diagnostics import LABELS, diagnose, reference_from_sweep
 from pipeline.errors import FitcheckError
 
@@ -109,9 +110,17 @@ def test_nan_in_a_curve_is_diverged_and_stops_before_it():
 def test_inf_at_the_first_epoch_leaves_nothing_to_recommend():
     d = diagnose(curves([np.inf, np.inf], [0.5, 0.5]), task="binary", n_train=100, n_val=100)
     assert (d.label, d.label_at_recommended, d.recommended_epochs) == ("diverged", "diverged", None)
-    assert d.metrics()["reference_error"] == 0.0
-    assert "recommended_epochs" not in d.metrics()
-    json.dumps(d.to_dict())
+    assert d.metrics() == {"reference_error": 0.0, "converged": 0.0, "bias_decided": 1.0}
+    payload = json.loads(json.dumps(d.to_dict()))
+    assert {key: payload[key] for key in ("label", "label_at_recommended", "recommended_epochs", "epochs_run",
+                                           "train_metric", "val_metric", "diverged_epoch", "early_stopping",
+                                           "at_recommended", "regret", "recommended_val_metric")} == {
+        "label": "diverged", "label_at_recommended": "diverged", "recommended_epochs": None, "epochs_run": 2,
+        "train_metric": None,  # inf is not JSON: it becomes null
+        "val_metric": None, "diverged_epoch": 1, "early_stopping": None, "at_recommended": {}, "regret": None,
+        "recommended_val_metric": None,
+    }
+    assert payload["advice"].startswith("Training diverged")
 
 
 def test_exploding_training_loss_is_diverged():
@@ -188,3 +197,103 @@ def test_reference_from_sweep_takes_the_best_finite_value():
     assert reference_from_sweep([0.3, np.nan, 0.12, np.inf]) == 0.12
     with pytest.raises(FitcheckError):
         reference_from_sweep([np.nan])
+
+
+def test_flat_training_error_with_a_falling_loss_is_converged_and_gets_capacity_advice():
+    # logistic regression on an XOR-like rule: the loss creeps down, the training error sits at 0.20
+    epochs = np.arange(1, 151)
+    train_error = np.where(epochs < 60, 0.2 + 0.3 * np.exp(-0.1 * epochs), 0.2)
+    train_error = train_error + np.where(epochs % 2 == 0, 0.003, -0.003)  # jitter of a few rows
+    loss = 0.45 + 0.3 * np.exp(-0.01 * epochs)  # still falling by more than 1% over the last fifth
+    d = diagnose(curves(train_error, train_error + 0.01, train_loss=loss, val_loss=loss + 0.02),
+                 task="binary", n_train=350, n_val=150, reference_error=0.1)
+    assert (d.label, d.converged, d.still_falling) == ("high_bias", True, False)
+    assert d.advice.startswith("High bias: add capacity")
+    assert "train longer" not in d.advice
+
+
+def test_one_epoch_of_high_bias_advises_neither_more_epochs_nor_capacity():
+    d = diagnose(curves([0.4], [0.41]), task="binary", n_train=1000, n_val=1000, reference_error=0.1)
+    assert (d.label, d.converged, d.still_falling) == ("high_bias", False, False)
+    assert d.advice == ("High bias: run several epochs to see whether the training error is still falling "
+                        "before changing the model.")
+
+
+def test_stop_early_is_advised_only_where_the_label_improves():
+    # high variance at the end; at the recommended epoch still high variance, so stopping is not the fix
+    train = decay(0.5, 0.02, rate=0.5)
+    val = 0.2 + 0.3 * np.exp(-0.4 * (EPOCHS - 1)) + 0.002 * np.maximum(0, EPOCHS - 10)
+    d = diagnose(curves(train, val), task="binary", n_train=500, n_val=2000, reference_error=0.02)
+    assert (d.label, d.label_at_recommended, d.recommended_epochs) == ("high_variance", "high_variance", 12)
+    assert d.advice == ("High variance: add regularisation (L2, dropout), get more training data or use "
+                        "a smaller network.")
+
+
+@pytest.mark.parametrize(("task", "monitor", "mode"), [
+    ("binary", None, "max"), ("binary", "val_accuracy", "max"), ("binary", "val_error", "min"),
+    ("regression", None, "min"), ("regression", "val_rmse", "min"),
+])
+def test_early_stopping_monitor_is_one_the_logs_hold(task, monitor, mode):
+    metric = "rmse" if task == "regression" else "error"
+    d = diagnose(curves(decay(0.5, 0.1), decay(0.5, 0.12), metric=metric), task=task, n_train=1000,
+                 n_val=1000, reference_error=0.1, monitor=monitor)
+    default = "val_root_mean_squared_error" if task == "regression" else "val_accuracy"
+    assert (d.early_stopping["monitor"], d.early_stopping["mode"]) == (monitor or default, mode)
+
+
+def test_an_unknown_monitor_is_refused_with_the_names_accepted():
+    with pytest.raises(FitcheckError, match="monitor must be one of val_accuracy, val_error but got 'val_auc'"):
+        diagnose(curves([0.2], [0.2]), task="binary", n_train=10, n_val=10, monitor="val_auc")
+
+
+def test_recommended_val_metric_is_the_smoothed_validation_metric_at_the_recommended_epoch():
+    val = np.array([0.5, 0.3, 0.2, 0.1, 0.2, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3])
+    d = diagnose(curves(val - 0.01, val), task="binary", n_train=1000, n_val=1000, reference_error=0.0)
+    assert d.recommended_epochs == 4
+    assert d.recommended_val_metric == pytest.approx((0.3 + 0.2 + 0.1 + 0.2 + 0.3) / 5)
+    assert d.metrics()["recommended_val_error"] == pytest.approx(0.22)
+
+
+def test_a_small_validation_set_says_which_gap_it_cannot_see():
+    # 91 validation rows: a 0.04 gap is below the 0.061 that noise allows, so no variance is claimed
+    d = diagnose(curves(decay(0.5, 0.10), decay(0.5, 0.14)), task="binary", n_train=5000, n_val=91,
+                 reference_error=0.1)
+    assert d.label == "good_fit"
+    assert "with 91 validation rows a gap under 0.061 cannot be told from noise (this run's gap: 0.04)" in d.notes
+
+
+def test_a_large_validation_set_has_nothing_to_confess():
+    d = diagnose(curves(decay(0.5, 0.10), decay(0.5, 0.11)), task="binary", n_train=5000, n_val=10_000,
+                 reference_error=0.1)
+    assert d.notes == ()
+    assert d.bias_decided
+
+
+@pytest.mark.parametrize(("train", "n_train", "decided", "label"), [
+    (0.12, 300, False, "good_fit"),  # 2 points over a reference known to +-1.8 points: cannot tell
+    (0.10, 300, False, "good_fit"),  # even no bias: the reference may be 2.9 points too high
+    (0.10, 3000, True, "good_fit"),  # no bias even if the reference were 0.9 points lower
+    (0.20, 300, True, "high_bias"),  # 10 points: high bias whatever the reference's noise
+    (0.11, 100_000, True, "good_fit"),  # a precise estimate: within tolerance is decided
+])
+def test_bias_is_undecided_when_the_estimated_reference_cannot_rule_it_out(train, n_train, decided, label):
+    d = diagnose(curves(decay(0.5, train), decay(0.5, train + 0.005)), task="binary", n_train=n_train,
+                 n_val=20_000, reference_error=0.1, reference_source="estimated")
+    assert (d.label, d.bias_decided) == (label, decided)
+    assert d.metrics()[names.BIAS_DECIDED] == float(decided)
+    assert d.tags() == {names.DIAGNOSIS_TAG: label, names.DIAGNOSIS_AT_RECOMMENDED_TAG: label,
+                        names.BIAS_DECIDED_TAG: str(decided).lower()}
+    undecided_notes = [note for note in d.notes if "leaves the bias verdict undecided" in note]
+    assert len(undecided_notes) == (0 if decided else 1)
+    if train == 0.12:
+        assert undecided_notes[0] == (
+            "the reference was estimated from the training split (300 rows, standard error 0.018): avoidable "
+            "bias under 0.029 cannot be told from its uncertainty, so this run's 0.02 leaves the bias verdict "
+            "undecided")
+        assert "bias is undecided" in d.advice
+
+
+def test_a_given_reference_always_decides_the_bias():
+    d = diagnose(curves(decay(0.5, 0.12), decay(0.5, 0.125)), task="binary", n_train=300, n_val=20_000,
+                 reference_error=0.1)
+    assert d.bias_decided

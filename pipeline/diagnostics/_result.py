@@ -5,6 +5,16 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+from pipeline import names
+from pipeline.names import (
+    BIAS_DECIDED,
+    BIAS_DECIDED_TAG,
+    DIAGNOSIS_AT_RECOMMENDED_TAG,
+    DIAGNOSIS_TAG,
+    RECOMMENDED_VAL,
+    summary_metric,
+)
+
 
 @dataclass(frozen=True)
 class Diagnosis:
@@ -12,12 +22,18 @@ class Diagnosis:
 
     Metric values are in the task metric: error rate (1 - accuracy) for classification,
     RMSE for regression. ``None`` means not defined (e.g. for a run that diverged at once).
+    ``recommended_val_metric`` is the smoothed validation metric at the recommended epoch (what
+    trials are ranked by); ``still_falling`` / ``converged`` judge the training metric over the
+    last part of the run against its noise; ``bias_decided`` is False when the reference's
+    uncertainty leaves the bias verdict open (``notes`` then says how much bias goes unseen).
     """
 
     label: str
     label_at_recommended: str
     recommended_epochs: int | None
     epochs_run: int
+    n_train: int
+    n_val: int
     task: str
     metric: str
     train_metric: float | None
@@ -30,6 +46,9 @@ class Diagnosis:
     bias_threshold: float | None
     variance_threshold: float | None
     converged: bool
+    still_falling: bool
+    bias_decided: bool
+    recommended_val_metric: float | None
     regret: float | None
     epochs_saved: int | None
     early_stopping: dict | None
@@ -47,17 +66,24 @@ class Diagnosis:
     def metrics(self) -> dict[str, float]:
         """The summary values fitcheck logs as MLflow metrics (undefined ones left out)."""
         values = {
-            "recommended_epochs": self.recommended_epochs,
-            "avoidable_bias": self.avoidable_bias,
-            "variance_gap": self.variance_gap,
-            "variance_gap_se": self.variance_gap_se,
-            "reference_error": self.reference_error,
-            "regret": self.regret,
-            "epochs_saved": self.epochs_saved,
-            "converged": float(self.converged),
+            names.RECOMMENDED_EPOCHS: self.recommended_epochs,
+            names.AVOIDABLE_BIAS: self.avoidable_bias,
+            names.VARIANCE_GAP: self.variance_gap,
+            names.VARIANCE_GAP_SE: self.variance_gap_se,
+            names.REFERENCE_ERROR: self.reference_error,
+            names.REGRET: self.regret,
+            names.EPOCHS_SAVED: self.epochs_saved,
+            names.CONVERGED: float(self.converged),
+            BIAS_DECIDED: float(self.bias_decided),
+            summary_metric(RECOMMENDED_VAL, self.task): self.recommended_val_metric,
         }
         return {name: float(value) for name, value in values.items()
                 if value is not None and math.isfinite(float(value))}
+
+    def tags(self) -> dict[str, str]:
+        """The tags fitcheck sets on a diagnosed run: the labels and whether the bias is decided."""
+        return {DIAGNOSIS_TAG: self.label, DIAGNOSIS_AT_RECOMMENDED_TAG: self.label_at_recommended,
+                BIAS_DECIDED_TAG: str(self.bias_decided).lower()}
 
 
 def _finite(value):

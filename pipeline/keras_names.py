@@ -1,0 +1,101 @@
+"""Curves under other names read as fitcheck's: Keras' ``history.history`` (a CSV of it, autolog's or
+``MlflowCallback``'s metrics) and fitcheck's own.
+
+Keras names the loss ``loss``/``val_loss`` and each compiled metric ``<name>``/``val_<name>``; its
+training values are running averages over the epoch's batches. Pure: maps names and units; never
+reads a file or MLflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipeline import names
+from pipeline.errors import FitcheckError
+
+
+def _same(values: np.ndarray) -> np.ndarray:
+    return values
+
+
+def _one_minus(values: np.ndarray) -> np.ndarray:
+    return 1.0 - values
+
+
+#: Keras' names of the task metric, with how each becomes fitcheck's (error = 1 - accuracy, RMSE).
+KERAS_METRICS: dict[str, list[tuple[str, Callable[[np.ndarray], np.ndarray]]]] = {
+    "error": [(name, _one_minus) for name in
+              ("accuracy", "binary_accuracy", "sparse_categorical_accuracy", "categorical_accuracy", "acc")],
+    "rmse": [("root_mean_squared_error", _same), ("rmse", _same), ("mean_squared_error", np.sqrt), ("mse", np.sqrt)],
+}
+#: Keras' training loss; its validation loss is fitcheck's ``val_loss`` under the same name.
+KERAS_LOSS = "loss"
+_MAE = ("mean_absolute_error", "mae")
+
+
+@dataclass(frozen=True)
+class CurveNames:
+    """Where each of fitcheck's curves is in a table of other names, and whether training values are running averages."""
+
+    task: str
+    columns: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]]
+    running_train: bool
+
+    def curves(self, table: Mapping[str, Sequence[float]]) -> pd.DataFrame:
+        """fitcheck's curves (``epoch`` 1-based, in row order) from ``table``'s columns."""
+        frame = pd.DataFrame({ours: convert(np.asarray(table[theirs], dtype=float))
+                              for ours, (theirs, convert) in self.columns.items()})
+        frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+        return frame
+
+
+def guess_task(available: Collection[str]) -> str | None:
+    """The task the names tell: an accuracy is classification (binary and multiclass are diagnosed
+    alike, on the error rate), then an RMSE or MSE is regression, then fitcheck's ``*_error``
+    classification; None when they tell nothing.
+
+    >>> guess_task(["loss", "val_loss", "mean_squared_error"]), guess_task(["val_accuracy", "mse"])
+    ('regression', 'binary')
+    """
+    if any(name.endswith(("accuracy", "acc")) for name in available):
+        return names.BINARY
+    if any(name.endswith(("rmse", "mean_squared_error", "mse")) for name in available):
+        return names.REGRESSION
+    if any(name.endswith("_error") for name in available):
+        return names.BINARY
+    return None
+
+
+def curve_names(available: Collection[str], *, task: str, source: str) -> CurveNames:
+    """How to read fitcheck's curves for ``task`` from columns named ``available``: fitcheck's own
+    names first, then Keras'. An incomplete set of fitcheck's names is returned as it is, for
+    :func:`pipeline.diagnostics.diagnose` to say which column lacks.
+
+    Raises
+    ------
+    FitcheckError
+        Naming ``source``, what it holds and the names accepted, when it holds neither set.
+    """
+    metric = names.task_metric(task)
+    available = set(available)
+    ours = (names.TRAIN_LOSS, names.VAL_LOSS, f"train_{metric}", f"val_{metric}")
+    if set(ours) <= available:
+        return CurveNames(task, {name: (name, _same) for name in ours}, running_train=False)
+    for train_name, convert in KERAS_METRICS[metric]:
+        if {KERAS_LOSS, names.VAL_LOSS, train_name, f"val_{train_name}"} <= available:
+            return CurveNames(task, {names.TRAIN_LOSS: (KERAS_LOSS, _same), names.VAL_LOSS: (names.VAL_LOSS, _same),
+                                     f"train_{metric}": (train_name, convert),
+                                     f"val_{metric}": (f"val_{train_name}", convert)}, running_train=True)
+    if KERAS_LOSS not in available and ("epoch" in available or available & set(ours)):
+        # fitcheck's own format, incomplete: checking the curves says which column lacks
+        return CurveNames(task, {name: (name, _same) for name in ours if name in available}, running_train=False)
+    keras = " / ".join(f"{name}, val_{name}" for name, _ in KERAS_METRICS[metric])
+    hint = (f"; MAE cannot be turned into RMSE: compile with metrics=['root_mean_squared_error'] or ['mse']"
+            if metric == "rmse" and available & set(_MAE) else "")
+    raise FitcheckError(
+        f"{source}: no per-epoch {metric} curves; it holds {', '.join(sorted(available)) or 'nothing'}; need "
+        f"{', '.join(ours)} or Keras' loss, val_loss and one of {keras}{hint}")
