@@ -23,7 +23,17 @@ from pipeline.errors import FitcheckError
 from pipeline.executors import Executor, TrialStarted, make_executor
 from pipeline.grid import Grid, TrialConfig, expand_grid, varying_axes
 from pipeline.spec import SweepSpec, load_spec
-from pipeline.tracking import DatasetFrame, SweepLinks, SweepTracker, TrackingUnavailable, check_tracking_uri
+from pipeline.tracking import (
+    DatasetFrame,
+    SweepLinks,
+    SweepTracker,
+    TrackingUnavailable,
+    WantedTrial,
+    check_tracking_uri,
+    claim_trials,
+    others_in_flight,
+    settle_sweep,
+)
 from pipeline.trial_payload import curves_frame, trial_payload
 from pipeline.training import TrialOutcome
 
@@ -92,6 +102,8 @@ class SweepResult:
     #: The grid axes that vary, and where the MLflow UI shows the trials (None when it could not be written).
     varying_axes: tuple[str, ...] = ()
     links: SweepLinks | None = None
+    #: Trials left to another live fitcheck process of the same sweep, which claimed them first.
+    n_held: int = 0
 
     @property
     def n_failed(self) -> int:
@@ -140,17 +152,22 @@ def resolve_reference(
         from pipeline.reference import baseline_errors
 
         scale = data.target_scale if data.task == names.REGRESSION else 1.0
-        baselines = {name: float(error) * scale for name, error in
-                     baseline_errors(data.X_train, data.y_train, task=data.task, seed=spec.split.seed).items()}
+        try:
+            errors = baseline_errors(data.X_train, data.y_train, task=data.task, seed=spec.split.seed)
+        except FitcheckError as error:
+            raise FitcheckError(f"{spec.source}: reference_error: estimate: {str(error).rstrip('.')} (dataset "
+                                f"{data.name}); give a known error rate instead, or 'sweep', or pass "
+                                "--reference-error") from None
+        baselines = {name: float(error) * scale for name, error in errors.items()}
         return min(baselines.values()), names.REFERENCE_ESTIMATED, baselines
     return None, names.REFERENCE_SWEEP_BEST, {}
 
 
-def _start_trial(tracker: SweepTracker, record: TrialRecord, data: PreparedData) -> str:
-    """Create the trial's RUNNING child run with every axis, the task and the parameter count as params."""
-    return tracker.start_trial(run_name=record.name, trial_key=record.key,
-                               params={**record.config.params(), names.TASK_PARAM: data.task,
-                                       names.N_PARAMETERS_PARAM: record.n_parameters})
+def _wanted(record: TrialRecord, data: PreparedData) -> WantedTrial:
+    """The trial's claim: its run, with every axis, the task and the parameter count as params."""
+    return WantedTrial(run_name=record.name, trial_key=record.key,
+                       params={**record.config.params(), names.TASK_PARAM: data.task,
+                               names.N_PARAMETERS_PARAM: record.n_parameters})
 
 
 def _parameter_count(config: TrialConfig, data: PreparedData) -> int:
@@ -205,12 +222,14 @@ class Sweep:
                                                   ray_address=options.ray_address, verbose=options.verbose)
         executor.warm_up(data)  # workers load TensorFlow while the sweep sets itself up
         try:
+            reference = resolve_reference(spec, options, data)  # may refuse the data: before the store opens
             tracker = self.tracker or SweepTracker(options.tracking_uri)
-            return self._run(tracker, executor, data, grid, started)
+            return self._run(tracker, executor, data, grid, reference, started)
         finally:
             executor.close()
 
-    def _run(self, tracker: SweepTracker, executor: Executor, data: PreparedData, grid: Grid, started: float) -> SweepResult:
+    def _run(self, tracker: SweepTracker, executor: Executor, data: PreparedData, grid: Grid,
+             resolved_reference: tuple[float | None, str, dict[str, float]], started: float) -> SweepResult:
         spec, options = self.spec, self.options
         experiment = tracker.use_experiment(options.experiment or spec.experiment_name())
         fingerprint = data.fingerprint()
@@ -218,22 +237,24 @@ class Sweep:
         axes = varying_axes(grid.trials)  # run names and the MLflow UI's columns name only these
         records = [TrialRecord(i, config, config.key(fingerprint), config.name(axes),
                                _parameter_count(config, data)) for i, config in enumerate(grid.trials)]
-        reference, reference_source, baselines = resolve_reference(spec, options, data)
+        reference, reference_source, baselines = resolved_reference
         parent_id = tracker.find_sweep(spec_hash) if options.resume else None
-        finished_before: list = []  # trials an earlier invocation of this sweep finished
         if parent_id:
             tracker.resume_sweep(parent_id)
-            existing = tracker.trial_runs()
-            tracker.kill_stale(run for runs in existing.values() for run in runs)
-            finished_before = [run for runs in existing.values() for run in runs if run.info.status == "FINISHED"]
         else:
             parent_id = self._start_parent(tracker, data, grid, spec_hash)
+            if options.resume and settle_sweep(tracker, spec_hash):  # a rival sweep of this spec made the first parent
+                parent_id = tracker.parent_run_id
+        existing = [run for runs in tracker.trial_runs().values() for run in runs]
+        tracker.kill_stale(existing)
+        finished_before = [run for run in existing if run.info.status == "FINISHED"]  # by earlier invocations
         finished = {run.data.tags[names.TRIAL_KEY_TAG] for run in finished_before}
         todo = [record for record in records if record.key not in finished]
         result = SweepResult(experiment, parent_id, data.task, len(records), len(records) - len(todo), grid.n_dropped_invalid,
                              reference_error=reference, reference_source=reference_source,
                              reference_baselines=baselines, n_val=len(data.y_val), varying_axes=axes)
         try:
+            todo = self._claim(tracker, data, todo, result)
             self._train(tracker, executor, data, todo, result)
         except KeyboardInterrupt:
             self._mark_interrupted(tracker)
@@ -268,6 +289,16 @@ class Sweep:
         return tracker.start_sweep(run_name=f"sweep-{name}", spec_hash=spec_hash, spec_name=name, params=params,
                                    spec_path=self.spec_path, dataset=dataset)
 
+    @staticmethod
+    def _claim(tracker: SweepTracker, data: PreparedData, todo: list[TrialRecord],
+               result: SweepResult) -> list[TrialRecord]:
+        """Claim every trial to run (a SCHEDULED run each); keep those no other live sweep holds."""
+        claimed = claim_trials(tracker, [_wanted(record, data) for record in todo])
+        result.n_held = claimed.n_held
+        for record in todo:
+            record.run_id = claimed.run_ids.get(record.key)
+        return [record for record in todo if record.run_id]
+
     def _train(self, tracker: SweepTracker, executor: Executor, data: PreparedData, todo: list[TrialRecord],
                result: SweepResult) -> None:
         from tqdm import tqdm
@@ -281,7 +312,7 @@ class Sweep:
                 interrupt.raise_if_requested()
                 record = by_index[event.index if isinstance(event, TrialStarted) else event.outcome.index]
                 if isinstance(event, TrialStarted):
-                    record.run_id = self._safe(lambda: _start_trial(tracker, record, data))
+                    self._safe(lambda: tracker.trial_started(record.run_id))
                     continue
                 record.outcome = event.outcome
                 result.records.append(record)
@@ -373,8 +404,6 @@ class Sweep:
                                 diverged_epoch=outcome.diverged_epoch, train_seconds=outcome.train_seconds,
                                 reference_error=reference)
         try:
-            if record.run_id is None:
-                record.run_id = _start_trial(tracker, record, data)
             tracker.finish_trial(record.run_id, curves=outcome.curves, metrics=payload.metrics, tags=payload.tags,
                                  artifacts=payload.artifacts, status=outcome.status)
         except TrackingUnavailable as error:
@@ -397,7 +426,8 @@ class Sweep:
                         for name, error in result.reference_baselines.items()})
         status = "FAILED" if result.n_unlogged else "FINISHED"
         try:
-            tracker.finish_sweep(metrics=metrics, tags=tags, status=status)
+            if not others_in_flight(tracker, (record.run_id for record in result.records)):  # else the last one ends it
+                tracker.finish_sweep(metrics=metrics, tags=tags, status=status)
         except TrackingUnavailable as error:
             raise FitcheckError(f"MLflow at {tracker.tracking_uri} went away: {error}; "
                                 "run the same command again to resume") from None

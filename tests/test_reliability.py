@@ -15,6 +15,7 @@ from mlflow import MlflowClient
 
 from tracking_server import MlflowServer, free_port
 from pipeline import names
+from pipeline.tracking._claims import IN_FLIGHT
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "tests" / "specs"
@@ -69,7 +70,7 @@ def worker_pids(parent: int) -> list[int]:
 def assert_one_finished_run_per_trial(runs: list, n_trials: int) -> None:
     finished = [r.data.tags[names.TRIAL_KEY_TAG] for r in runs if r.info.status == "FINISHED"]
     assert len(finished) == len(set(finished)) == n_trials
-    assert not [r for r in runs if r.info.status == "RUNNING"]
+    assert not [r for r in runs if r.info.status in IN_FLIGHT]
 
 
 def test_sigkilled_sweep_resumes_with_one_finished_run_per_trial(tmp_path):
@@ -80,7 +81,7 @@ def test_sigkilled_sweep_resumes_with_one_finished_run_per_trial(tmp_path):
     process.send_signal(signal.SIGKILL)
     process.wait()
     interrupted = trial_runs(client, "slow")
-    assert any(r.info.status == "RUNNING" for r in interrupted), "the kill left trials in flight"
+    assert any(r.info.status in IN_FLIGHT for r in interrupted), "the kill left trials in flight (claimed or training)"
     time.sleep(1.5)  # orphaned workers notice their parent is gone
     rerun = subprocess.run([FITCHECK, "sweep", str(SPECS / "slow.yaml"), "--workers", "2", "--tracking-uri", uri,
                             "--no-progress", "--no-report"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
@@ -103,7 +104,7 @@ def test_interrupted_sweep_ends_its_runs_killed(tmp_path, signum):
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130 and "run the same command again to resume" in stderr
     runs = client.search_runs([client.get_experiment_by_name("slow").experiment_id])
-    assert not [r for r in runs if r.info.status == "RUNNING"]
+    assert not [r for r in runs if r.info.status in IN_FLIGHT]
     assert any(r.info.status == "KILLED" for r in runs)
 
 

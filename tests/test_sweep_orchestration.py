@@ -39,7 +39,7 @@ def tiny_spec(tmp_path: Path, **changes):
 
 def run(spec, uri: str, experiment: str, executor=None):
     options = SweepOptions(tracking_uri=uri, experiment=experiment, report=False, progress=False)
-    return Sweep(spec, options, tracker=SweepTracker(uri), executor=executor or InProcessExecutor()).run()
+    return Sweep(spec, options, tracker=SweepTracker(uri, settle_seconds=0), executor=executor or InProcessExecutor()).run()
 
 
 def trial_runs(client: MlflowClient, parent_id: str):

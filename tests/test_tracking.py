@@ -27,15 +27,17 @@ NO_WAIT = (0.0, 0.0)  # two retries without sleeping: three attempts in all
 
 
 class _Server:
-    """A tiny HTTP server on 127.0.0.1 that answers every request with one status and body, and counts them."""
+    """A tiny HTTP server on 127.0.0.1 that answers every request with one status and body (or, for a
+    path in ``routes``, that path's), and records them."""
 
-    def __init__(self, status: int, body: bytes):
+    def __init__(self, status: int, body: bytes, routes: dict[str, tuple[int, bytes]] | None = None):
         self.requests: list[str] = []
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 server.requests.append(f"{self.command} {self.path}")
+                status, body = (routes or {}).get(self.path, default)
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -46,6 +48,7 @@ class _Server:
             def log_message(self, *args):
                 pass
 
+        default = (status, body)
         self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.uri = f"http://127.0.0.1:{self.http.server_address[1]}"
         self.thread = threading.Thread(target=self.http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -59,11 +62,12 @@ class _Server:
 
 @pytest.fixture
 def http_server() -> Iterator:
-    """Start tiny servers answering a fixed status and body: ``http_server(503, b"busy")``."""
+    """Start tiny servers answering a fixed status and body: ``http_server(503, b"busy")``, or
+    per path: ``http_server(404, b"", routes={"/health": (200, b"OK")})``."""
     started = []
 
-    def start(status: int, body: bytes) -> _Server:
-        started.append(_Server(status, body))
+    def start(status: int, body: bytes, routes: dict[str, tuple[int, bytes]] | None = None) -> _Server:
+        started.append(_Server(status, body, routes))
         return started[-1]
 
     yield start
@@ -157,11 +161,18 @@ def test_a_success_after_a_connection_error_returns_its_value():
 # -- check_tracking_uri ------------------------------------------------------------------------
 @pytest.mark.parametrize("uri", [
     "postgresql://user:secret@db.invalid:5432/mlflow",
-    "mysql://user@db.invalid/mlflow",
+    "postgresql+psycopg://user@db.invalid/mlflow",
+    "postgresql+psycopg2://user@db.invalid/mlflow",
     "file:///nowhere/mlruns",
 ])
 def test_database_and_file_uris_are_accepted_without_connecting(uri):
     assert check_tracking_uri(uri) is None
+
+
+def test_a_database_uri_without_its_driver_names_the_driver():
+    uri = "mysql+pymysql://user@db.invalid/mlflow"  # fitcheck installs no MySQL driver
+    assert _refusal(uri) == (f"--tracking-uri {uri!r}: needs the database driver 'pymysql', which is not installed; "
+                             "install the pymysql driver")
 
 
 def test_sqlite_in_an_existing_folder_is_accepted(tmp_path):
@@ -169,11 +180,33 @@ def test_sqlite_in_an_existing_folder_is_accepted(tmp_path):
     assert not (tmp_path / "new.db").exists()
 
 
-def test_a_server_answering_ok_is_accepted(http_server):
-    server = http_server(200, b"OK")
+HEALTH, API = "/health", "/api/2.0/mlflow/experiments/search?max_results=1"
+
+
+def test_a_server_answering_ok_and_json_is_accepted(http_server):
+    server = http_server(404, b"", routes={HEALTH: (200, b"OK"), API: (200, b'{"experiments": []}')})
     assert check_tracking_uri(server.uri) is None
     assert check_tracking_uri(server.uri + "/") is None
-    assert server.requests == ["GET /health", "GET /health"]
+    assert server.requests == [f"GET {HEALTH}", f"GET {API}"] * 2
+
+
+def test_a_server_asking_for_credentials_is_accepted(http_server):
+    """An MLflow server with authentication: the client, not the check, sends the credentials."""
+    server = http_server(401, b"", routes={HEALTH: (200, b"OK")})
+    assert check_tracking_uri(server.uri) is None
+
+
+def test_a_web_server_answering_health_ok_and_404_elsewhere(http_server):
+    server = http_server(404, b"not found", routes={HEALTH: (200, b"OK")})
+    assert _refusal(server.uri) == (f"--tracking-uri {server.uri!r}: not an MLflow server "
+                                    f"(GET {API} answered 404)")
+    assert server.requests == [f"GET {HEALTH}", f"GET {API}"]
+
+
+def test_a_web_server_answering_health_ok_and_html_elsewhere(http_server):
+    server = http_server(200, b"<html>hello</html>", routes={HEALTH: (200, b"OK")})
+    assert _refusal(server.uri).startswith(f"--tracking-uri {server.uri!r}: not an MLflow server "
+                                           f"(GET {API} gave no MLflow answer: ")
 
 
 def _refusal(uri: str) -> str:

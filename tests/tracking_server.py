@@ -1,4 +1,5 @@
-"""A real ``mlflow server`` process for tests, on a free 127.0.0.1 port with its own SQLite store."""
+"""A real ``mlflow server`` process for tests, on a free 127.0.0.1 port with its own SQLite store
+(or the database given)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ def free_port() -> int:
 
 
 class MlflowServer:
-    """A real ``mlflow server`` process with its own SQLite store and artifact folder."""
+    """A real ``mlflow server`` process with its own SQLite store (or ``backend_store_uri``) and artifact folder."""
 
-    def __init__(self, root: Path, port: int | None = None):
+    def __init__(self, root: Path, port: int | None = None, *, backend_store_uri: str | None = None):
         self.root = root
+        self.backend_store_uri = backend_store_uri or f"sqlite:///{root / 'mlflow.db'}"
         self.port = port or free_port()
         self.uri = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -31,7 +33,7 @@ class MlflowServer:
         mlflow_bin = Path(sys.executable).with_name("mlflow")
         self.process = subprocess.Popen(
             [str(mlflow_bin), "server", "--host", "127.0.0.1", "--port", str(self.port),
-             "--backend-store-uri", f"sqlite:///{self.root / 'mlflow.db'}",
+             "--backend-store-uri", self.backend_store_uri,
              "--artifacts-destination", str(self.root / "artifacts"), "--workers", "1"],
             stdout=open(self.root / "server.log", "ab"), stderr=subprocess.STDOUT,
         )

@@ -71,8 +71,9 @@ def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experime
 def _print_summary(result) -> None:
     labels = result.labels()
     click.echo(f"\nexperiment '{result.experiment}', sweep run {result.parent_run_id}")
+    held = f", {result.n_held} held by another fitcheck process" if result.n_held else ""
     click.echo(f"trials: {result.n_trials} in grid, {len(result.records)} run now, {result.n_skipped} already finished "
-               f"(resumed), {result.n_dropped_invalid} dropped as invalid, {result.n_failed} failed")
+               f"(resumed){held}, {result.n_dropped_invalid} dropped as invalid, {result.n_failed} failed")
     if result.reference_error is not None:
         capped = (f", capped from the estimate {result.reference_estimate:.4g} by the sweep's best validation "
                   "error" if result.reference_estimate not in (None, result.reference_error) else "")

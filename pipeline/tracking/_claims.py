@@ -18,8 +18,13 @@ if TYPE_CHECKING:
 
 #: How long a claim waits before reading back the competing claims.
 SETTLE_SECONDS = 1.0
+#: Parents of one spec started this close to the latest one are rival claims to one sweep, made at
+#: the same moment; an older parent is an earlier sweep of the spec (before a ``--restart``).
+RIVALS_SECONDS = 10.0
+#: Statuses of a trial run whose sweep process is at work on it: queued (claimed) or training.
+IN_FLIGHT = ("RUNNING", "SCHEDULED")
 #: Statuses of a trial run that hold its trial: done, in progress, or queued by a live sweep.
-HOLDING = ("FINISHED", "RUNNING", "SCHEDULED")
+HOLDING = ("FINISHED", *IN_FLIGHT)
 
 
 def _order(run: Run) -> tuple[int, str]:
@@ -29,6 +34,21 @@ def _order(run: Run) -> tuple[int, str]:
 def first_claim(runs: Iterable[Run]) -> Run | None:
     """The earliest run (by start time, then run id): the winner among competing parents."""
     return min(runs, key=_order, default=None)
+
+
+def current_sweep(parents: Iterable[Run]) -> Run | None:
+    """The parent that every sweep of one spec resumes or joins: the first claim among the parents
+    started within :data:`RIVALS_SECONDS` of the latest one; None when there is none.
+
+    Rivals made at one moment resolve to the same run for every process that reads them, before
+    and after the losers delete theirs; a ``--restart`` (a later parent) is not swallowed by the
+    sweep it restarts.
+    """
+    parents = list(parents)
+    if not parents:
+        return None
+    latest = max(_order(run)[0] for run in parents)
+    return first_claim(run for run in parents if _order(run)[0] >= latest - RIVALS_SECONDS * 1000)
 
 
 def trial_holders(runs: Iterable[Run]) -> dict[str, str]:

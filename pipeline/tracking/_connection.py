@@ -7,6 +7,7 @@ quiets MLflow's start-up loggers when a client is first made; the command line c
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlparse
 
 from pipeline.errors import FitcheckError
+from pipeline.tracking._store import store_creation_lock
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -26,6 +28,10 @@ T = TypeVar("T")
 _log = logging.getLogger(__name__)
 
 ACCEPTED_SCHEMES = ("sqlite", "http", "https", "postgresql", "mysql", "file")
+#: Schemes that may name a driver after a ``+`` (``postgresql+psycopg2://``), as SQLAlchemy reads them.
+DATABASE_SCHEMES = ("postgresql", "mysql")
+#: An MLflow REST call that any MLflow server answers with JSON, asked after ``/health``.
+API_PROBE = "api/2.0/mlflow/experiments/search?max_results=1"
 RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
 #: MLflow's own HTTP retries, kept short: :func:`with_retries` does the patient retrying. MLflow's
 #: "View run ... at ..." lines (one per trial, and a run read back for each) are left out: the sweep
@@ -53,7 +59,7 @@ def check_tracking_uri(uri: str) -> None:
     Creates nothing: a SQLite file that does not exist yet stays absent.
     """
     parsed = urlparse(uri)
-    if parsed.scheme not in ACCEPTED_SCHEMES:
+    if _base_scheme(parsed.scheme) not in ACCEPTED_SCHEMES:
         raise FitcheckError(f"--tracking-uri {uri!r}: unsupported scheme; accepted: "
                             "sqlite:///path.db, http://host:port, https://..., postgresql://..., file:///path")
     if parsed.scheme == "sqlite":
@@ -71,6 +77,48 @@ def check_tracking_uri(uri: str) -> None:
             raise FitcheckError(f"--tracking-uri {uri!r}: cannot reach the MLflow server ({reason})") from None
         if body != "OK":
             raise FitcheckError(f"--tracking-uri {uri!r}: not an MLflow server (GET /health answered {body!r})")
+        _check_mlflow_api(uri)
+    if _base_scheme(parsed.scheme) in DATABASE_SCHEMES:
+        _check_database_driver(uri)
+
+
+def _base_scheme(scheme: str) -> str:
+    """A database scheme without its driver: ``postgresql+psycopg`` -> ``postgresql``."""
+    base = scheme.split("+", 1)[0]
+    return base if base in DATABASE_SCHEMES else scheme
+
+
+def _check_mlflow_api(uri: str) -> None:
+    """Refuse a server that answers ``/health`` but not MLflow's REST API (another web server)."""
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/{API_PROBE}", timeout=5) as response:
+            json.loads(response.read(1_000_000))
+    except urllib.error.HTTPError as error:
+        if error.code in (401, 403):  # an MLflow server with authentication: the client sends the credentials
+            return
+        raise FitcheckError(f"--tracking-uri {uri!r}: not an MLflow server (GET /{API_PROBE} answered "
+                            f"{error.code})") from None
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        raise FitcheckError(f"--tracking-uri {uri!r}: not an MLflow server (GET /{API_PROBE} gave no MLflow "
+                            f"answer: {str(reason)[:100]})") from None
+
+
+def _check_database_driver(uri: str) -> None:
+    """Refuse a database URI whose Python driver is not installed (SQLAlchemy would fail deep inside MLflow)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        dialect = make_url(uri).get_dialect()
+    except (ArgumentError, NoSuchModuleError) as error:
+        raise FitcheckError(f"--tracking-uri {uri!r}: not a database URI SQLAlchemy accepts ({error})") from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as error:
+        hint = 'pip install "fitcheck[postgres]"' if dialect.name == "postgresql" else f"install the {dialect.driver} driver"
+        raise FitcheckError(f"--tracking-uri {uri!r}: needs the database driver {error.name or dialect.driver!r}, "
+                            f"which is not installed; {hint}") from None
 
 
 def quiet_telemetry() -> None:
@@ -98,7 +146,8 @@ def make_client(tracking_uri: str) -> MlflowClient:
         os.environ.setdefault(name, value)
     for name in _NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-    return MlflowClient(tracking_uri)
+    with store_creation_lock(tracking_uri):  # MLflow creates a new store here, schema and all
+        return MlflowClient(tracking_uri)
 
 
 def with_retries(call: Callable[[], T], *, what: str, delays: Iterable[float] = RETRY_DELAYS) -> T:

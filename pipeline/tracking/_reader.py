@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from pipeline import names
 from pipeline.run_sizes import LoggedDataset
 from pipeline.tracking._connection import make_client, with_retries
+from pipeline.tracking._store import require_store
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -52,10 +53,16 @@ def by_trial_key(runs: Iterable[Run]) -> dict[str, list[Run]]:
 
 
 class TrackingReader:
-    """Reads runs from one tracking store; every MLflow error reaches the caller unchanged."""
+    """Reads runs from one tracking store; every MLflow error reaches the caller unchanged.
+
+    Made without a ``client``, it opens only a store that exists: a SQLite file or ``file://``
+    folder that does not is refused (:func:`require_store`), never created.
+    """
 
     def __init__(self, tracking_uri: str, client: MlflowClient | None = None):
         self.tracking_uri = tracking_uri
+        if client is None:
+            require_store(tracking_uri)
         self.client = client or make_client(tracking_uri)
 
     def experiment(self, name: str) -> Experiment | None:
@@ -85,14 +92,17 @@ class TrackingReader:
         parent_id = run.data.tags.get(names.PARENT_RUN_TAG)
         return self.find_run(parent_id) if parent_id else None
 
-    def latest_sweep(self, experiment_id: str, *, spec_hash: str | None = None) -> Run | None:
-        """The latest fitcheck sweep (parent) run in the experiment, of one spec when ``spec_hash`` is given."""
-        filter_string = f"tags.`{names.ROLE_TAG}` = '{names.ROLE_SWEEP}'"
-        if spec_hash is not None:
-            filter_string += f" and tags.`{names.SPEC_HASH_TAG}` = '{spec_hash}'"
-        runs = self.client.search_runs([experiment_id], filter_string, max_results=1,
-                                       order_by=["attributes.start_time DESC"])
+    def latest_sweep(self, experiment_id: str) -> Run | None:
+        """The latest fitcheck sweep (parent) run in the experiment."""
+        runs = self.client.search_runs([experiment_id], f"tags.`{names.ROLE_TAG}` = '{names.ROLE_SWEEP}'",
+                                       max_results=1, order_by=["attributes.start_time DESC"])
         return runs[0] if runs else None
+
+    def sweeps(self, experiment_id: str, *, spec_hash: str) -> list[Run]:
+        """Every fitcheck sweep (parent) run of one spec in the experiment."""
+        return self.client.search_runs([experiment_id], f"tags.`{names.ROLE_TAG}` = '{names.ROLE_SWEEP}' and "
+                                                        f"tags.`{names.SPEC_HASH_TAG}` = '{spec_hash}'",
+                                       max_results=_PAGE)
 
     def trial_runs(self, experiment_id: str, parent_run_id: str) -> list[Run]:
         """Every trial (child) run of a sweep, all pages of the search."""

@@ -26,6 +26,8 @@ import pandas as pd
 from pipeline import names
 from pipeline.descriptions import TrialLine, launcher_description, sweep_description
 from pipeline.errors import FitcheckError
+from pipeline.tracking._claiming import again_if_raced
+from pipeline.tracking._claims import IN_FLIGHT, SETTLE_SECONDS, current_sweep
 from pipeline.tracking._connection import check_tracking_uri, make_client, with_retries
 from pipeline.tracking._reader import TrackingReader, by_trial_key
 from pipeline.tracking._run_writer import write_run
@@ -99,9 +101,11 @@ def _pid_alive(pid: int) -> bool:
 class SweepTracker:
     """Writes one sweep into MLflow: a parent run and one nested child run per trial."""
 
-    def __init__(self, tracking_uri: str):
+    def __init__(self, tracking_uri: str, *, settle_seconds: float = SETTLE_SECONDS):
         check_tracking_uri(tracking_uri)
         self.tracking_uri = tracking_uri
+        #: How long a claim waits for rival claims (:mod:`._claiming`); 0 only where no other sweep can run.
+        self.settle_seconds = settle_seconds
         self.client = make_client(tracking_uri)
         with_retries(lambda: self.client.search_experiments(max_results=1), what="connect")
         #: Reads back what this tracker wrote (resume, late diagnosis), by the one reading rule.
@@ -140,8 +144,8 @@ class SweepTracker:
         return name
 
     def find_sweep(self, spec_hash: str) -> str | None:
-        """The latest parent run of this spec in the experiment, if any."""
-        run = self.reader.latest_sweep(self.experiment_id, spec_hash=spec_hash)
+        """The parent run this spec's sweep resumes or joins in the experiment, if any (:func:`current_sweep`)."""
+        run = current_sweep(self.reader.sweeps(self.experiment_id, spec_hash=spec_hash))
         return run.info.run_id if run else None
 
     def start_sweep(self, *, run_name: str, spec_hash: str, spec_name: str, params: dict,
@@ -160,9 +164,8 @@ class SweepTracker:
         if spec_path:
             self.client.log_artifact(self.parent_run_id, spec_path)
         if dataset is not None:
-            entity = dataset.to_mlflow_entity()
-            self.client.log_inputs(self.parent_run_id,
-                                   [DatasetInput(entity, [InputTag(names.DATASET_CONTEXT_TAG, "training")])])
+            inputs = [DatasetInput(dataset.to_mlflow_entity(), [InputTag(names.DATASET_CONTEXT_TAG, "training")])]
+            again_if_raced(lambda: self.client.log_inputs(self.parent_run_id, inputs))  # a rival may log it too
         return self.parent_run_id
 
     def resume_sweep(self, run_id: str) -> str:
@@ -184,11 +187,11 @@ class SweepTracker:
         return by_trial_key(self.reader.trial_runs(self.experiment_id, self.parent_run_id))
 
     def kill_stale(self, runs: Iterable) -> int:
-        """Mark RUNNING child runs whose sweep process is gone as KILLED; return how many."""
+        """Mark RUNNING or SCHEDULED child runs whose sweep process is gone as KILLED; return how many."""
         host = socket.gethostname()
         killed = 0
         for run in runs:
-            if run.info.status != "RUNNING":
+            if run.info.status not in IN_FLIGHT:
                 continue
             pid = int(run.data.tags.get(names.PID_TAG, "0") or 0)
             if run.data.tags.get(names.HOST_TAG) == host and pid and _pid_alive(pid) and pid != os.getpid():
@@ -199,9 +202,9 @@ class SweepTracker:
         return killed
 
     def end_own_runs(self, status: str = "KILLED") -> None:
-        """End this process's trial runs still RUNNING, and the parent, with ``status`` (Ctrl-C)."""
+        """End this process's trial runs still RUNNING or SCHEDULED, and the parent, with ``status`` (Ctrl-C)."""
         runs = [run for runs in self.trial_runs().values() for run in runs]
-        own = [run.info.run_id for run in runs if run.info.status == "RUNNING"
+        own = [run.info.run_id for run in runs if run.info.status in IN_FLIGHT
                and run.data.tags.get(names.PID_TAG) == str(os.getpid())]
         for run_id in [*own, self.parent_run_id]:
             self.client.set_terminated(run_id, status=status)
@@ -221,6 +224,20 @@ class SweepTracker:
         with_retries(lambda: self.client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()]),
                      what="log params")
         return run_id
+
+    def schedule_trial(self, *, run_name: str, trial_key: str, params: dict) -> str:
+        """Claim a trial: its child run (see :meth:`start_trial`), SCHEDULED until a worker takes it."""
+        run_id = self.start_trial(run_name=run_name, trial_key=trial_key, params=params)
+        with_retries(lambda: self.client.update_run(run_id, status="SCHEDULED"), what="schedule trial run")
+        return run_id
+
+    def trial_started(self, run_id: str) -> None:
+        """A worker took the trial: its SCHEDULED run turns RUNNING."""
+        with_retries(lambda: self.client.update_run(run_id, status="RUNNING"), what="start trial run")
+
+    def withdraw(self, run_id: str) -> None:
+        """Delete a run this process made and lost to a rival claim (a parent or a trial)."""
+        with_retries(lambda: self.client.delete_run(run_id), what="withdraw a claim")
 
     def finish_trial(self, run_id: str, *, curves: dict[str, list[float]], metrics: dict[str, float],
                      tags: dict[str, str], artifacts: dict[str, bytes], status: str) -> None:

@@ -1,0 +1,56 @@
+"""Where a tracking store lives on disk: whether it exists, and creating a SQLite store one process at a time.
+
+MLflow creates a SQLite store (file and schema) when a client is first made for it. Two processes
+doing so at once race on the schema (``sqlite3.OperationalError: duplicate column name``), so
+:func:`store_creation_lock` serialises client creation on a lock of the store's folder; and a
+command that only reads calls :func:`require_store` first, so that it never creates a store.
+Servers and databases are left to MLflow: nothing here connects to anything.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pipeline.errors import FitcheckError
+
+
+def local_store_path(uri: str) -> Path | None:
+    """The file (``sqlite:///``) or folder (``file://``) of a store on this machine; None for others."""
+    if uri.startswith("sqlite:///"):
+        return Path(uri.removeprefix("sqlite:///"))
+    if urlparse(uri).scheme == "file":
+        return Path(urlparse(uri).path)
+    return None
+
+
+def require_store(uri: str) -> None:
+    """Refuse, in one line, a local store that does not exist (a command that only reads creates none)."""
+    path = local_store_path(uri)
+    if path is not None and not path.exists():
+        kind = "file" if uri.startswith("sqlite:") else "folder"
+        raise FitcheckError(f"no MLflow store at {uri!r}: the {kind} does not exist; "
+                            "pass the --tracking-uri the sweep wrote to")
+
+
+@contextmanager
+def store_creation_lock(uri: str) -> Iterator[None]:
+    """Hold an exclusive lock on a SQLite store's folder (no file is left behind); no-op for other stores.
+
+    Wrap the first client made for the store: whichever process gets the lock first creates the
+    schema, the other then finds it complete.
+    """
+    path = local_store_path(uri) if uri.startswith("sqlite:///") else None
+    if path is None or not path.parent.is_dir():
+        yield
+        return
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)  # closing the descriptor releases the lock

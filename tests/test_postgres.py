@@ -1,0 +1,91 @@
+"""A real PostgreSQL behind a real ``mlflow server``, as the README sets it up for many concurrent sweeps.
+
+A throwaway cluster of Debian's ``postgresql`` package (tests/postgres_server.py), a database for
+MLflow, and an ``mlflow server`` on it. Two sweeps of one spec at once share one sweep and train
+each trial once; two sweeps of different specs at once keep their sweeps and reports apart; and
+``fitcheck report`` reads a sweep straight from the database through ``postgresql://``, the driver
+that ``pip install "fitcheck[postgres]"`` brings.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from pipeline import names
+
+from postgres_server import PostgresServer
+from sweep_processes import (
+    FITCHECK,
+    N_TINY_TRIALS,
+    assert_one_sweep,
+    assert_split_between,
+    short_spec,
+    sweep_at_once,
+)
+from tracking_server import MlflowServer
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def postgres() -> PostgresServer:
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def server_on_postgres(postgres, tmp_path_factory) -> tuple[MlflowServer, str]:
+    """An ``mlflow server`` whose backend store is a new PostgreSQL database; and that database's URI."""
+    database = postgres.create_database("mlflow")
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-on-postgres"), backend_store_uri=database).start()
+    yield server, database
+    server.stop()
+
+
+def folder(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / name
+    path.mkdir()
+    return path
+
+
+def report_rows(path: Path) -> list[str]:
+    """The trial run ids a report's table lists."""
+    return re.findall(r'<tr data-run="(\w+)"', path.read_text())
+
+
+def test_same_spec_twice_at_once(server_on_postgres, tmp_path):
+    server, _ = server_on_postgres
+    spec = short_spec(tmp_path)
+    outcomes = sweep_at_once((spec, tmp_path), (spec, tmp_path), uri=server.uri,
+                             extra=("--no-report", "--experiment", "same-spec"))
+    assert_split_between(outcomes, N_TINY_TRIALS)
+    assert assert_one_sweep(MlflowClient(server.uri), "same-spec", N_TINY_TRIALS) == outcomes[0].sweep_run_id
+
+
+def test_two_specs_at_once_keep_their_sweeps_and_reports_apart(server_on_postgres, tmp_path):
+    server, database = server_on_postgres
+    runs = {dataset: (short_spec(folder(tmp_path, dataset), spec), tmp_path / dataset)
+            for dataset, spec in (("moons", "tiny.yaml"), ("circles", "tiny_circles.yaml"))}
+    outcomes = dict(zip(runs, sweep_at_once(*runs.values(), uri=server.uri, extra=())))  # both into experiment 'tiny'
+    client = MlflowClient(server.uri)
+    for dataset, outcome in outcomes.items():
+        assert outcome.returncode == 0, outcome.stderr[-3000:]
+        assert outcome.counts == {"grid": N_TINY_TRIALS, "run_now": N_TINY_TRIALS, "finished": 0, "held": 0}
+        parent_id = assert_one_sweep(client, "tiny", N_TINY_TRIALS, dataset=dataset)
+        assert outcome.sweep_run_id == parent_id
+        report = runs[dataset][1] / re.search(r"^report: (.+)$", outcome.stdout, re.M).group(1)
+        trial_ids = {run.info.run_id for run in client.search_runs(
+            [client.get_experiment_by_name("tiny").experiment_id], f"tags.`{names.PARENT_RUN_TAG}` = '{parent_id}'")}
+        assert parent_id in report.read_text() and set(report_rows(report)) == trial_ids
+
+    direct = subprocess.run([FITCHECK, "report", "--sweep-run-id", outcomes["moons"].sweep_run_id,
+                             "--tracking-uri", database, "--out", str(tmp_path / "direct.html")],
+                            capture_output=True, text=True, timeout=300)
+    assert direct.returncode == 0, direct.stderr[-3000:]
+    assert len(report_rows(tmp_path / "direct.html")) == N_TINY_TRIALS
