@@ -81,8 +81,13 @@ def _separator(text: str) -> str:
 
 def _header(text: str, separator: str, path: str) -> list[str]:
     """The header's names without surrounding spaces; refuses empty and repeated names."""
-    first_row = pd.read_csv(io.StringIO(text), sep=separator, header=None, nrows=1, dtype=str,
-                            keep_default_na=False)
+    try:
+        first_row = pd.read_csv(io.StringIO(text), sep=separator, header=None, nrows=1, dtype=str,
+                                keep_default_na=False)
+    except pd.errors.ParserError as error:  # e.g. a quote that is never closed
+        detail = str(error).strip().splitlines()[-1].removeprefix("Error tokenizing data. C error: ")
+        raise FitcheckError(f"{path}: the header row cannot be read as CSV ({detail[:200]}); check its quotes "
+                            "and separators") from None
     names = [str(name).strip() for name in first_row.iloc[0]]
     empty = [position for position, name in enumerate(names, start=1) if not name]
     if empty:

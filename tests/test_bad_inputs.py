@@ -119,6 +119,7 @@ DATA_CASES = {  # family: (make the spec in a folder, the message after "<csv>: 
     "duplicated_feature": (lambda d: _csv(d, "a,a,y\n" + ROWS),
                            "column name(s) given more than once in the header: 'a' in columns 1, 2"),
     "unnamed_column": (lambda d: _csv(d, ",a,y\n" + ROWS), "column 1 of 3 has no name in the header"),
+    "unclosed_quote_in_header": (lambda d: _csv(d, '"a,y\n' + ROWS), "the header row cannot be read as CSV"),
     "label_variants": (lambda d: _csv(d, "a,y\n" + "".join(f"{i},{['yes', 'no', 'yes '][i % 3]}\n" for i in range(30))),
                        "target column 'y' writes one label several ways that differ only by spaces or case: 'yes', 'yes '"),
     "value_variants": (lambda d: _csv(d, "a,y\n" + "".join(f"{['pro', 'pro '][i % 2]},{i % 2}\n" for i in range(30))),

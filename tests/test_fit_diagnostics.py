@@ -47,6 +47,7 @@ def test_history_holds_end_of_epoch_errors_and_a_diagnosis(tmp_path):
     assert callback.diagnosis.label in LABELS and 1 <= callback.diagnosis.recommended_epochs <= 6
 
 
+@pytest.mark.slow
 def test_logs_sizes_task_curves_and_diagnosis_to_the_active_mlflow_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # artifacts land here
     X, y, X_val, y_val = _data(n=300)
@@ -75,6 +76,7 @@ def test_logs_sizes_task_curves_and_diagnosis_to_the_active_mlflow_run(tmp_path,
     assert (payload["task"], payload["epochs_run"]) == ("binary", 4)
 
 
+@pytest.mark.slow
 def test_stop_leaves_the_recommended_epoch_and_the_diagnosis_and_summary_describe_that_model(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     X, y, X_val, y_val = _data(n=240)
@@ -105,6 +107,7 @@ def test_stop_leaves_the_recommended_epoch_and_the_diagnosis_and_summary_describ
     assert logged.tags["diagnosis"] == diagnosis.label
 
 
+@pytest.mark.slow
 def test_stop_at_a_divergence_restores_the_recommended_finite_epoch():
     X, _, X_val, _ = _data(n=200)
     target, target_val = X[:, 0] * 2.0, X_val[:, 0] * 2.0
@@ -143,6 +146,7 @@ def test_a_reused_callback_describes_only_the_latest_fit():
     assert history.history["val_error"] == callback._evaluation.curves["val_error"]
 
 
+@pytest.mark.slow
 def test_the_recommended_early_stopping_settings_restore_the_epoch_their_replay_promises():
     X, y, X_val, y_val = _data(n=240)
     measured = FitDiagnostics((X, y), (X_val, y_val), task="binary", log_to_mlflow=False)
@@ -172,6 +176,7 @@ def _rmse_model():
     return model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("task", "build", "validation_data", "monitor"), [
     ("binary", lambda: _model(metrics=["accuracy"]), True, "val_accuracy"),
     ("binary", _model, False, "val_error"),
@@ -235,6 +240,7 @@ def test_an_unsupported_output_layer_is_refused_with_the_class_name():
         _model().fit(X, y, epochs=1, verbose=0, callbacks=[callback])
 
 
+@pytest.mark.slow
 def test_an_unreachable_tracking_server_warns_once_and_training_goes_on(tmp_path):
     X, y, X_val, y_val = _data()
     store = f"sqlite:///{tmp_path}/m.db"

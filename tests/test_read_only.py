@@ -101,6 +101,7 @@ def _too_small_for_a_reference(folder: Path) -> Path:
     return spec
 
 
+@pytest.mark.slow  # runs the fitcheck command; tests/test_sweep_orchestration.py checks the same in-process
 def test_a_sweep_refused_after_reading_its_data_creates_no_store(empty_folder):
     spec = _too_small_for_a_reference(empty_folder)
     line = one_line_error(run_cli("sweep", str(spec), "--workers", "1", "--no-progress"))
@@ -110,6 +111,7 @@ def test_a_sweep_refused_after_reading_its_data_creates_no_store(empty_folder):
     assert listing(empty_folder) == ["d.csv", "spec.yaml"]
 
 
+@pytest.mark.slow  # runs the fitcheck command; tests/test_sweep_orchestration.py checks the same in-process
 def test_a_sweep_refused_after_reading_its_data_adds_no_experiment(existing_store, empty_folder):
     before = store_content(existing_store)
     spec = _too_small_for_a_reference(empty_folder)

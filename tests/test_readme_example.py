@@ -20,6 +20,7 @@ def _example() -> str:
     return re.search(r"```python\n(.*?)```", text[text.index(PARAGRAPH):], flags=re.DOTALL).group(1)
 
 
+@pytest.mark.slow
 def test_the_fit_diagnostics_example_runs_as_written(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # anything it writes lands here
     namespace: dict = {}
