@@ -15,7 +15,6 @@ from contextlib import contextmanager
 
 import keras
 import numpy as np
-import pandas as pd
 
 from pipeline.callbacks import EpochEndEvaluation
 from pipeline.names import (

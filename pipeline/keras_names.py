@@ -94,7 +94,7 @@ def curve_names(available: Collection[str], *, task: str, source: str) -> CurveN
         # fitcheck's own format, incomplete: checking the curves says which column lacks
         return CurveNames(task, {name: (name, _same) for name in ours if name in available}, running_train=False)
     keras = " / ".join(f"{name}, val_{name}" for name, _ in KERAS_METRICS[metric])
-    hint = (f"; MAE cannot be turned into RMSE: compile with metrics=['root_mean_squared_error'] or ['mse']"
+    hint = ("; MAE cannot be turned into RMSE: compile with metrics=['root_mean_squared_error'] or ['mse']"
             if metric == "rmse" and available & set(_MAE) else "")
     raise FitcheckError(
         f"{source}: no per-epoch {metric} curves; it holds {', '.join(sorted(available)) or 'nothing'}; need "

@@ -295,7 +295,7 @@ def test_experiment_is_diagnosed_and_written_back(user_runs):
         assert run.data.tags[names.DIAGNOSIS_AT_RECOMMENDED_TAG]
         assert {names.RECOMMENDED_EPOCHS, "recommended_val_error", "best_val_error"} <= set(run.data.metrics)
         assert {"diagnosis.json", "curves.png"} <= {artifact.path for artifact in client.list_artifacts(runs[key])}
-        assert f"Advice:** " in run.data.tags[names.NOTE_TAG]
+        assert "Advice:** " in run.data.tags[names.NOTE_TAG]
     assert names.DIAGNOSIS_TAG not in client.get_run(runs["bare"]).data.tags
     experiment_id = client.get_experiment_by_name(experiment).experiment_id
     for label, run_ids in labelled.items():  # what a user types into the UI's search box

@@ -13,7 +13,8 @@ import pytest
 from mlflow import MlflowClient
 
 from pipeline import names
-from pipeline.diagnostics import LABELS
+from pipeline.diagnostics import diagnose
+from pipeline.trial_payload import curves_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "specs" / "tiny.yaml"
@@ -40,6 +41,11 @@ def only_parent(client: MlflowClient, experiment_name: str):
                                  filter_string=f"tags.`{names.ROLE_TAG}` = '{names.ROLE_SWEEP}'")
     assert len(parents) == 1
     return experiment, parents[0]
+
+
+def diagnosis_of(curves: dict[str, list[float]], **reference):
+    """The diagnosis the tiny sweep's logged curves give (210 training rows, 90 validation rows)."""
+    return diagnose(curves_frame(curves), task="binary", n_train=210, n_val=90, monitor="val_error", **reference)
 
 
 def histories(client: MlflowClient, run) -> dict[str, list[float]]:
@@ -86,8 +92,9 @@ def test_server_sweep_logs_parent_and_complete_children(server_sweep):
     for run in runs:
         assert run.info.status == "FINISHED"
         assert set(names.AXES) <= set(run.data.params)
-        assert run.data.tags[names.DIAGNOSIS_TAG] in LABELS
-        assert run.data.tags[names.DIAGNOSIS_AT_RECOMMENDED_TAG] in LABELS
+        expected = diagnosis_of(histories(client, run), reference_error=0.08, reference_source="given")
+        assert run.data.tags[names.DIAGNOSIS_TAG] == expected.label  # the label its own curves give
+        assert run.data.tags[names.DIAGNOSIS_AT_RECOMMENDED_TAG] == expected.label_at_recommended
         for metric in ("recommended_epochs", "avoidable_bias", "variance_gap", "variance_gap_se", "reference_error",
                        "best_val_error", "best_epoch", "train_seconds"):
             assert metric in run.data.metrics
@@ -168,5 +175,6 @@ def test_sweep_reference_covers_trials_of_earlier_invocations(tmp_path):
     assert parent.data.metrics["reference_error"] == pytest.approx(best)
     for run in runs:
         assert run.data.metrics["reference_error"] == pytest.approx(best)
-        assert run.data.tags[names.DIAGNOSIS_TAG] in LABELS
+        expected = diagnosis_of(histories(client, run), reference_error=best, reference_source="sweep_best_val")
+        assert run.data.tags[names.DIAGNOSIS_TAG] == expected.label
         assert {"diagnosis.json", "curves.png"} <= {a.path for a in client.list_artifacts(run.info.run_id)}
