@@ -68,5 +68,6 @@ def test_quickstart_with_two_workers_on_a_fresh_sqlite_store(tmp_path):
     html = report.read_text()
     assert f"linear {reference['reference_error_linear']:.4g}" in html  # the baselines in the header
     assert "configurations are indistinguishable on 300 validation rows" in html
+    assert "With 300 validation rows, a train/validation gap under" in html  # what the data cannot tell
     assert "indistinguishable on 300 validation rows" in result.stdout
     assert "report.html" in {a.path for a in client.list_artifacts(parents[0].info.run_id)}

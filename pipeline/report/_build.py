@@ -148,6 +148,24 @@ def _reference_sentence(sweep: LoggedSweep, n_trials: int) -> str | None:
                        "cannot be seen; give reference_error when a Bayes or human-level error is known.")
 
 
+def _detection_sentence(best: dict | None, frame: pd.DataFrame, sweep: LoggedSweep) -> str | None:
+    """What the validation size cannot tell, in words: the smallest gap that counts at the pick's error."""
+    from pipeline.diagnostics import error_rate_se, rmse_se
+
+    n_val = _int(sweep.params.get(names.N_VAL_PARAM))
+    if best is None or not n_val or best.get("rec_val") is None:
+        return None
+    value = float(best["rec_val"])
+    se = rmse_se(value, n_val) if sweep.metric == "rmse" else error_rate_se(value, n_val)
+    sentence = (f"With {n_val} validation rows, a train/validation gap under {1.645 * se:.2g} cannot be told from "
+                f"noise at a validation {sweep.metric} of {value:.3g} (1.645 standard errors, a one-sided 5% test).")
+    undecided = int(frame["bias_undecided"].fillna(False).astype(bool).sum())
+    if undecided:
+        sentence += (f" For {undecided} trial{'s' if undecided != 1 else ''} the estimated reference is too uncertain "
+                     "to decide the bias verdict (marked bias ?).")
+    return sentence
+
+
 def _ranking_sentence(ranking: pd.DataFrame, sweep: LoggedSweep) -> str:
     from pipeline.diagnostics import ranking_sentence
 
@@ -181,6 +199,7 @@ def report_context(sweep: LoggedSweep) -> dict:
     return {
         "tied": tied.to_dict("records"), "ranking_sentence": _ranking_sentence(ranking, sweep) if best else None,
         "reference_sentence": _reference_sentence(sweep, len(frame)),
+        "detection_sentence": _detection_sentence(best, frame, sweep),
         "header": _header(sweep, frame), "grid": _grid(sweep, frame, axes),
         "label_counts": [(label, count, count / len(frame)) for label, count in counts],
         "labels": [label for label, _ in counts], "leaderboard": _leaderboard(sweep, frame, shown),
