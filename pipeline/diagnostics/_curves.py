@@ -86,13 +86,14 @@ def diverged_at(table: pd.DataFrame) -> int | None:
     A run diverges at the first non-finite value in any curve, or where the training loss
     explodes: above its first value and more than ten times its minimum so far.
     """
-    values = table.drop(columns="epoch").to_numpy()
-    finite = np.isfinite(values).all(axis=1)
-    train_loss = table[names.TRAIN_LOSS].to_numpy()
-    for row in range(len(table)):
-        if not finite[row]:
-            return row + 1
-        best = np.min(train_loss[: row + 1])
-        if row and train_loss[row] > train_loss[0] and train_loss[row] > EXPLOSION_FACTOR * max(best, 0.0):
-            return row + 1
-    return None
+    finite = np.isfinite(table.drop(columns="epoch").to_numpy()).all(axis=1)
+    first_bad = int(np.argmin(finite)) if not finite.all() else len(finite)
+    loss = table[names.TRAIN_LOSS].to_numpy()[:first_bad]
+    exploded = np.zeros(len(loss), dtype=bool)
+    if len(loss):
+        best_so_far = np.minimum.accumulate(loss)
+        exploded = (loss > loss[0]) & (loss > EXPLOSION_FACTOR * np.maximum(best_so_far, 0.0))
+        exploded[0] = False
+    if exploded.any():
+        return int(np.argmax(exploded)) + 1
+    return first_bad + 1 if first_bad < len(finite) else None
