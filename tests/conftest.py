@@ -21,9 +21,16 @@ def mlflow_server(tmp_path_factory) -> MlflowServer:
 
 
 @pytest.fixture(autouse=True)
-def _no_leaked_tracking_uri():
-    """``mlflow.set_tracking_uri`` also sets ``MLFLOW_TRACKING_URI`` for every later subprocess: undo it."""
+def _no_leaked_tracking_state():
+    """``mlflow.set_tracking_uri`` and ``mlflow.set_experiment`` also set ``MLFLOW_TRACKING_URI`` and
+    ``MLFLOW_EXPERIMENT_ID`` for every later call and subprocess (an experiment id of another store):
+    undo both after each test, and end a run a failed test left active."""
     yield
     if "mlflow" in sys.modules:
-        sys.modules["mlflow"].set_tracking_uri(None)
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
+        mlflow = sys.modules["mlflow"]
+        while mlflow.active_run():
+            mlflow.end_run()
+        mlflow.set_tracking_uri(None)
+        mlflow.tracking.fluent._active_experiment_id = None  # what set_experiment sets; MLflow has no unset
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        os.environ.pop(name, None)
