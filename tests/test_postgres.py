@@ -89,3 +89,19 @@ def test_two_specs_at_once_keep_their_sweeps_and_reports_apart(server_on_postgre
                             capture_output=True, text=True, timeout=300)
     assert direct.returncode == 0, direct.stderr[-3000:]
     assert len(report_rows(tmp_path / "direct.html")) == N_TINY_TRIALS
+
+
+def test_reading_an_empty_database_refuses_and_creates_no_tables(postgres):
+    empty = postgres.create_database("empty_for_report")
+    result = subprocess.run([FITCHECK, "report", "--experiment", "tiny", "--tracking-uri", empty],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"fitcheck: error: no MLflow store at {empty!r}: the database holds no MLflow "
+                                      "tables; pass the --tracking-uri the sweep wrote to")
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(empty)
+    try:
+        assert inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()

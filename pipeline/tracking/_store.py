@@ -4,7 +4,8 @@ MLflow creates a SQLite store (file and schema) when a client is first made for 
 doing so at once race on the schema (``sqlite3.OperationalError: duplicate column name``), so
 :func:`store_creation_lock` serialises client creation on a lock of the store's folder; and a
 command that only reads calls :func:`require_store` first, so that it never creates a store.
-Servers and databases are left to MLflow: nothing here connects to anything.
+A database store (PostgreSQL, MySQL) is checked for MLflow's tables before a reading command
+makes a client, because MLflow would create them in an empty database.
 """
 
 from __future__ import annotations
@@ -29,12 +30,31 @@ def local_store_path(uri: str) -> Path | None:
 
 
 def require_store(uri: str) -> None:
-    """Refuse, in one line, a local store that does not exist (a command that only reads creates none)."""
+    """Refuse, in one line, a store that does not exist: a missing local file or folder, or a database
+    without MLflow's tables (a command that only reads creates none)."""
     path = local_store_path(uri)
     if path is not None and not path.exists():
         kind = "file" if uri.startswith("sqlite:") else "folder"
         raise FitcheckError(f"no MLflow store at {uri!r}: the {kind} does not exist; "
                             "pass the --tracking-uri the sweep wrote to")
+    if urlparse(uri).scheme.split("+")[0] in ("postgresql", "mysql") and not _has_mlflow_tables(uri):
+        raise FitcheckError(f"no MLflow store at {uri!r}: the database holds no MLflow tables; "
+                            "pass the --tracking-uri the sweep wrote to")
+
+
+def _has_mlflow_tables(uri: str) -> bool:
+    """Whether the database at ``uri`` holds MLflow's ``experiments`` table (connection errors say so)."""
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(uri)
+    try:
+        return inspect(engine).has_table("experiments")
+    except SQLAlchemyError as error:
+        raise FitcheckError(f"--tracking-uri {uri!r}: cannot read the database "
+                            f"({str(error.orig or error).splitlines()[0][:200]})") from None
+    finally:
+        engine.dispose()
 
 
 @contextmanager
