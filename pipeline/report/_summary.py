@@ -165,9 +165,11 @@ def grid_axes(frame: pd.DataFrame, axes: list[str]) -> tuple[str, str] | None:
 
 
 def best_trial(frame: pd.DataFrame) -> dict | None:
-    """The trial with the lowest best validation metric, among those that did not diverge."""
-    fitted = frame[(frame["label"] != DIVERGED) & frame["best_val"].notna()]
-    return None if fitted.empty else fitted.loc[fitted["best_val"].idxmin()].to_dict()
+    """The trial with the lowest validation metric at its recommended epoch (the leaderboard's ranking
+    value; the best validation value where there is none), among those that did not diverge."""
+    fitted = frame[frame["label"] != DIVERGED]
+    value = fitted["rec_val"].fillna(fitted["best_val"])
+    return None if value.isna().all() else fitted.loc[value.idxmin()].to_dict()
 
 
 def advice_items(frame: pd.DataFrame, axes: list[str]) -> list[dict]:
