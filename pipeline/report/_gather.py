@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING
 
 from pipeline import names
 from pipeline.errors import FitcheckError
-from pipeline.tracking import TrackingReader
+from pipeline.tracking import TrackingReader, one_run_per_trial_key
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
 
-_STATUS_RANK = {"FINISHED": 0, "FAILED": 1, "KILLED": 2, "RUNNING": 3, "SCHEDULED": 4}
 
 
 @dataclass(frozen=True)
@@ -100,18 +99,6 @@ def _find_parent(reader: TrackingReader, experiment_name: str | None, sweep_run_
     return latest
 
 
-def _one_per_trial_key(runs: list[Run]) -> list[Run]:
-    """Keep one run per trial key (a resumed sweep may hold a FAILED run and its FINISHED rerun)."""
-    chosen: dict[str, Run] = {}
-    for run in runs:
-        key = run.data.tags.get(names.TRIAL_KEY_TAG, run.info.run_id)
-        rank = (_STATUS_RANK.get(run.info.status, 9), -(run.info.start_time or 0))
-        held = chosen.get(key)
-        if held is None or rank < (_STATUS_RANK.get(held.info.status, 9), -(held.info.start_time or 0)):
-            chosen[key] = run
-    return sorted(chosen.values(), key=lambda run: (run.info.start_time or 0, run.info.run_id))
-
-
 def gather_sweep(tracking_uri: str, *, experiment_name: str | None = None,
                  sweep_run_id: str | None = None) -> LoggedSweep:
     """Read a sweep (the given parent run, or the latest sweep in ``experiment_name``) from MLflow.
@@ -133,7 +120,7 @@ def gather_sweep(tracking_uri: str, *, experiment_name: str | None = None,
             raise FitcheckError(f"run {sweep_run_id!r} belongs to experiment {experiment.name!r}, "
                                 f"not {experiment_name!r}")
         children = reader.trial_runs(experiment.experiment_id, parent.info.run_id)
-        runs = _one_per_trial_key(children)
+        runs = one_run_per_trial_key(children)
         task = parent.data.params.get(names.TASK_PARAM) or (
             runs[0].data.params.get(names.TASK_PARAM, names.BINARY) if runs else names.BINARY)
         curve_keys = tuple(key for key in names.curve_columns(task) if key != names.RUNNING_LOSS)

@@ -52,6 +52,24 @@ def by_trial_key(runs: Iterable[Run]) -> dict[str, list[Run]]:
     return grouped
 
 
+_STATUS_RANK = {"FINISHED": 0, "FAILED": 1, "KILLED": 2, "RUNNING": 3, "SCHEDULED": 4}
+
+
+def one_run_per_trial_key(runs: Iterable[Run]) -> list[Run]:
+    """The run that counts for each trial key, in start order: FINISHED before FAILED, KILLED, RUNNING
+    and SCHEDULED, then the latest started (a resumed sweep may hold a FAILED run and its rerun).
+    The report and the sweep's description show the same run per trial."""
+    def rank(run: Run) -> tuple[int, int]:
+        return _STATUS_RANK.get(run.info.status, 9), -(run.info.start_time or 0)
+
+    chosen: dict[str, Run] = {}
+    for run in runs:
+        key = run.data.tags.get(names.TRIAL_KEY_TAG, run.info.run_id)
+        if key not in chosen or rank(run) < rank(chosen[key]):
+            chosen[key] = run
+    return sorted(chosen.values(), key=lambda run: (run.info.start_time or 0, run.info.run_id))
+
+
 class TrackingReader:
     """Reads runs from one tracking store; every MLflow error reaches the caller unchanged.
 

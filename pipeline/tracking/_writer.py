@@ -29,7 +29,7 @@ from pipeline.errors import FitcheckError
 from pipeline.tracking._claiming import again_if_raced
 from pipeline.tracking._claims import IN_FLIGHT, SETTLE_SECONDS, current_sweep
 from pipeline.tracking._connection import check_tracking_uri, make_client, with_retries
-from pipeline.tracking._reader import TrackingReader, by_trial_key
+from pipeline.tracking._reader import TrackingReader, by_trial_key, one_run_per_trial_key
 from pipeline.tracking._run_writer import write_run
 from pipeline.tracking._view import SweepLinks, relative_view_link, sweep_links, view_key, view_state, view_tag_value
 
@@ -69,12 +69,6 @@ def git_commit() -> str | None:
 def _launcher_run_id() -> str | None:
     """The run ``mlflow run`` made for this process, if it launched it."""
     return os.environ.get("MLFLOW_RUN_ID") or None
-
-
-def _one_per_trial(runs_by_key: dict[str, list]) -> list:
-    """Per trial key, the run that counts: a FINISHED one if any, else the latest started."""
-    return [max(runs, key=lambda run: (run.info.status == "FINISHED", run.info.start_time or 0))
-            for runs in runs_by_key.values()]
 
 
 def _trial_line(run, task: str) -> TrialLine:
@@ -274,7 +268,8 @@ class SweepTracker:
         parent = self.reader.find_run(self.parent_run_id)
         key = view_key(self.parent_run_id)
         view_link = relative_view_link(self.experiment_id, key)
-        lines = [_trial_line(run, task) for run in _one_per_trial(self.trial_runs())]
+        lines = [_trial_line(run, task) for run in one_run_per_trial_key(
+            run for runs in self.trial_runs().values() for run in runs)]
         description = sweep_description(lines, experiment_id=self.experiment_id, task=task,
                                         reference_error=reference_error, reference_source=reference_source,
                                         view_link=view_link)
