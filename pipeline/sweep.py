@@ -35,7 +35,7 @@ from pipeline.tracking import (
     settle_sweep,
 )
 from pipeline.trial_payload import curves_frame, trial_payload
-from pipeline.training import TrialOutcome
+from pipeline.training import TrialOutcome, require_tensorflow
 
 _log = logging.getLogger(__name__)
 
@@ -211,6 +211,7 @@ class Sweep:
     def run(self) -> SweepResult:
         started = self.options.started or time.perf_counter()
         spec, options = self.spec, self.options
+        require_tensorflow()
         if self.tracker is None:
             check_tracking_uri(options.tracking_uri)  # fail fast, before any data is read; creates nothing
         data = load_dataset(spec.dataset, spec.split, source=spec.source or "spec")

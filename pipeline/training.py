@@ -6,6 +6,7 @@ goes back to the sweep as a plain :class:`TrialOutcome`, and the sweep does the 
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import time
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipeline.data import PreparedData
+from pipeline.errors import FitcheckError
 from pipeline.grid import TrialConfig
 
 
@@ -28,6 +30,16 @@ class TrialOutcome:
     train_seconds: float = 0.0
     error: str | None = None
     diverged_epoch: int | None = None
+
+
+def require_tensorflow() -> None:
+    """Refuse, in one line, to train without TensorFlow (fitcheck, like Keras 3, does not install it).
+
+    Looks the package up without importing it, so a missing install is told before any work starts.
+    """
+    if importlib.util.find_spec("tensorflow") is None:
+        raise FitcheckError("TensorFlow is not installed; fitcheck trains with it: pip install 'fitcheck[cpu]' "
+                            "(CPU), 'fitcheck[gpu]' (NVIDIA GPU), or any TensorFlow >= 2.16 of your own")
 
 
 def configure_tensorflow(threads: int, *, verbose: bool = False) -> None:
