@@ -50,6 +50,11 @@ def configure_tensorflow(threads: int, *, verbose: bool = False) -> None:
 
     if not verbose:
         tf.get_logger().setLevel("ERROR")
+    for gpu in tf.config.list_physical_devices("GPU"):  # workers share a GPU: each takes memory as it needs it
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # the GPU is already initialised in this process
+            pass
     try:
         tf.config.threading.set_intra_op_parallelism_threads(max(1, threads))
         tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, threads)))
