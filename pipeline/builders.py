@@ -166,3 +166,33 @@ def _last_activation(model) -> str | None:
     activation = getattr(last, "activation", None)
     name = getattr(activation, "__name__", None) or (activation if isinstance(activation, str) else None)
     return name
+
+
+def check_and_count(function: Callable, configs, *, input_shape: tuple[int, ...], task: str,
+                    n_classes: int) -> dict[tuple, int]:
+    """Build each distinct model of ``configs`` once, check its output (:func:`model_head`) and count its
+    parameters: ``{(hyperparameters, loss): model.count_params()}``.
+
+    Run in the sweep's process before anything is written to MLflow, so a builder that fails or
+    outputs the wrong shape is refused in one line.
+    """
+    import keras
+
+    counts: dict[tuple, int] = {}
+    try:
+        for config in configs:
+            key = (config.hyperparameters, config.loss)
+            if key in counts:
+                continue
+            try:
+                model, _, _ = build(config, input_shape=input_shape, task=task, n_classes=n_classes, builder=function)
+            except FitcheckError:
+                raise
+            except Exception as error:  # noqa: BLE001 - the user's builder failed: say so in one line
+                raise FitcheckError(f"model {config.model}: building it with hp={dict(config.hyperparameters)} "
+                                    f"raised {type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"
+                                    ) from None
+            counts[key] = int(model.count_params())
+    finally:
+        keras.backend.clear_session()
+    return counts

@@ -24,6 +24,7 @@ import pandas as pd
 
 from pipeline._read_csv import read_csv
 from pipeline.errors import FitcheckError, echo
+from pipeline.names import TEST_CONTEXT, TRAINING_CONTEXT, VALIDATION_CONTEXT
 from pipeline.spec import MAX_CLASSES, DatasetSpec, SplitSpec
 
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?[0-9]+,[0-9]+\s*$")
@@ -51,7 +52,7 @@ class PreparedData:
     target_scale: float = 1.0
     frame: pd.DataFrame | None = None
     target: str = "target"
-    #: Positions in ``frame`` of each split's rows (``training``, ``validation``, ``test``), when there is a frame.
+    #: Positions in ``frame`` of each split's rows, by :data:`pipeline.names.TRAINING_CONTEXT` and the others.
     rows: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
@@ -353,7 +354,7 @@ def _prepare_sets(sets: Mapping, *, where: str, task: str | None) -> PreparedDat
         raise FitcheckError(f"{where} as a mapping must have keys 'train' and 'validation' (and optionally 'test') "
                             f"but got {', '.join(map(echo, sets)) or 'none'}")
     order = [name for name in ("train", "validation", "test") if name in sets]
-    contexts = {"train": "training", "validation": "validation", "test": "test"}
+    contexts = {"train": TRAINING_CONTEXT, "validation": VALIDATION_CONTEXT, "test": TEST_CONTEXT}
     pairs = {name: _input_pair(sets[name], f"{where}[{name!r}]") for name in order}
     targets = {name: target for name, (_, target) in pairs.items()}
     if len({isinstance(target, str) for target in targets.values()}) > 1:
@@ -398,12 +399,12 @@ def _prepare_arrays(X: Any, y: np.ndarray, *, split: SplitSpec | None, name: str
     _check_values(labels, column="y", is_target=True, where=where)
     task, y_encoded, classes = _encode_target(labels, task=task, target="y", where=where)
     indices = positions or _split_rows(y_encoded, task=task, classes=classes, split=split, where=where)
-    y_encoded, target_scale = _scaled_target(y_encoded, task, indices["training"])
+    y_encoded, target_scale = _scaled_target(y_encoded, task, indices[TRAINING_CONTEXT])
     X = X.astype(np.float32)
-    test = indices.get("test")
+    test = indices.get(TEST_CONTEXT)
     return PreparedData(
-        name=name, task=task, X_train=X[indices["training"]], y_train=y_encoded[indices["training"]],
-        X_val=X[indices["validation"]], y_val=y_encoded[indices["validation"]],
+        name=name, task=task, X_train=X[indices[TRAINING_CONTEXT]], y_train=y_encoded[indices[TRAINING_CONTEXT]],
+        X_val=X[indices[VALIDATION_CONTEXT]], y_val=y_encoded[indices[VALIDATION_CONTEXT]],
         X_test=X[test] if test is not None and len(test) else None,
         y_test=y_encoded[test] if test is not None and len(test) else None,
         feature_names=[], classes=classes, target_scale=target_scale, target="y")
@@ -457,7 +458,7 @@ def _split_rows(y: np.ndarray, *, task: str, classes: list[str], split: SplitSpe
     if n_test:
         rest_strat = stratify[rest] if stratify is not None else None
         rest, test_idx = train_test_split(rest, test_size=n_test, random_state=split.seed, stratify=rest_strat)
-    return {"training": rest, "validation": val_idx, "test": test_idx}
+    return {TRAINING_CONTEXT: rest, VALIDATION_CONTEXT: val_idx, TEST_CONTEXT: test_idx}
 
 
 def _scaled_target(y: np.ndarray, task: str, train_idx: np.ndarray) -> tuple[np.ndarray, float]:
@@ -480,7 +481,7 @@ def _prepare_frame(frame: pd.DataFrame, target: str, *, split: SplitSpec | None,
     task, y, classes = _encode_target(frame[target], task=task, target=target, where=where)
     X_frame = frame.drop(columns=[target])
     indices = positions or _split_rows(y, task=task, classes=classes, split=split, where=where)
-    train_idx, val_idx, test_idx = indices["training"], indices["validation"], indices.get("test", np.array([], int))
+    train_idx, val_idx, test_idx = indices[TRAINING_CONTEXT], indices[VALIDATION_CONTEXT], indices.get(TEST_CONTEXT, np.array([], int))
     n_test = len(test_idx)
 
     numeric_cols = [c for c in X_frame.columns if pd.api.types.is_numeric_dtype(X_frame[c]) and not pd.api.types.is_bool_dtype(X_frame[c])]

@@ -67,6 +67,10 @@ PARENT_RUN_TAG = "mlflow.parentRunId"
 RUN_NAME_TAG = "mlflow.runName"
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
 DATASET_CONTEXT_TAG = "mlflow.data.context"
+#: Values of ``mlflow.data.context``: which split a logged dataset holds (also the keys of ``PreparedData.rows``).
+TRAINING_CONTEXT = "training"
+VALIDATION_CONTEXT = "validation"
+TEST_CONTEXT = "test"
 #: MLflow's run description (markdown), shown on the run page.
 NOTE_TAG = "mlflow.note.content"
 #: On the run ``mlflow run`` made: the sweep (parent) run it launched; on that parent: the latest launcher.

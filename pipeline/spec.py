@@ -45,6 +45,10 @@ MODEL_REFERENCE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)
 SYNTHETIC_DATASETS = ("moons", "circles", "classification", "friedman1")
 REFERENCE_WORDS = ("estimate", "sweep")
 DEFAULT_MAX_TRIALS = 500
+#: The ``source`` of a spec given to ``run_sweep`` as a dict, named in its messages.
+DICT_SOURCE = "spec (dict)"
+#: Dataset keys added after sweeps were first logged, at their defaults (see :meth:`SweepSpec.fingerprint`).
+_ADDED_DATASET_KEYS = {"parquet": None, "npz": None, "x": None, "y": None, "as_images": False}
 
 # Upper bounds: far above any sensible sweep of tabular data, far below what exhausts a machine.
 SEED_MAX = 2**32 - 1  # NumPy, scikit-learn and Keras seeds
@@ -388,13 +392,29 @@ class SweepSpec(_Strict):
         return values
 
     def fingerprint(self) -> str:
-        """A short stable hash of the spec's content (not of its file name)."""
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """A short stable hash of the spec's content (not of its file name).
+
+        Keys added since the first sweeps were logged count only away from their defaults, so a
+        spec that does not use them keeps its fingerprint (and its sweep resumes).
+        """
+        content = self.model_dump(mode="json")
+        for section, added in ((content, {"model": None}), (content.get("dataset") or {}, _ADDED_DATASET_KEYS),
+                               *((grid, {"hyperparameters": {}}) for grid in (
+                                   content["grid"] if isinstance(content["grid"], list) else [content["grid"]]))):
+            for key, default in added.items():
+                if section.get(key, default) == default:
+                    section.pop(key, None)
+        payload = json.dumps(content, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
+    @property
+    def stem(self) -> str:
+        """The spec file's stem; empty for a spec given as a dict (source :data:`DICT_SOURCE`) or without source."""
+        return Path(self.source).stem if self.source and self.source != DICT_SOURCE else ""
+
     def experiment_name(self) -> str:
-        """The MLflow experiment: ``experiment`` in the spec, else the spec file's stem."""
-        return self.experiment or (Path(self.source).stem if self.source else "fitcheck")
+        """The MLflow experiment: ``experiment`` in the spec, else the spec file's stem, else ``fitcheck``."""
+        return self.experiment or self.stem or "fitcheck"
 
 
 def _allowed_keys(model: type[BaseModel]) -> list[str]:
