@@ -266,7 +266,9 @@ class Sweep:
                                 "pass --yes to run it anyway or raise max_trials")
         if grid.trials[0].model:  # build, check and count every distinct model before anything is written
             from pipeline.builders import check_and_count, load_builder
+            from pipeline.training import configure_tensorflow
 
+            configure_tensorflow(os.cpu_count() or 1, verbose=options.verbose)  # Keras in this process: quietly
             self.counts = check_and_count(self.builder or load_builder(grid.trials[0].builder), grid.trials,
                                           input_shape=data.input_shape, task=data.task, n_classes=data.n_classes)
         executor = self.executor or make_executor(options.executor, workers=options.workers,
