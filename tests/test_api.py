@@ -214,9 +214,9 @@ print(result.trials[["units", "label", "n_parameters", "run_id"]].to_json(orient
 
 @pytest.mark.slow
 def test_a_notebook_function_and_dataframe_sweep_in_worker_processes(mlflow_server, tmp_path):
-    script = tmp_path / "notebook.py"
-    script.write_text(f"URI = {mlflow_server.uri!r}\n" + textwrap.dedent(NOTEBOOK))
-    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    """The code runs as a notebook's does: ``__main__`` without a file, so the workers cannot import it."""
+    code = f"URI = {mlflow_server.uri!r}\n" + textwrap.dedent(NOTEBOOK)
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = json.loads(done.stdout.strip().splitlines()[-1])
     assert [(row["units"], row["n_parameters"]) for row in rows] == [(4, mlp_parameters(4)), (16, mlp_parameters(16))]
