@@ -347,6 +347,8 @@ class SweepSpec(_Strict):
             raise ValueError("the data is given twice, in the spec's dataset section and as data=; remove one")
         if not given.get("data") and "dataset" not in raw:
             raise ValueError("missing required key 'dataset'")
+        if not given.get("data") and raw["dataset"] is None:
+            raise ValueError("dataset: must be a mapping but got None")
         grids = raw.get("grid") if isinstance(raw.get("grid"), list) else [raw.get("grid")]
         if not given.get("model") and raw.get("model") is None and any(
                 isinstance(grid, dict) and "hyperparameters" in grid for grid in grids):
