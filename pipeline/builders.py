@@ -55,7 +55,8 @@ def resolve_builder(reference: str, *, folder: Path | None, source: str) -> Call
     try:
         target = importlib.import_module(module_name)
     except Exception as error:  # noqa: BLE001 - any failure importing the user's module is theirs to fix
-        looked = f"{folder} and the working folder" if folder else "the working folder"
+        here = folder is None or folder.resolve() == Path.cwd().resolve()
+        looked = "the working folder" if here else f"{folder} and the working folder"
         raise FitcheckError(f"{source}: model: cannot import module {echo(module_name)} "
                             f"({type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}); "
                             f"looked in {looked} and the installed packages") from None

@@ -382,8 +382,11 @@ def _prepare_arrays(X: Any, y: np.ndarray, *, split: SplitSpec | None, name: str
                     positions: dict[str, np.ndarray] | None = None) -> PreparedData:
     """Arrays: tabular ones (1 or 2 dimensions, or a DataFrame) go the table's way; others are used as given."""
     if isinstance(X, pd.DataFrame) or np.asarray(X).ndim <= 2:
-        frame = X.reset_index(drop=True) if isinstance(X, pd.DataFrame) else pd.DataFrame(
-            np.asarray(X).reshape(len(X), -1), columns=[f"x{i}" for i in range(np.asarray(X).reshape(len(X), -1).shape[1])])
+        if isinstance(X, pd.DataFrame):
+            frame = X.reset_index(drop=True)
+        else:
+            table = np.asarray(X).reshape(len(X), -1)
+            frame = pd.DataFrame(table, columns=[f"x{i}" for i in range(table.shape[1])])
         target = "target" if "target" not in frame.columns else "__target__"
         frame[target] = y
         return _prepare_frame(frame, target, split=split, name=name, task=task, where=where, positions=positions)

@@ -251,3 +251,17 @@ def test_the_digits_cnn_spec_trains_a_convolutional_network_on_images(mlflow_ser
     assert contexts[names.TRAINING_CONTEXT]["features_shape"] == [1347, 8, 8, 1]
     assert contexts[names.VALIDATION_CONTEXT]["features_shape"] == [450, 8, 8, 1]
     assert result.report_path is not None and "filters" in result.report_path.read_text()
+
+
+@pytest.mark.slow
+def test_a_module_builder_trains_on_ray_actors(mlflow_server, tmp_path, monkeypatch):
+    """Ray actors cannot import this test module: the builder reaches them by value."""
+    pytest.importorskip("ray")
+    monkeypatch.chdir(tmp_path)
+    frame = moons_frame()
+    options = SweepOptions(tracking_uri=mlflow_server.uri, experiment="api-ray", executor="ray", workers=2,
+                           progress=False, report=False)
+    result = run_sweep({"grid": {**GRID, "epochs": [2]}, "reference_error": 0.05}, options,
+                       data=(frame[["x1", "x2"]].to_numpy(), frame["churned"].to_numpy()), build_model=small_mlp)
+    assert [record.outcome.error for record in result.records] == [None, None]
+    assert list(result.trials[names.N_PARAMETERS_PARAM]) == [mlp_parameters(4), mlp_parameters(16)]
