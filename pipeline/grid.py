@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, fields
 
 from pipeline.errors import FitcheckError
-from pipeline.names import AXES
+from pipeline.names import AXES, MODEL_PARAM
 from pipeline.spec import GridSpec
 
 #: The fields of a trial that configure training, whatever builds its model.
@@ -100,7 +100,7 @@ class TrialConfig:
         if not self.model:
             return {name: value for name, value in self._identity().items()}
         training = {axis: getattr(self, axis) for axis in TRAINING_FIELDS}
-        return {**training, "model": self.model, **dict(self.hyperparameters)}
+        return {**training, MODEL_PARAM: self.model, **dict(self.hyperparameters)}
 
     def axis(self, name: str) -> object:
         """The value of axis ``name``: a field, or one of the builder's hyperparameters (None when absent)."""

@@ -110,6 +110,8 @@ N_TRAIN_PARAM = "n_train"
 N_VAL_PARAM = "n_val"
 #: A trial's trainable parameter count (param): the simplest of tied trials is the one recommended.
 N_PARAMETERS_PARAM = "n_parameters"
+#: A builder trial's param: its model builder's reference (``package.module:function``).
+MODEL_PARAM = "model"
 
 RUNNING_LOSS = "train_loss_running"
 TRAIN_LOSS = "train_loss"

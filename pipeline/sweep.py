@@ -281,6 +281,12 @@ class Sweep:
         finally:
             executor.close()
 
+    def _parameter_count(self, config: TrialConfig, data: PreparedData) -> int:
+        """The builder's model's count, measured up front, else the MLP's."""
+        if config.model:
+            return self.counts[(config.hyperparameters, config.loss)]
+        return _parameter_count(config, data)
+
     def _grid(self, data: PreparedData, source: str) -> Grid:
         """The trials: of fitcheck's MLP, or of the model builder (``build_model=`` or the spec's ``model``)."""
         spec = self.spec
@@ -305,7 +311,7 @@ class Sweep:
         spec_hash = f"{spec.fingerprint()}-{fingerprint[:8]}"
         axes = varying_axes(grid.trials)  # run names and the MLflow UI's columns name only these
         records = [TrialRecord(i, config, config.key(fingerprint), config.name(axes),
-                               self.counts.get((config.hyperparameters, config.loss)) or _parameter_count(config, data))
+                               self._parameter_count(config, data))
                    for i, config in enumerate(grid.trials)]
         reference, reference_source, baselines = resolved_reference
         parent_id = tracker.find_sweep(spec_hash) if options.resume else None

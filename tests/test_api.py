@@ -265,3 +265,27 @@ def test_a_module_builder_trains_on_ray_actors(mlflow_server, tmp_path, monkeypa
                        data=(frame[["x1", "x2"]].to_numpy(), frame["churned"].to_numpy()), build_model=small_mlp)
     assert [record.outcome.error for record in result.records] == [None, None]
     assert list(result.trials[names.N_PARAMETERS_PARAM]) == [mlp_parameters(4), mlp_parameters(16)]
+
+
+@pytest.mark.slow
+def test_a_builder_sweep_resumes_and_images_train_fitchecks_own_mlp(tmp_path, monkeypatch):
+    """In this process: a second call skips the finished builder trials; images go through a Flatten."""
+    from pipeline.executors import InProcessExecutor
+    from pipeline.sweep import Sweep
+    from pipeline.tracking import SweepTracker
+
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    options = SweepOptions(tracking_uri=uri, executor="inprocess", progress=False, report=False)
+    spec = {"grid": {**GRID, "epochs": [2]}, "reference_error": 0.05}
+    first = run_sweep(spec, options, data=(moons_frame(), "churned"), build_model=small_mlp)
+    again = run_sweep(spec, options, data=(moons_frame(), "churned"), build_model=small_mlp)
+    assert (len(first.records), again.parent_run_id, again.n_skipped, len(again.records)) == (
+        2, first.parent_run_id, 2, 0)
+
+    images = parse_spec({"dataset": {"sklearn": "digits", "as_images": True}, "reference_error": 0.02,
+                         "grid": {"depth": [1], "width": [8], "epochs": [2], "loss": ["sparse_categorical_crossentropy"]}},
+                        source="images.yaml")
+    result = Sweep(images, options, tracker=SweepTracker(uri, settle_seconds=0), executor=InProcessExecutor()).run()
+    assert [r.outcome.status for r in result.records] == ["FINISHED"]
+    assert result.trials[names.N_PARAMETERS_PARAM].tolist() == [64 * 8 + 8 + 8 * 10 + 10]
