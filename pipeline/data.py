@@ -1,5 +1,10 @@
 """Load a dataset, infer its task, split it and preprocess it (fitted on the training split only).
 
+Data comes from a spec's ``dataset`` section (:func:`load_dataset`) or from Python
+(:func:`prepare_inputs`: a DataFrame and its target column, arrays ``(X, y)``, or explicit
+training and validation sets); both go through the same checks. Tabular (2-D) inputs are
+standardised and one-hot encoded; inputs of any other shape (images, sequences) are used as given.
+
 No Keras, no MLflow: arrays out, ready for any trainer. scikit-learn is imported when a dataset is
 loaded, not with this module, so that a bad spec is refused before it is paid for.
 """
@@ -8,14 +13,18 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from pipeline._read_csv import read_csv
 from pipeline.errors import FitcheckError, echo
+from pipeline.names import TEST_CONTEXT, TRAINING_CONTEXT, VALIDATION_CONTEXT
 from pipeline.spec import MAX_CLASSES, DatasetSpec, SplitSpec
 
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?[0-9]+,[0-9]+\s*$")
@@ -43,14 +52,22 @@ class PreparedData:
     target_scale: float = 1.0
     frame: pd.DataFrame | None = None
     target: str = "target"
+    #: Positions in ``frame`` of each split's rows, by :data:`pipeline.names.TRAINING_CONTEXT` and the others.
+    rows: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_classes(self) -> int:
         return len(self.classes)
 
     @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One sample's shape: ``(n_features,)`` for tabular data, ``(8, 8, 1)`` for 8x8 grey images."""
+        return tuple(int(size) for size in self.X_train.shape[1:])
+
+    @property
     def n_features(self) -> int:
-        return self.X_train.shape[1]
+        """Values per sample (the product of :attr:`input_shape`)."""
+        return math.prod(self.input_shape)
 
     def fingerprint(self) -> str:
         """A hash of the prepared arrays: same data and split, same fingerprint."""
@@ -58,6 +75,8 @@ class PreparedData:
         for array in (self.X_train, self.y_train, self.X_val, self.y_val):
             digest.update(np.ascontiguousarray(array).tobytes())
         digest.update(self.task.encode())
+        if len(self.input_shape) > 1:  # tabular data keeps the fingerprint it always had
+            digest.update(repr(self.input_shape).encode())
         return digest.hexdigest()[:16]
 
 
@@ -91,7 +110,50 @@ def _load_frame(spec: DatasetSpec) -> tuple[pd.DataFrame, str]:
         frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
         frame["target"] = y
         return frame, "target"
+    if spec.parquet:
+        return _read_parquet(spec.parquet), spec.target  # type: ignore[return-value]
     return read_csv(spec.csv), spec.target  # type: ignore[arg-type,return-value]
+
+
+def _read_parquet(path: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as error:  # noqa: BLE001 - pyarrow raises many kinds for a file it cannot read
+        raise FitcheckError(f"{path}: not a readable Parquet file: {str(error).splitlines()[0][:200]}") from None
+    frame.columns = [str(column) for column in frame.columns]
+    return frame
+
+
+def _read_npz(spec: DatasetSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The arrays ``spec.x`` and ``spec.y`` of an ``.npz`` file (never unpickles objects)."""
+    path = spec.npz
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise FitcheckError(f"{path}: not a readable NumPy .npz file: {str(error).splitlines()[0][:200]}") from None
+    with archive:
+        if not hasattr(archive, "files"):
+            raise FitcheckError(f"{path}: dataset.npz must be a .npz archive of named arrays but got a single array")
+        arrays = {}
+        for key in ("x", "y"):
+            name = getattr(spec, key)
+            if name not in archive.files:
+                raise FitcheckError(f"{path}: dataset.{key}: array {echo(name)} not found; arrays are: "
+                                    f"{', '.join(archive.files) or 'none'}")
+            try:
+                arrays[key] = archive[name]
+            except ValueError as error:  # an object array would need unpickling
+                raise FitcheckError(f"{path}: dataset.{key}: array {echo(name)} cannot be read without unpickling "
+                                    f"({str(error).splitlines()[0][:120]}); save numbers or strings") from None
+    return arrays["x"], arrays["y"]
+
+
+def _digits_images() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 8x8 digits as images of shape (8, 8, 1), scaled from 0..16 to [0, 1]."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return (bunch.images / 16.0)[..., np.newaxis].astype(np.float32), bunch.target
 
 
 def _not_found(kind: str, name: str, columns: list[str], where: str) -> FitcheckError:
@@ -112,11 +174,11 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _check_columns(frame: pd.DataFrame, spec: DatasetSpec, target: str, where: str) -> pd.DataFrame:
+def _check_columns(frame: pd.DataFrame, features: list[str] | None, target: str, where: str) -> pd.DataFrame:
     columns = [str(column) for column in frame.columns]
     if target not in columns:
         raise _not_found("target", target, columns, where)
-    features = spec.features or [c for c in columns if c != target]
+    features = features or [c for c in columns if c != target]
     missing = [c for c in features if c not in columns]
     if missing:
         raise _not_found("feature", missing[0], columns, where)
@@ -174,17 +236,17 @@ def _variants(values: pd.Series, *, fold_case: bool) -> list[str]:
     return next((sorted(group)[:3] for group in groups.values() if len(group) > 1), [])
 
 
-def _handle_missing(frame: pd.DataFrame, spec: DatasetSpec, target: str, where: str) -> pd.DataFrame:
+def _handle_missing(frame: pd.DataFrame, impute: str, target: str, where: str) -> pd.DataFrame:
     if frame[target].isna().any():
         count = int(frame[target].isna().sum())
-        if spec.impute != "drop":
+        if impute != "drop":
             raise FitcheckError(f"{where}: target column '{target}' has {count} missing value(s); "
                                 "set dataset.impute: drop to drop those rows")
     counts = frame.drop(columns=[target]).isna().sum()
     counts = counts[counts > 0]
-    if spec.impute == "drop":
+    if impute == "drop":
         frame = frame.dropna()
-    elif len(counts) and spec.impute == "none":
+    elif len(counts) and impute == "none":
         column, count = counts.index[0], int(counts.iloc[0])
         raise FitcheckError(f"{where}: column '{column}' has {count} missing value(s)"
                             f"{f' (and {len(counts) - 1} more columns)' if len(counts) > 1 else ''}; "
@@ -211,39 +273,175 @@ def load_dataset(spec: DatasetSpec, split: SplitSpec, *, source: str = "spec") -
     Numeric feature columns are standardised and string columns one-hot encoded, with the
     transform fitted on the training split only; missing values are refused unless
     ``impute`` says ``mean`` (numeric columns; most frequent for strings) or ``drop``.
+    Arrays of more than two dimensions (an ``.npz`` file's, the digits as images) are used as given.
     """
-    from sklearn.compose import ColumnTransformer
-    from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    where = spec.csv or f"{source}: dataset"
+    where = spec.file or f"{source}: dataset"
+    if spec.npz is not None or spec.as_images:
+        X, y = _read_npz(spec) if spec.npz is not None else _digits_images()
+        return _prepare_arrays(X, y, split=split, name=spec.name, task=spec.task, where=where)
     frame, target = _load_frame(spec)
-    frame = _check_columns(frame, spec, target, where)
-    frame = _handle_missing(frame, spec, target, where)
-    task = spec.task or infer_task(frame[target])
-    y_raw = frame[target]
-    X_frame = frame.drop(columns=[target])
-    classes: list[str] = []
+    return _prepare_frame(frame, target, split=split, name=spec.name, task=spec.task, where=where,
+                          features=spec.features, impute=spec.impute)
+
+
+#: Which :func:`prepare_inputs` forms the ``data=`` argument accepts, for its messages.
+ACCEPTED_INPUTS = ("(DataFrame, 'target column'), (X, y) arrays, or {'train': (X, y), 'validation': (X, y)} "
+                   "(each part (X, y) or (DataFrame, 'target column'))")
+
+
+def prepare_inputs(inputs: Any, split: SplitSpec, *, where: str = "data=", task: str | None = None) -> PreparedData:
+    """Check, split and preprocess data given in Python, as :func:`load_dataset` does a spec's.
+
+    Parameters
+    ----------
+    inputs : tuple or mapping
+        ``(frame, "target")``: a pandas DataFrame and the name of its column to predict;
+        ``(X, y)``: an array of inputs of any shape (rows first) and one target per row;
+        ``{"train": ..., "validation": ..., "test": ...}`` (``test`` optional): sets used as given,
+        not split again, each in one of the two forms above.
+    split : SplitSpec
+        How ``(frame, target)`` and ``(X, y)`` are split.
+    where : str
+        The argument's name in messages.
+    task : {"binary", "multiclass", "regression"}, optional
+        Inferred from the target when None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = np.random.default_rng(0).normal(size=(100, 3)), np.arange(100) % 2
+    >>> data = prepare_inputs((X, y), SplitSpec(validation=0.25))
+    >>> data.task, data.input_shape, len(data.y_val)
+    ('binary', (3,), 25)
+    """
+    if isinstance(inputs, Mapping):
+        return _prepare_sets(inputs, where=where, task=task)
+    frame, target = _input_pair(inputs, where)
+    if isinstance(target, str):
+        return _prepare_frame(frame, target, split=split, name="DataFrame", task=task, where=where)
+    return _prepare_arrays(frame, target, split=split, name="arrays", task=task, where=where)
+
+
+def _input_pair(pair: Any, where: str) -> tuple[Any, Any]:
+    """``(X, y)`` or ``(frame, target column)``, checked for its form and lengths."""
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise FitcheckError(f"{where} must be {ACCEPTED_INPUTS} but got {type(pair).__name__}"
+                            f"{f' of length {len(pair)}' if isinstance(pair, (tuple, list)) else ''}")
+    features, target = pair
+    if isinstance(target, str):
+        if not isinstance(features, pd.DataFrame):
+            raise FitcheckError(f"{where}: a target column name ({echo(target)}) goes with a pandas DataFrame "
+                                f"but got {type(features).__name__}")
+        return features, target
+    X = features if isinstance(features, pd.DataFrame) else np.asarray(features)
+    y = np.asarray(target)
+    if X.ndim == 0 or y.ndim == 0:
+        raise FitcheckError(f"{where}: X and y must be arrays with one row per sample but got "
+                            f"{'a scalar X' if X.ndim == 0 else 'a scalar y'}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise FitcheckError(f"{where}: y must hold one target per row (shape (n,)) but got shape {y.shape}")
+    if len(X) != len(y):
+        raise FitcheckError(f"{where}: X and y must have the same number of rows but got {len(X)} and {len(y)}")
+    return X, y
+
+
+def _prepare_sets(sets: Mapping, *, where: str, task: str | None) -> PreparedData:
+    """Explicit training, validation (and test) sets: checked as one table, used as given."""
+    unknown = sorted(set(map(str, sets)) - {"train", "validation", "test"})
+    if unknown or not {"train", "validation"} <= set(sets):
+        raise FitcheckError(f"{where} as a mapping must have keys 'train' and 'validation' (and optionally 'test') "
+                            f"but got {', '.join(map(echo, sets)) or 'none'}")
+    order = [name for name in ("train", "validation", "test") if name in sets]
+    contexts = {"train": TRAINING_CONTEXT, "validation": VALIDATION_CONTEXT, "test": TEST_CONTEXT}
+    pairs = {name: _input_pair(sets[name], f"{where}[{name!r}]") for name in order}
+    targets = {name: target for name, (_, target) in pairs.items()}
+    if len({isinstance(target, str) for target in targets.values()}) > 1:
+        raise FitcheckError(f"{where}: the sets must all be (X, y) or all (DataFrame, 'target column')")
+    sizes = [len(pairs[name][0]) for name in order]
+    bounds = np.cumsum([0, *sizes])
+    positions = {contexts[name]: np.arange(bounds[i], bounds[i + 1]) for i, name in enumerate(order)}
+    first = pairs["train"]
+    if isinstance(first[1], str):
+        if len(set(targets.values())) > 1:
+            raise FitcheckError(f"{where}: the sets must name the same target column but got "
+                                f"{', '.join(map(echo, targets.values()))}")
+        frame = pd.concat([pairs[name][0] for name in order], ignore_index=True)
+        return _prepare_frame(frame, first[1], split=None, name="DataFrame", task=task, where=where, positions=positions)
+    shapes = {pairs[name][0].shape[1:] for name in order}
+    if len(shapes) > 1:
+        raise FitcheckError(f"{where}: the sets' inputs must have one shape per sample but got "
+                            f"{', '.join(str(shape) for shape in shapes)}")
+    X = np.concatenate([np.asarray(pairs[name][0]) for name in order])
+    y = np.concatenate([pairs[name][1] for name in order])
+    return _prepare_arrays(X, y, split=None, name="arrays", task=task, where=where, positions=positions)
+
+
+def _prepare_arrays(X: Any, y: np.ndarray, *, split: SplitSpec | None, name: str, task: str | None, where: str,
+                    positions: dict[str, np.ndarray] | None = None) -> PreparedData:
+    """Arrays: tabular ones (1 or 2 dimensions, or a DataFrame) go the table's way; others are used as given."""
+    if isinstance(X, pd.DataFrame) or np.asarray(X).ndim <= 2:
+        if isinstance(X, pd.DataFrame):
+            frame = X.reset_index(drop=True)
+        else:
+            table = np.asarray(X).reshape(len(X), -1)
+            frame = pd.DataFrame(table, columns=[f"x{i}" for i in range(table.shape[1])])
+        target = "target" if "target" not in frame.columns else "__target__"
+        frame[target] = y
+        return _prepare_frame(frame, target, split=split, name=name, task=task, where=where, positions=positions)
+    X = np.asarray(X)
+    if not (np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.bool_)):
+        raise FitcheckError(f"{where}: X must hold numbers but got dtype {X.dtype}")
+    if not np.isfinite(X).all():
+        raise FitcheckError(f"{where}: X holds {int((~np.isfinite(X)).sum())} missing or infinite value(s); "
+                            "the inputs must be finite numbers")
+    labels = pd.Series(y, name="y")
+    if labels.isna().any():
+        raise FitcheckError(f"{where}: y has {int(labels.isna().sum())} missing value(s); every row needs a target")
+    _check_values(labels, column="y", is_target=True, where=where)
+    task, y_encoded, classes = _encode_target(labels, task=task, target="y", where=where)
+    indices = positions or _split_rows(y_encoded, task=task, classes=classes, split=split, where=where)
+    y_encoded, target_scale = _scaled_target(y_encoded, task, indices[TRAINING_CONTEXT])
+    X = X.astype(np.float32)
+    test = indices.get(TEST_CONTEXT)
+    return PreparedData(
+        name=name, task=task, X_train=X[indices[TRAINING_CONTEXT]], y_train=y_encoded[indices[TRAINING_CONTEXT]],
+        X_val=X[indices[VALIDATION_CONTEXT]], y_val=y_encoded[indices[VALIDATION_CONTEXT]],
+        X_test=X[test] if test is not None and len(test) else None,
+        y_test=y_encoded[test] if test is not None and len(test) else None,
+        feature_names=[], classes=classes, target_scale=target_scale, target="y")
+
+
+def _encode_target(y_raw: pd.Series, *, task: str | None, target: str, where: str) -> tuple[str, np.ndarray, list[str]]:
+    """The task (given, else inferred), the targets as class indices or float values, and the class names."""
+    given = task
+    task = task or infer_task(y_raw)
     if task == "regression":
         y_numeric = pd.to_numeric(y_raw, errors="coerce")
         if y_numeric.isna().any():
             raise FitcheckError(f"{where}: target '{target}' is not numeric (e.g. {y_raw[y_numeric.isna()].iloc[0]!r}); "
                                 "a regression target must be numbers")
-        y = y_numeric.to_numpy(dtype=np.float64)
-    else:
-        codes, uniques = pd.factorize(y_raw, sort=True)
-        classes = [str(u) for u in uniques]
-        if spec.task is None and len(classes) > MAX_CLASSES:
-            raise FitcheckError(f"{where}: target {echo(target)} has {len(classes)} distinct values, more than the "
-                                f"{MAX_CLASSES} classes fitcheck classifies; is it the column to predict? "
-                                "(set dataset.task: regression for a numeric target)")
-        if len(classes) < 2:
-            raise FitcheckError(f"{where}: target '{target}' has a single class ({classes[0] if classes else 'none'}); "
-                                "classification needs at least two")
-        if task == "binary" and len(classes) > 2:
-            raise FitcheckError(f"{where}: dataset.task is binary but target '{target}' has {len(classes)} classes; "
-                                "use task: multiclass")
-        y = codes.astype(np.int64)
+        return task, y_numeric.to_numpy(dtype=np.float64), []
+    codes, uniques = pd.factorize(y_raw, sort=True)
+    classes = [str(u) for u in uniques]
+    if given is None and len(classes) > MAX_CLASSES:
+        raise FitcheckError(f"{where}: target {echo(target)} has {len(classes)} distinct values, more than the "
+                            f"{MAX_CLASSES} classes fitcheck classifies; is it the column to predict? "
+                            "(set dataset.task: regression for a numeric target)")
+    if len(classes) < 2:
+        raise FitcheckError(f"{where}: target '{target}' has a single class ({classes[0] if classes else 'none'}); "
+                            "classification needs at least two")
+    if task == "binary" and len(classes) > 2:
+        raise FitcheckError(f"{where}: dataset.task is binary but target '{target}' has {len(classes)} classes; "
+                            "use task: multiclass")
+    return task, codes.astype(np.int64), classes
+
+
+def _split_rows(y: np.ndarray, *, task: str, classes: list[str], split: SplitSpec, where: str) -> dict[str, np.ndarray]:
+    """Row positions of the training, validation and test splits (stratified for classification unless told not)."""
+    from sklearn.model_selection import train_test_split
+
     stratify = y if task != "regression" and split.stratify else None
     n_rows = len(y)
     n_val = int(np.ceil(split.validation * n_rows))
@@ -263,12 +461,36 @@ def load_dataset(spec: DatasetSpec, split: SplitSpec, *, source: str = "spec") -
     if n_test:
         rest_strat = stratify[rest] if stratify is not None else None
         rest, test_idx = train_test_split(rest, test_size=n_test, random_state=split.seed, stratify=rest_strat)
-    train_idx = rest
+    return {TRAINING_CONTEXT: rest, VALIDATION_CONTEXT: val_idx, TEST_CONTEXT: test_idx}
+
+
+def _scaled_target(y: np.ndarray, task: str, train_idx: np.ndarray) -> tuple[np.ndarray, float]:
+    """A regression target standardised with the training rows' mean and scale (and that scale); else as is."""
+    if task != "regression":
+        return y, 1.0
+    mean, target_scale = float(y[train_idx].mean()), float(y[train_idx].std() or 1.0)
+    return ((y - mean) / target_scale).astype(np.float32), target_scale
+
+
+def _prepare_frame(frame: pd.DataFrame, target: str, *, split: SplitSpec | None, name: str, task: str | None,
+                   where: str, features: list[str] | None = None, impute: str = "none",
+                   positions: dict[str, np.ndarray] | None = None) -> PreparedData:
+    """A table: checked, split (or split at ``positions``, given as is) and preprocessed."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    frame = _check_columns(frame, features, target, where)
+    frame = _handle_missing(frame, impute, target, where)
+    task, y, classes = _encode_target(frame[target], task=task, target=target, where=where)
+    X_frame = frame.drop(columns=[target])
+    indices = positions or _split_rows(y, task=task, classes=classes, split=split, where=where)
+    train_idx, val_idx, test_idx = indices[TRAINING_CONTEXT], indices[VALIDATION_CONTEXT], indices.get(TEST_CONTEXT, np.array([], int))
+    n_test = len(test_idx)
 
     numeric_cols = [c for c in X_frame.columns if pd.api.types.is_numeric_dtype(X_frame[c]) and not pd.api.types.is_bool_dtype(X_frame[c])]
     categorical_cols = [c for c in X_frame.columns if c not in numeric_cols]
     numeric_pipe = StandardScaler()
-    if spec.impute == "mean":
+    if impute == "mean":
         from sklearn.impute import SimpleImputer
         from sklearn.pipeline import make_pipeline
         numeric_pipe = make_pipeline(SimpleImputer(strategy="mean"), StandardScaler())
@@ -286,15 +508,13 @@ def load_dataset(spec: DatasetSpec, split: SplitSpec, *, source: str = "spec") -
     def transform(idx: np.ndarray) -> np.ndarray:
         return transformer.transform(X_frame.iloc[idx]).astype(np.float32)
 
-    target_scale = 1.0
-    if task == "regression":
-        mean, target_scale = float(y[train_idx].mean()), float(y[train_idx].std() or 1.0)
-        y = ((y - mean) / target_scale).astype(np.float32)
+    y, target_scale = _scaled_target(y, task, train_idx)
     return PreparedData(
-        name=spec.name, task=task,
+        name=name, task=task,
         X_train=X_train, y_train=y[train_idx],
         X_val=transform(val_idx), y_val=y[val_idx],
         X_test=transform(test_idx) if n_test else None, y_test=y[test_idx] if n_test else None,
         feature_names=[str(n) for n in transformer.get_feature_names_out()],
         classes=classes, target_scale=target_scale, frame=frame, target=target,
+        rows={split_name: rows for split_name, rows in indices.items() if len(rows)},
     )

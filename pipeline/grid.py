@@ -9,11 +9,14 @@ import hashlib
 import itertools
 import json
 from collections.abc import Collection, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 
 from pipeline.errors import FitcheckError
-from pipeline.names import AXES
+from pipeline.names import AXES, MODEL_PARAM
 from pipeline.spec import GridSpec
+
+#: The fields of a trial that configure training, whatever builds its model.
+TRAINING_FIELDS = ("loss", "optimizer", "learning_rate", "batch_size", "epochs", "seed")
 
 #: Losses each task accepts. Binary targets may also be read as two classes (softmax).
 LOSSES_BY_TASK = {
@@ -39,10 +42,27 @@ class TrialConfig:
     seed: int
     l2: float = 0.0
     dropout: float = 0.0
+    #: The model builder's reference (``package.module:function``); empty for fitcheck's MLP.
+    model: str = ""
+    #: The builder's hyperparameters as sorted ``(name, value)`` pairs.
+    hyperparameters: tuple[tuple[str, object], ...] = ()
+    #: The builder function, serialised with cloudpickle so that worker processes and Ray actors
+    #: can call one defined in a notebook; not part of the trial's identity.
+    builder: bytes = field(default=b"", compare=False, repr=False)
+
+    def _identity(self) -> dict[str, object]:
+        """Every field that identifies the trial; fields added later count only away from their default,
+        so the keys of runs logged before them stay the same."""
+        added = {"model": "", "hyperparameters": ()}
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "builder"}
+        return {name: value for name, value in values.items() if name not in added or value != added[name]}
 
     def key(self, data_fingerprint: str) -> str:
         """A stable hash of this configuration, the dataset fingerprint and the seed."""
-        payload = json.dumps({**asdict(self), "data": data_fingerprint}, sort_keys=True)
+        identity = self._identity()
+        if self.hyperparameters:
+            identity["hyperparameters"] = [list(pair) for pair in self.hyperparameters]
+        payload = json.dumps({**identity, "data": data_fingerprint}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def name(self, varying: Collection[str] | None = None) -> str:
@@ -53,6 +73,8 @@ class TrialConfig:
         activation and dropout are not named for a depth-0 network, nor l2 and dropout when 0.
         """
         shown = set(AXES) if not varying else set(varying)
+        if self.model:
+            return self._builder_name(shown if varying else None)
         hidden = self.depth > 0
         parts = [
             ("depth", f"d{self.depth}", True), ("width", f"w{self.width}", hidden),
@@ -64,9 +86,25 @@ class TrialConfig:
         ]
         return "".join(text for axis, text, on in parts if on and axis in shown).strip("-") or "d0"
 
+    def _builder_name(self, shown: Collection[str] | None) -> str:
+        """A builder trial's name: its hyperparameters, then the training axes, e.g. ``filters16-depth2-adam``."""
+        parts = [f"{name}{value:g}" if isinstance(value, float) else f"{name}{value}"
+                 for name, value in self.hyperparameters if shown is None or name in shown]
+        training = [("optimizer", self.optimizer), ("loss", self.loss), ("learning_rate", f"lr{self.learning_rate:g}"),
+                    ("batch_size", f"bs{self.batch_size}"), ("epochs", f"e{self.epochs}"), ("seed", f"s{self.seed}")]
+        parts += [text for axis, text in training if shown is None or axis in shown]
+        return "-".join(parts) or self.model.rpartition(":")[2]
+
     def params(self) -> dict[str, object]:
-        """Every axis as an MLflow param."""
-        return asdict(self)
+        """Every axis as an MLflow param; for a builder's trial, the training axes, ``model`` and its hyperparameters."""
+        if not self.model:
+            return {name: value for name, value in self._identity().items()}
+        training = {axis: getattr(self, axis) for axis in TRAINING_FIELDS}
+        return {**training, MODEL_PARAM: self.model, **dict(self.hyperparameters)}
+
+    def axis(self, name: str) -> object:
+        """The value of axis ``name``: a field, or one of the builder's hyperparameters (None when absent)."""
+        return dict(self.hyperparameters).get(name, getattr(self, name, None))
 
 
 #: Axes a depth-0 network does not have (they collapse for it).
@@ -87,6 +125,10 @@ def varying_axes(trials: Iterable[TrialConfig]) -> tuple[str, ...]:
     ('depth', 'learning_rate')
     """
     trials = list(trials)
+    if any(trial.model for trial in trials):  # a builder's sweep: its hyperparameters, then the training axes
+        candidates = list(dict.fromkeys(name for trial in trials for name, _ in trial.hyperparameters))
+        candidates += list(TRAINING_FIELDS)
+        return tuple(axis for axis in candidates if len({repr(t.axis(axis)) for t in trials}) > 1)
     deep = [trial for trial in trials if trial.depth > 0]
     return tuple(axis for axis in AXES
                  if len({getattr(t, axis) for t in (deep if axis in HIDDEN_LAYER_AXES else trials)}) > 1)
@@ -109,10 +151,12 @@ def incompatibility(task: str, loss: str) -> str | None:
     return f"loss '{loss}' does not fit a {task} target; a {task} target accepts: {accepted}"
 
 
-def expand_grid(grids: GridSpec | list[GridSpec], *, task: str, skip_invalid: bool, source: str = "spec") -> Grid:
+def expand_grid(grids: GridSpec | list[GridSpec], *, task: str, skip_invalid: bool, source: str = "spec",
+                model: str = "", builder: bytes = b"") -> Grid:
     """All trials of the grid (or of the union of a list of grids), in a stable order.
 
-    A depth-0 network (logistic or linear regression) has no hidden width, activation or
+    With ``model`` (a builder's reference, and ``builder`` the function serialised), each trial is
+    one combination of the training axes and the builder's hyperparameters. Else a depth-0 network (logistic or linear regression) has no hidden width, activation or
     dropout, so those axes collapse for it instead of training the same model many times.
     Combinations whose loss does not fit the task raise :class:`FitcheckError`, or are
     dropped and counted when ``skip_invalid`` is true.
@@ -124,6 +168,8 @@ def expand_grid(grids: GridSpec | list[GridSpec], *, task: str, skip_invalid: bo
             raise FitcheckError(
                 f"{source}: grid.loss: {reason} (set 'skip_invalid: true' to drop such combinations)"
             )
+    if model:
+        return _builder_grid(grids, task=task, model=model, builder=builder, source=source)
     seen: set[TrialConfig] = set()
     trials: list[TrialConfig] = []
     dropped = collapsed = 0
@@ -148,3 +194,25 @@ def expand_grid(grids: GridSpec | list[GridSpec], *, task: str, skip_invalid: bo
         raise FitcheckError(f"{source}: grid: every combination was dropped as invalid for a {task} target; "
                             f"accepted losses: {', '.join(sorted(LOSSES_BY_TASK[task]))}")
     return Grid(tuple(trials), dropped, collapsed)
+
+
+def _builder_grid(grids: list[GridSpec], *, task: str, model: str, builder: bytes, source: str) -> Grid:
+    """The trials of a builder's grid (losses already checked): no MLP axes, so nothing collapses."""
+    trials: list[TrialConfig] = []
+    dropped = 0
+    for grid in grids:
+        names = sorted(grid.hyperparameters)
+        for values in itertools.product(*(grid.hyperparameters[name] for name in names)):
+            for loss, optimizer, lr, batch, epochs, seed in itertools.product(
+                    grid.loss, grid.optimizer, grid.learning_rate, grid.batch_size, grid.epochs, grid.seeds):
+                if incompatibility(task, loss):
+                    dropped += 1
+                    continue
+                config = TrialConfig(0, 0, "none", loss, optimizer, float(lr), batch, epochs, seed, model=model,
+                                     hyperparameters=tuple(zip(names, values)), builder=builder)
+                if config not in trials:
+                    trials.append(config)
+    if not trials:
+        raise FitcheckError(f"{source}: grid: every combination was dropped as invalid for a {task} target; "
+                            f"accepted losses: {', '.join(sorted(LOSSES_BY_TASK[task]))}")
+    return Grid(tuple(trials), dropped, 0)

@@ -10,12 +10,13 @@ from pipeline.grid import TrialConfig
 from pipeline.targets import OutputHead
 
 
-def build_model(config: TrialConfig, *, n_features: int, head: OutputHead):
-    """An uncompiled ``keras.Sequential`` MLP with ``config.depth`` hidden layers."""
+def build_model(config: TrialConfig, *, input_shape: tuple[int, ...], head: OutputHead):
+    """An uncompiled ``keras.Sequential`` MLP with ``config.depth`` hidden layers (inputs of more than one
+    dimension are flattened first)."""
     import keras
 
     regularizer = keras.regularizers.L2(config.l2) if config.l2 else None
-    layers = [keras.Input(shape=(n_features,))]
+    layers = [keras.Input(shape=input_shape)] + ([keras.layers.Flatten()] if len(input_shape) > 1 else [])
     for _ in range(config.depth):
         layers.append(keras.layers.Dense(config.width, activation=config.activation, kernel_regularizer=regularizer))
         if config.dropout:

@@ -67,6 +67,10 @@ PARENT_RUN_TAG = "mlflow.parentRunId"
 RUN_NAME_TAG = "mlflow.runName"
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
 DATASET_CONTEXT_TAG = "mlflow.data.context"
+#: Values of ``mlflow.data.context``: which split a logged dataset holds (also the keys of ``PreparedData.rows``).
+TRAINING_CONTEXT = "training"
+VALIDATION_CONTEXT = "validation"
+TEST_CONTEXT = "test"
 #: MLflow's run description (markdown), shown on the run page.
 NOTE_TAG = "mlflow.note.content"
 #: On the run ``mlflow run`` made: the sweep (parent) run it launched; on that parent: the latest launcher.
@@ -106,6 +110,8 @@ N_TRAIN_PARAM = "n_train"
 N_VAL_PARAM = "n_val"
 #: A trial's trainable parameter count (param): the simplest of tied trials is the one recommended.
 N_PARAMETERS_PARAM = "n_parameters"
+#: A builder trial's param: its model builder's reference (``package.module:function``).
+MODEL_PARAM = "model"
 
 RUNNING_LOSS = "train_loss_running"
 TRAIN_LOSS = "train_loss"

@@ -67,7 +67,8 @@ def baseline_errors(
 ) -> dict[str, float]:
     """Each baseline's mean out-of-fold error on the training split, by name.
 
-    Same parameters as :func:`estimate_reference_error`; the keys are :data:`BASELINES`.
+    Same parameters as :func:`estimate_reference_error` (inputs of more than two dimensions, such as
+    images, are flattened); the keys are :data:`BASELINES`.
     """
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.linear_model import LogisticRegression, RidgeCV
@@ -79,6 +80,7 @@ def baseline_errors(
     if task not in TASKS:
         raise FitcheckError(f"task must be one of {', '.join(TASKS)} but got {task!r}.")
     X_train = np.asarray(X_train, dtype=float)
+    X_train = X_train.reshape(len(X_train), -1)  # images and sequences: one column per value
     y_train = np.asarray(y_train)
     if len(X_train) < MIN_ROWS:
         raise FitcheckError(

@@ -17,11 +17,12 @@ import difflib
 import hashlib
 import json
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Callable, Literal, Optional, Union
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError, field_validator,
-                      model_validator)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError, ValidationInfo,
+                      field_validator, model_validator)
 
 from pipeline._read_yaml import read_yaml_file
 from pipeline.errors import ECHO_CHARS, FitcheckError, echo
@@ -34,9 +35,20 @@ LOSSES = (
 )
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad", "nadam", "adamw", "adamax")
 SKLEARN_DATASETS = ("breast_cancer", "digits", "wine", "iris", "diabetes")
+#: The dataset keys that name where rows come from; a dataset section gives exactly one.
+DATASET_SOURCES = ("csv", "parquet", "npz", "sklearn", "synthetic")
+#: Grid keys that configure training, not the model: with a model builder every other grid key is a hyperparameter.
+TRAINING_AXES = ("loss", "optimizer", "learning_rate", "batch_size", "epochs", "seeds")
+#: Names a builder's hyperparameter cannot take: fitcheck's own params of a trial run.
+RESERVED_HYPERPARAMETERS = ("seed", "model", "task", "n_parameters", "hyperparameters")
+MODEL_REFERENCE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 SYNTHETIC_DATASETS = ("moons", "circles", "classification", "friedman1")
 REFERENCE_WORDS = ("estimate", "sweep")
 DEFAULT_MAX_TRIALS = 500
+#: The ``source`` of a spec given to ``run_sweep`` as a dict, named in its messages.
+DICT_SOURCE = "spec (dict)"
+#: Dataset keys added after sweeps were first logged, at their defaults (see :meth:`SweepSpec.fingerprint`).
+_ADDED_DATASET_KEYS = {"parquet": None, "npz": None, "x": None, "y": None, "as_images": False}
 
 # Upper bounds: far above any sensible sweep of tabular data, far below what exhausts a machine.
 SEED_MAX = 2**32 - 1  # NumPy, scikit-learn and Keras seeds
@@ -143,9 +155,19 @@ class _Strict(BaseModel):
 
 
 class DatasetSpec(_Strict):
-    """Where the data comes from: exactly one of ``csv``, ``sklearn`` or ``synthetic``."""
+    """Where the data comes from: exactly one of ``csv``, ``parquet``, ``npz``, ``sklearn`` or ``synthetic``.
+
+    A CSV or Parquet file names its ``target`` column; a NumPy ``.npz`` file names the arrays of its
+    inputs ``x`` (any shape: rows first) and targets ``y``. ``as_images: true`` reads scikit-learn's
+    ``digits`` as 8x8x1 images scaled to [0, 1] instead of 64 columns.
+    """
 
     csv: Optional[Annotated[str, _text(max_chars=MAX_PATH_CHARS)]] = None
+    parquet: Optional[Annotated[str, _text(max_chars=MAX_PATH_CHARS)]] = None
+    npz: Optional[Annotated[str, _text(max_chars=MAX_PATH_CHARS)]] = None
+    x: Optional[Name] = None
+    y: Optional[Name] = None
+    as_images: StrictBool = False
     target: Optional[Name] = None
     features: Optional[list[Name]] = None
     impute: Literal["none", "mean", "drop"] = "none"
@@ -174,14 +196,20 @@ class DatasetSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> "DatasetSpec":
-        sources = [name for name in ("csv", "sklearn", "synthetic") if getattr(self, name) is not None]
+        sources = [name for name in DATASET_SOURCES if getattr(self, name) is not None]
         if len(sources) != 1:
             raise ValueError(
-                "give exactly one of 'csv', 'sklearn' or 'synthetic'"
+                f"give exactly one of {', '.join(map(repr, DATASET_SOURCES[:-1]))} or 'synthetic'"
                 + (f", got {', '.join(sources)}" if sources else "")
             )
-        if self.csv is not None and not self.target:
-            raise ValueError("a csv dataset needs 'target', the name of the column to predict")
+        for table in ("csv", "parquet"):
+            if getattr(self, table) is not None and not self.target:
+                raise ValueError(f"a {table} dataset needs 'target', the name of the column to predict")
+        if self.npz is not None and not (self.x and self.y):
+            raise ValueError("an npz dataset needs 'x' and 'y', the names of its input and target arrays")
+        if self.as_images and self.sklearn != "digits":
+            raise ValueError(f"as_images reads only sklearn: digits as images but got {sources[0]}: "
+                             f"{echo(getattr(self, sources[0]))}")
         if self.synthetic and self.n_samples * self.n_features > MAX_CELLS:
             raise ValueError(f"n_samples x n_features must be at most {MAX_CELLS} but got "
                              f"{self.n_samples} x {self.n_features}")
@@ -194,10 +222,16 @@ class DatasetSpec(_Strict):
 
     @property
     def name(self) -> str:
-        """A short human name: the CSV file's name, the scikit-learn or generator name."""
-        if self.csv is not None:
-            return Path(self.csv).name
+        """A short human name: the file's name, the scikit-learn or generator name."""
+        path = self.file
+        if path is not None:
+            return Path(path).name
         return self.sklearn or self.synthetic  # type: ignore[return-value]
+
+    @property
+    def file(self) -> Optional[str]:
+        """The data file's path (``csv``, ``parquet`` or ``npz``), or None for generated data."""
+        return self.csv or self.parquet or self.npz
 
 
 class SplitSpec(_Strict):
@@ -220,6 +254,29 @@ def _as_list(value: Any) -> Any:
     return value if isinstance(value, list) else [value]
 
 
+def _scalar(value: Any) -> Union[bool, int, float, str]:
+    """A builder's hyperparameter value: a string, true/false, or a finite number."""
+    if isinstance(value, (bool, int, str)) or (isinstance(value, float) and math.isfinite(value)):
+        return value
+    raise ValueError(f"must be a string, a finite number or true/false but got {echo(value)}")
+
+
+def _hyperparameter_lists(values: Any) -> Any:
+    """Each hyperparameter's values as a list; names checked, lists not empty."""
+    if not isinstance(values, dict):
+        return values
+    for name, axis in values.items():
+        if name in RESERVED_HYPERPARAMETERS:
+            raise ValueError(f"hyperparameter names must not be fitcheck's own ({', '.join(RESERVED_HYPERPARAMETERS)}) "
+                             f"but got {echo(name)}")
+        if axis == []:
+            raise ValueError(f"grid axis '{name}' is empty: give at least one value")
+    return {name: _as_list(axis) for name, axis in values.items()}
+
+
+Scalar = Annotated[Union[bool, int, float, str], BeforeValidator(_scalar)]
+
+
 class GridSpec(_Strict):
     """The axes of the grid; every combination is one configuration, repeated per seed."""
 
@@ -234,28 +291,79 @@ class GridSpec(_Strict):
     seeds: list[Seed] = [0]
     l2: list[Annotated[float, _number(ge=0, le=MAX_L2)]] = [0.0]
     dropout: list[Annotated[float, _number(ge=0, lt=1)]] = [0.0]
+    #: A model builder's own axes (spec key ``model``): any name, each a list of scalars.
+    hyperparameters: Annotated[dict[Name, list[Scalar]], BeforeValidator(_hyperparameter_lists)] = {}
 
-    _lists = field_validator("*", mode="before")(_as_list)
+    _lists = field_validator(*TRAINING_AXES, "depth", "width", "activation", "l2", "dropout", mode="before")(_as_list)
 
     @model_validator(mode="after")
     def _not_empty(self) -> "GridSpec":
         for name, values in self:
-            if not values:
+            if name != "hyperparameters" and not values:
                 raise ValueError(f"grid axis '{name}' is empty: give at least one value")
         return self
 
 
+def _builder_grid(grid: Any) -> Any:
+    """A builder's grid: every key but the training axes is one of its hyperparameters."""
+    if not isinstance(grid, dict):
+        return grid
+    hyperparameters = {key: value for key, value in grid.items() if key not in TRAINING_AXES}
+    return {**{key: grid[key] for key in grid if key in TRAINING_AXES}, "hyperparameters": hyperparameters}
+
+
+def _model_reference(value: Any) -> Any:
+    if isinstance(value, str) and not MODEL_REFERENCE.match(value):
+        raise ValueError(f"must be a builder reference 'package.module:function' but got {echo(value)}")
+    return value
+
+
 class SweepSpec(_Strict):
-    """A whole sweep: dataset, split, grid and how to judge the runs."""
+    """A whole sweep: dataset, split, grid and how to judge the runs.
+
+    ``dataset`` may be left out only when the data is given in Python (``run_sweep(..., data=...)``).
+    With ``model`` (a builder ``package.module:function``, or ``build_model=`` in Python) the grid's
+    keys other than :data:`TRAINING_AXES` are the builder's hyperparameters.
+    """
 
     experiment: Optional[Name] = None
-    dataset: DatasetSpec
+    dataset: Optional[DatasetSpec] = None
+    model: Annotated[Optional[str], BeforeValidator(_model_reference)] = None
     split: SplitSpec = SplitSpec()
     grid: Union[GridSpec, list[GridSpec]] = GridSpec()
     skip_invalid: StrictBool = False
     reference_error: Annotated[Union[float, str], BeforeValidator(_reference)] = "estimate"
     max_trials: Annotated[int, _number(whole=True, ge=1, le=MAX_TRIALS_LIMIT)] = DEFAULT_MAX_TRIALS
     source: str = Field("", exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _route(cls, raw: Any, info: ValidationInfo) -> Any:
+        """Check ``dataset`` against data given in Python, and move a builder's grid keys to its hyperparameters."""
+        if not isinstance(raw, dict):
+            return raw
+        given = info.context or {}
+        if given.get("data") and "dataset" in raw:
+            raise ValueError("the data is given twice, in the spec's dataset section and as data=; remove one")
+        if not given.get("data") and "dataset" not in raw:
+            raise ValueError("missing required key 'dataset'")
+        if not given.get("data") and raw["dataset"] is None:
+            raise ValueError("dataset: must be a mapping but got None")
+        grids = raw.get("grid") if isinstance(raw.get("grid"), list) else [raw.get("grid")]
+        if not given.get("model") and raw.get("model") is None and any(
+                isinstance(grid, dict) and "hyperparameters" in grid for grid in grids):
+            raise ValueError("grid.hyperparameters: a model builder's hyperparameters need 'model: package.module:function'")
+        if given.get("model") and raw.get("model") is not None:
+            raise ValueError(f"the model is given twice, as model: {echo(raw['model'])} and as build_model=; remove one")
+        if (given.get("model") or raw.get("model") is not None) and "grid" in raw:
+            grid = raw["grid"]
+            raw = {**raw, "grid": [_builder_grid(g) for g in grid] if isinstance(grid, list) else _builder_grid(grid)}
+        return raw
+
+    @property
+    def uses_builder(self) -> bool:
+        """Whether trials build a user's model: the grid has builder hyperparameters or ``model`` is set."""
+        return self.model is not None or any(grid.hyperparameters for grid in self.grids)
 
     @field_validator("grid")
     @classmethod
@@ -276,23 +384,43 @@ class SweepSpec(_Strict):
         """
         values: dict[str, list] = {}
         for grid in self.grids:
-            for axis, axis_values in grid.model_dump(mode="json").items():
+            dumped = grid.model_dump(mode="json")
+            hyperparameters = dumped.pop("hyperparameters")
+            if self.uses_builder:  # fitcheck's MLP axes are not the builder's
+                dumped = {axis: dumped[axis] for axis in TRAINING_AXES}
+            for axis, axis_values in {**dumped, **hyperparameters}.items():
                 merged = values.setdefault("seed" if axis == "seeds" else axis, [])
                 merged.extend(v for v in axis_values if v not in merged)
         return values
 
     def fingerprint(self) -> str:
-        """A short stable hash of the spec's content (not of its file name)."""
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """A short stable hash of the spec's content (not of its file name).
+
+        Keys added since the first sweeps were logged count only away from their defaults, so a
+        spec that does not use them keeps its fingerprint (and its sweep resumes).
+        """
+        content = self.model_dump(mode="json")
+        for section, added in ((content, {"model": None}), (content.get("dataset") or {}, _ADDED_DATASET_KEYS),
+                               *((grid, {"hyperparameters": {}}) for grid in (
+                                   content["grid"] if isinstance(content["grid"], list) else [content["grid"]]))):
+            for key, default in added.items():
+                if section.get(key, default) == default:
+                    section.pop(key, None)
+        payload = json.dumps(content, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
+    @property
+    def stem(self) -> str:
+        """The spec file's stem; empty for a spec given as a dict (source :data:`DICT_SOURCE`) or without source."""
+        return Path(self.source).stem if self.source and self.source != DICT_SOURCE else ""
+
     def experiment_name(self) -> str:
-        """The MLflow experiment: ``experiment`` in the spec, else the spec file's stem."""
-        return self.experiment or (Path(self.source).stem if self.source else "fitcheck")
+        """The MLflow experiment: ``experiment`` in the spec, else the spec file's stem, else ``fitcheck``."""
+        return self.experiment or self.stem or "fitcheck"
 
 
 def _allowed_keys(model: type[BaseModel]) -> list[str]:
-    return [name for name, field in model.model_fields.items() if not field.exclude]
+    return [name for name, field in model.model_fields.items() if not field.exclude and name != "hyperparameters"]
 
 
 def _model_at(loc: tuple) -> type[BaseModel]:
@@ -314,6 +442,8 @@ def _key(loc: tuple, raw: Any) -> str:
     parts: list[str] = []
     node = raw
     for part in loc:
+        if part == "hyperparameters":  # the spec wrote a builder's axes at the grid's top level
+            continue
         if isinstance(part, int):
             if isinstance(node, list) and parts:  # else a scalar axis value, made a list by _as_list
                 parts[-1] += f"[{part}]"
@@ -332,6 +462,8 @@ def _format_error(error: dict, source: str, raw: Any) -> str:
         allowed = _allowed_keys(_model_at(loc))
         close = difflib.get_close_matches(str(loc[-1])[:ECHO_CHARS], allowed, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
+        if _model_at(loc) is GridSpec and not close:
+            hint = " (a model builder's own hyperparameter needs 'model: package.module:function')"
         return f"{source}: unknown key '{key}'{hint}; accepted keys: {', '.join(allowed)}"
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
@@ -350,15 +482,20 @@ def _format_error(error: dict, source: str, raw: Any) -> str:
     return f"{source}: {where}{message}" if kind == "value_error" else f"{source}: {where}{message} (got {echo(value)})"
 
 
-def parse_spec(raw: Any, *, source: str) -> SweepSpec:
-    """Validate a spec already read from YAML; ``source`` names it in error messages."""
+def parse_spec(raw: Any, *, source: str, data_given: bool = False, model_given: bool = False) -> SweepSpec:
+    """Validate a spec already read from YAML; ``source`` names it in error messages.
+
+    ``data_given`` and ``model_given``: the sweep's data (``data=``) or model builder
+    (``build_model=``) come from Python, so the spec must not name them too.
+    """
     if raw is None:
         raise FitcheckError(f"{source}: the spec is empty; a sweep spec is a mapping with keys dataset, grid, ...")
     if not isinstance(raw, dict):
         raise FitcheckError(f"{source}: a sweep spec must be a mapping with keys dataset, grid, ... "
                             f"but got {type(raw).__name__}")
     try:
-        return SweepSpec.model_validate({**raw, "source": source})
+        return SweepSpec.model_validate({**raw, "source": source},
+                                        context={"data": data_given, "model": model_given})
     except ValidationError as error:
         errors = error.errors()
         grid_is_list = isinstance(raw.get("grid"), list)
@@ -367,27 +504,29 @@ def parse_spec(raw: Any, *, source: str) -> SweepSpec:
         raise FitcheckError(_format_error(relevant[0], source, raw)) from None
 
 
-def load_spec(path: str | Path) -> SweepSpec:
-    """Read and validate a sweep spec file.
+def load_spec(path: str | Path, *, data_given: bool = False, model_given: bool = False) -> SweepSpec:
+    """Read and validate a sweep spec file (``data_given``, ``model_given``: see :func:`parse_spec`).
 
     The file is read by :func:`pipeline._read_yaml.read_yaml_file`: bounded size, depth and alias
-    expansion, YAML 1.2 numbers. Relative CSV paths are resolved against the spec file's folder,
-    then the working folder.
+    expansion, YAML 1.2 numbers. Relative data file paths are resolved against the spec file's
+    folder, then the working folder.
     """
     path = Path(path)
     if path.is_dir():
         raise FitcheckError(f"{path}: is a directory; give a sweep spec file such as experiments/quickstart.yaml")
     if not path.exists():
         raise FitcheckError(f"{path}: no such spec file")
-    spec = parse_spec(read_yaml_file(path), source=str(path))
-    if spec.dataset.csv is not None:
-        csv = Path(spec.dataset.csv)
-        for candidate in (csv, path.parent / csv) if not csv.is_absolute() else (csv,):
+    spec = parse_spec(read_yaml_file(path), source=str(path), data_given=data_given, model_given=model_given)
+    dataset = spec.dataset
+    if dataset is not None and dataset.file is not None:
+        key = next(name for name in ("csv", "parquet", "npz") if getattr(dataset, name) is not None)
+        file = Path(dataset.file)
+        for candidate in (file, path.parent / file) if not file.is_absolute() else (file,):
             if candidate.is_file():
-                csv = candidate
+                file = candidate
                 break
         else:
-            raise FitcheckError(f"{path}: dataset.csv: file {echo(spec.dataset.csv)} not found "
+            raise FitcheckError(f"{path}: dataset.{key}: file {echo(dataset.file)} not found "
                                 f"(looked in {path.parent} and the working folder)")
-        spec = spec.model_copy(update={"dataset": spec.dataset.model_copy(update={"csv": str(csv)})})
+        spec = spec.model_copy(update={"dataset": dataset.model_copy(update={key: str(file)})})
     return spec

@@ -12,18 +12,20 @@ import math
 import os
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline import interrupt, names
-from pipeline.data import PreparedData, load_dataset
+from pipeline.data import PreparedData, load_dataset, prepare_inputs
 from pipeline.errors import FitcheckError
 from pipeline.executors import Executor, TrialStarted, make_executor
 from pipeline.grid import Grid, TrialConfig, expand_grid, varying_axes
-from pipeline.spec import SweepSpec, load_spec
+from pipeline.spec import DICT_SOURCE, SweepSpec, load_spec, parse_spec
 from pipeline.tracking import (
+    DatasetArrays,
     DatasetFrame,
     SweepLinks,
     SweepTracker,
@@ -113,6 +115,31 @@ class SweepResult:
         """Trials of this run by diagnosis label."""
         return Counter(r.label for r in self.records if r.outcome)
 
+    @property
+    def trials(self) -> pd.DataFrame:
+        """One row per trial run by this call: its configuration, validation metric (best, final and at the
+        recommended epoch), recommended epoch, label, parameter count and MLflow run id, in grid order.
+
+        Trials finished by an earlier call of the same sweep (skipped now) are in MLflow and the report.
+        """
+        from pipeline.diagnostics import curve_summary
+
+        best, final, at_stop = (names.summary_metric(kind, self.task)
+                                for kind in ("best_val", "final_val", names.RECOMMENDED_VAL))
+        rows = []
+        for record in sorted((r for r in self.records if r.outcome is not None), key=lambda r: r.index):
+            summary = curve_summary(record.outcome.curves, task=self.task)
+            diagnosis = record.diagnosis
+            rows.append({
+                **record.config.params(), "trial": record.name, "status": record.outcome.status,
+                best: summary.get(best, math.nan), final: summary.get(final, math.nan),
+                at_stop: diagnosis.recommended_val_metric if diagnosis else math.nan,
+                names.RECOMMENDED_EPOCHS: diagnosis.recommended_epochs if diagnosis else None,
+                "label": record.label, names.N_PARAMETERS_PARAM: record.n_parameters, "run_id": record.run_id,
+            })
+        frame = pd.DataFrame(rows)
+        return frame.astype({names.RECOMMENDED_EPOCHS: "Int64"}) if rows else frame
+
     def summary_frame(self, task: str) -> pd.DataFrame:
         """One row per trial run now, ranked by the validation metric at its recommended epoch: config,
         that value, the recommended epoch, label, parameters, and whether it is tied with the best
@@ -178,6 +205,16 @@ def _parameter_count(config: TrialConfig, data: PreparedData) -> int:
     return mlp_parameter_count(config.depth, config.width if config.depth else 0, data.n_features, units)
 
 
+def _datasets(data: PreparedData) -> list[DatasetFrame | DatasetArrays]:
+    """The training and validation splits as MLflow datasets: the table's rows, or the arrays."""
+    contexts = (names.TRAINING_CONTEXT, names.VALIDATION_CONTEXT)
+    if data.frame is not None:
+        return [DatasetFrame(data.frame.iloc[data.rows[context]], data.name, data.target, context)
+                for context in contexts if context in data.rows]
+    return [DatasetArrays(X, y, data.name, context)
+            for X, y, context in ((data.X_train, data.y_train, contexts[0]), (data.X_val, data.y_val, contexts[1]))]
+
+
 def _diagnosis(curves: dict[str, list[float]], data: PreparedData, reference: float, source: str):
     """The diagnosis of a trial's curves against ``reference``; None when there are no curves."""
     from pipeline.diagnostics import diagnose
@@ -204,9 +241,14 @@ class Sweep:
     """
 
     def __init__(self, spec: SweepSpec, options: SweepOptions, *, spec_path: str | None = None,
-                 tracker: SweepTracker | None = None, executor: Executor | None = None):
+                 tracker: SweepTracker | None = None, executor: Executor | None = None, inputs: object = None,
+                 builder: Callable | None = None):
         self.spec, self.options, self.spec_path = spec, options, spec_path
         self.tracker, self.executor = tracker, executor
+        #: Data and model builder given in Python (``run_sweep(data=..., build_model=...)``), if any.
+        self.inputs, self.builder = inputs, builder
+        #: Builder trials' parameter counts by (hyperparameters, loss); see :func:`pipeline.builders.check_and_count`.
+        self.counts: dict[tuple, int] = {}
 
     def run(self) -> SweepResult:
         started = self.options.started or time.perf_counter()
@@ -214,11 +256,22 @@ class Sweep:
         require_tensorflow()
         if self.tracker is None:
             check_tracking_uri(options.tracking_uri)  # fail fast, before any data is read; creates nothing
-        data = load_dataset(spec.dataset, spec.split, source=spec.source or "spec")
-        grid = expand_grid(spec.grid, task=data.task, skip_invalid=spec.skip_invalid, source=spec.source or "spec")
+        source = spec.source or "spec"
+        if self.inputs is not None:
+            data = prepare_inputs(self.inputs, spec.split, task=None)
+        else:
+            data = load_dataset(spec.dataset, spec.split, source=source)
+        grid = self._grid(data, source)
         if len(grid.trials) > spec.max_trials and not options.yes:
             raise FitcheckError(f"{spec.source}: grid has {len(grid.trials)} trials, over max_trials={spec.max_trials}; "
                                 "pass --yes to run it anyway or raise max_trials")
+        if grid.trials[0].model:  # build, check and count every distinct model before anything is written
+            from pipeline.builders import check_and_count, load_builder
+            from pipeline.training import configure_tensorflow
+
+            configure_tensorflow(os.cpu_count() or 1, verbose=options.verbose)  # Keras in this process: quietly
+            self.counts = check_and_count(self.builder or load_builder(grid.trials[0].builder), grid.trials,
+                                          input_shape=data.input_shape, task=data.task, n_classes=data.n_classes)
         executor = self.executor or make_executor(options.executor, workers=options.workers,
                                                   ray_address=options.ray_address, verbose=options.verbose)
         executor.warm_up(data)  # workers load TensorFlow while the sweep sets itself up
@@ -229,6 +282,28 @@ class Sweep:
         finally:
             executor.close()
 
+    def _parameter_count(self, config: TrialConfig, data: PreparedData) -> int:
+        """The builder's model's count, measured up front, else the MLP's."""
+        if config.model:
+            return self.counts[(config.hyperparameters, config.loss)]
+        return _parameter_count(config, data)
+
+    def _grid(self, data: PreparedData, source: str) -> Grid:
+        """The trials: of fitcheck's MLP, or of the model builder (``build_model=`` or the spec's ``model``)."""
+        spec = self.spec
+        if not spec.uses_builder:
+            return expand_grid(spec.grid, task=data.task, skip_invalid=spec.skip_invalid, source=source)
+        from pipeline.builders import builder_reference, resolve_builder, serialise_builder
+
+        if self.builder is not None:
+            reference, function, where = builder_reference(self.builder), self.builder, "build_model="
+        else:
+            folder = Path(self.spec_path).parent if self.spec_path else None
+            function = resolve_builder(spec.model, folder=folder, source=source)
+            reference, where = spec.model, f"{source}: model"
+        return expand_grid(spec.grid, task=data.task, skip_invalid=spec.skip_invalid, source=source,
+                           model=reference, builder=serialise_builder(function, where=where))
+
     def _run(self, tracker: SweepTracker, executor: Executor, data: PreparedData, grid: Grid,
              resolved_reference: tuple[float | None, str, dict[str, float]], started: float) -> SweepResult:
         spec, options = self.spec, self.options
@@ -237,7 +312,8 @@ class Sweep:
         spec_hash = f"{spec.fingerprint()}-{fingerprint[:8]}"
         axes = varying_axes(grid.trials)  # run names and the MLflow UI's columns name only these
         records = [TrialRecord(i, config, config.key(fingerprint), config.name(axes),
-                               _parameter_count(config, data)) for i, config in enumerate(grid.trials)]
+                               self._parameter_count(config, data))
+                   for i, config in enumerate(grid.trials)]
         reference, reference_source, baselines = resolved_reference
         parent_id = tracker.find_sweep(spec_hash) if options.resume else None
         if parent_id:
@@ -285,10 +361,9 @@ class Sweep:
             "n_features": data.n_features, "grid_size": len(grid.trials), "n_dropped_invalid": grid.n_dropped_invalid,
             "spec_hash": spec_hash, names.GRID_PARAM: json.dumps(spec.axis_values()),
         }
-        name = Path(spec.source).stem if spec.source else "sweep"
-        dataset = DatasetFrame(data.frame, data.name, data.target) if data.frame is not None else None
+        name = spec.stem or "sweep"
         return tracker.start_sweep(run_name=f"sweep-{name}", spec_hash=spec_hash, spec_name=name, params=params,
-                                   spec_path=self.spec_path, dataset=dataset)
+                                   spec_path=self.spec_path, datasets=_datasets(data))
 
     @staticmethod
     def _claim(tracker: SweepTracker, data: PreparedData, todo: list[TrialRecord],
@@ -447,17 +522,55 @@ class Sweep:
         return path
 
 
-def run_sweep(spec: str | os.PathLike | SweepSpec, options: SweepOptions | None = None) -> SweepResult:
-    """Run every trial of a sweep spec, log it to MLflow, diagnose each trial and write the report.
+def run_sweep(spec: str | os.PathLike | SweepSpec | dict, options: SweepOptions | None = None, *,
+              data: object = None, build_model: Callable | None = None) -> SweepResult:
+    """Run every trial of a sweep, log it to MLflow, diagnose each trial and write the report.
+
+    Parameters
+    ----------
+    spec : path, SweepSpec or dict
+        The sweep spec: a YAML file, a parsed spec, or the same keys as a dict. Its ``dataset``
+        section is left out when ``data`` is given.
+    options : SweepOptions, optional
+        Where to log, which executor, how many workers (defaults: a local ``mlflow.db``, one
+        worker process per core).
+    data : tuple or mapping, optional
+        The data, instead of the spec's ``dataset``: ``(frame, "target")``, ``(X, y)`` with inputs of
+        any shape, or ``{"train": (X, y), "validation": (X, y)}`` used as given (see
+        :func:`pipeline.data.prepare_inputs`).
+    build_model : callable, optional
+        ``build_model(hp, input_shape, task, n_outputs) -> keras.Model`` (see :mod:`pipeline.builders`),
+        instead of the spec's ``model`` or fitcheck's MLP; the grid's keys other than the training
+        axes are its ``hp``. It may be defined in a notebook: it is sent to the workers with cloudpickle.
+
+    Returns
+    -------
+    SweepResult
+        ``result.trials`` is a DataFrame of this run's trials; ``result.report_path`` the HTML report.
 
     Examples
     --------
-    >>> from pipeline.sweep import run_sweep, SweepOptions  # doctest: +SKIP
+    >>> from pipeline import run_sweep, SweepOptions  # doctest: +SKIP
     >>> result = run_sweep("experiments/quickstart.yaml", SweepOptions(workers=2))  # doctest: +SKIP
     >>> result.labels()  # doctest: +SKIP
     Counter({'good_fit': 20, 'high_bias': 8, ...})
     """
     options = options or SweepOptions()
+    given = {"data_given": data is not None, "model_given": build_model is not None}
+    spec_path = None
     if isinstance(spec, SweepSpec):
-        return Sweep(spec, options).run()
-    return Sweep(load_spec(spec), options, spec_path=str(spec)).run()
+        if data is not None or build_model is not None:  # validate it again, knowing what Python gives
+            spec = parse_spec(spec.model_dump(mode="json", exclude_unset=True), source=spec.source or DICT_SOURCE,
+                              **given)
+    elif isinstance(spec, dict):
+        spec = parse_spec(spec, source=DICT_SOURCE, **given)
+    elif isinstance(spec, (str, os.PathLike)):
+        spec_path = str(spec)
+        spec = load_spec(spec, **given)
+    else:
+        raise FitcheckError(f"spec must be a spec file's path, a dict or a SweepSpec but got {type(spec).__name__}")
+    if build_model is not None:
+        from pipeline.builders import builder_reference
+
+        spec = spec.model_copy(update={"model": builder_reference(build_model)})  # in the spec's fingerprint
+    return Sweep(spec, options, spec_path=spec_path, inputs=data, builder=build_model).run()

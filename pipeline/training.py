@@ -63,7 +63,7 @@ def configure_tensorflow(threads: int, *, verbose: bool = False) -> None:
 
 
 def train_trial(index: int, config: TrialConfig, data: PreparedData) -> TrialOutcome:
-    """Build, compile and fit the trial's model; never raises.
+    """Build, compile and fit the trial's model (fitcheck's MLP, or the trial's builder's); never raises.
 
     A Python error, or a loss that becomes NaN or infinite, gives a ``FAILED`` outcome with the
     error message (or the epoch it diverged at) and the curves measured so far.
@@ -79,16 +79,21 @@ def train_trial(index: int, config: TrialConfig, data: PreparedData) -> TrialOut
     try:
         keras.backend.clear_session()
         keras.utils.set_random_seed(config.seed)
-        head = output_head(data.task, config.loss, data.n_classes)
+        if config.builder:
+            from pipeline.builders import build
+
+            model, head, loss = build(config, input_shape=data.input_shape, task=data.task, n_classes=data.n_classes)
+        else:
+            head, loss = output_head(data.task, config.loss, data.n_classes), config.loss
+            model = build_model(config, input_shape=data.input_shape, head=head)
         y_train, y_val = head.encode(data.y_train), head.encode(data.y_val)
-        model = build_model(config, n_features=data.n_features, head=head)
         steps_per_epoch = math.ceil(len(data.X_train) / config.batch_size)
         # XLA would compile every trial's new model again (seconds on CPU) to save microseconds per step
-        model.compile(optimizer=make_optimizer(config), loss=config.loss, steps_per_execution=steps_per_epoch,
+        model.compile(optimizer=make_optimizer(config), loss=loss, steps_per_execution=steps_per_epoch,
                       jit_compile=False)
         evaluation = EpochEndEvaluation(
             (data.X_train, y_train, data.y_train), (data.X_val, y_val, data.y_val),
-            loss=config.loss, head=head, target_scale=data.target_scale,
+            loss=loss, head=head, target_scale=data.target_scale,
         )
         model.fit(_epoch_stream(data.X_train, y_train, config), steps_per_epoch=steps_per_epoch,
                   epochs=config.epochs, shuffle=False, verbose=0, callbacks=[evaluation])

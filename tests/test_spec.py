@@ -75,7 +75,7 @@ def test_bounds_themselves_are_accepted():
     ({**MOONS, "grid": {"loss": ["crossentropy"]}}, "grid.loss[0]: 'crossentropy' is not accepted"),
     ({**MOONS, "grid": {"optimizer": ["adamm"]}}, "(did you mean 'adam'?)"),
     ({"dataset": {"sklearn": "mnist"}}, "dataset.sklearn: 'mnist' is not accepted"),
-    ({"dataset": {}}, "dataset: give exactly one of 'csv', 'sklearn' or 'synthetic'"),
+    ({"dataset": {}}, "dataset: give exactly one of 'csv', 'parquet', 'npz', 'sklearn' or 'synthetic'"),
     ({"dataset": {"csv": "x.csv"}}, "needs 'target'"),
     ({"grid": {}}, "missing required key 'dataset'"),
     ({**MOONS, 5: 1}, "s.yaml: keys must be names (strings) but got 5"),

@@ -83,7 +83,7 @@ def test_keras_builds_the_head_and_its_loss_takes_the_encoded_targets(task, loss
     head = output_head(task, loss, N_CLASSES[task])
     config = TrialConfig(depth=1, width=4, activation="relu", loss=loss, optimizer="adam", learning_rate=0.01,
                          batch_size=4, epochs=1, seed=0)
-    model = build_model(config, n_features=3, head=head)
+    model = build_model(config, input_shape=(3,), head=head)
     last = model.layers[-1]
     assert (last.units, last.activation.__name__) == (head.units, head.activation)
     outputs = model(np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32), training=False)

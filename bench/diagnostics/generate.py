@@ -191,7 +191,7 @@ def _build(job: dict, n_features: int):
                          batch_size=job["batch_size"], epochs=job["epochs"], seed=job["seed"], l2=job["l2"],
                          dropout=job["dropout"])
     head = output_head(job["task"], loss, n_classes(job["family"]))
-    model = build_model(config, n_features=n_features, head=head)
+    model = build_model(config, input_shape=(n_features,), head=head)
     optimizer = keras.optimizers.SGD(job["learning_rate"], momentum=0.9) if momentum else make_optimizer(config)
     model.compile(optimizer=optimizer, loss=loss)
     return model, head, loss

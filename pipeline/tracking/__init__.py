@@ -21,10 +21,10 @@ from pipeline.tracking._connection import (
 from pipeline.tracking._reader import TrackingReader, by_trial_key, latest_per_step, one_run_per_trial_key, logged_datasets
 from pipeline.tracking._run_writer import RunWriter
 from pipeline.tracking._view import SweepLinks
-from pipeline.tracking._writer import DatasetFrame, SweepTracker, git_commit
+from pipeline.tracking._writer import DatasetArrays, DatasetFrame, SweepTracker, git_commit
 
 __all__ = [
-    "ACCEPTED_SCHEMES", "SETTLE_SECONDS", "ClaimedTrials", "DatasetFrame", "RunWriter", "SweepLinks", "SweepTracker",
+    "ACCEPTED_SCHEMES", "SETTLE_SECONDS", "ClaimedTrials", "DatasetArrays", "DatasetFrame", "RunWriter", "SweepLinks", "SweepTracker",
     "TrackingReader", "TrackingUnavailable", "WantedTrial", "by_trial_key", "check_tracking_uri", "claim_trials",
     "git_commit", "latest_per_step", "logged_datasets", "make_client", "one_run_per_trial_key", "others_in_flight", "quiet_telemetry",
     "settle_sweep", "with_retries",

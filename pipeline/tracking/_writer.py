@@ -17,10 +17,12 @@ import socket
 import subprocess
 import tempfile
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline import names
@@ -40,21 +42,39 @@ DEFAULT_EXPERIMENT_ID = "0"
 
 @dataclass(frozen=True)
 class DatasetFrame:
-    """The sweep's data as a table, logged on the parent run as MLflow's pandas dataset."""
+    """A split of the sweep's data as a table, logged on the parent run as MLflow's pandas dataset."""
 
     frame: pd.DataFrame
     name: str
     target: str
+    #: The ``mlflow.data.context`` tag: ``training`` or ``validation``.
+    context: str = names.TRAINING_CONTEXT
 
     def to_mlflow_entity(self):
         """MLflow's ``Dataset`` entity of the frame as a ``PandasDataset`` (schema and digest by MLflow)."""
-        import warnings
-
         import mlflow.data
 
         with warnings.catch_warnings():  # MLflow's schema-inference hints are about model serving, not here
             warnings.simplefilter("ignore")
             return mlflow.data.from_pandas(self.frame, name=self.name, targets=self.target)._to_mlflow_entity()
+
+
+@dataclass(frozen=True)
+class DatasetArrays:
+    """A split of the sweep's data as arrays (images, sequences), logged as MLflow's NumPy dataset."""
+
+    features: np.ndarray
+    targets: np.ndarray
+    name: str
+    context: str = names.TRAINING_CONTEXT
+
+    def to_mlflow_entity(self):
+        """MLflow's ``Dataset`` entity of the arrays as a ``NumpyDataset`` (shape profile and digest by MLflow)."""
+        import mlflow.data
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return mlflow.data.from_numpy(self.features, targets=self.targets, name=self.name)._to_mlflow_entity()
 
 
 def git_commit() -> str | None:
@@ -143,8 +163,9 @@ class SweepTracker:
         return run.info.run_id if run else None
 
     def start_sweep(self, *, run_name: str, spec_hash: str, spec_name: str, params: dict,
-                    spec_path: str | None, dataset: DatasetFrame | None = None) -> str:
-        """Create the parent run with its params, tags, spec file and dataset (as MLflow's pandas dataset)."""
+                    spec_path: str | None, datasets: Sequence[DatasetFrame | DatasetArrays] = ()) -> str:
+        """Create the parent run with its params, tags, spec file and datasets (MLflow's pandas or NumPy
+        datasets, each tagged with its context)."""
         from mlflow.entities import DatasetInput, InputTag, Param
 
         base_tags = {names.ROLE_TAG: names.ROLE_SWEEP, names.SPEC_HASH_TAG: spec_hash, names.SPEC_NAME_TAG: spec_name}
@@ -157,8 +178,9 @@ class SweepTracker:
         self.client.log_batch(self.parent_run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
         if spec_path:
             self.client.log_artifact(self.parent_run_id, spec_path)
-        if dataset is not None:
-            inputs = [DatasetInput(dataset.to_mlflow_entity(), [InputTag(names.DATASET_CONTEXT_TAG, "training")])]
+        if datasets:
+            inputs = [DatasetInput(dataset.to_mlflow_entity(), [InputTag(names.DATASET_CONTEXT_TAG, dataset.context)])
+                      for dataset in datasets]
             again_if_raced(lambda: self.client.log_inputs(self.parent_run_id, inputs))  # a rival may log it too
         return self.parent_run_id
 

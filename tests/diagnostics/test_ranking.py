@@ -80,7 +80,7 @@ def test_parameter_count_matches_the_keras_model_fitcheck_builds(depth, width, n
     task = "multiclass" if n_outputs > 1 else "binary"
     config = TrialConfig(depth=depth, width=width, activation="relu", loss=loss, optimizer="adam",
                          learning_rate=0.01, batch_size=32, epochs=1, seed=0)
-    model = build_model(config, n_features=n_features, head=output_head(task, loss, max(n_outputs, 2)))
+    model = build_model(config, input_shape=(n_features,), head=output_head(task, loss, max(n_outputs, 2)))
     assert mlp_parameter_count(depth, width, n_features, n_outputs) == model.count_params()
 
 

@@ -1,0 +1,1 @@
+"""Model builders for the example specs (``model: models.cnn:build``, resolved from experiments/)."""
