@@ -25,6 +25,19 @@ LOSSES_BY_TASK = {
 
 
 @dataclass(frozen=True)
+class Pruning:
+    """Where a trial reports its validation metric to successive halving, and the rungs' spacing.
+
+    ``record`` is a file of the sweep's own (see :class:`pipeline.pruning.RungRecord`); it is not
+    part of a trial's key or params.
+    """
+
+    record: str
+    min_epochs: int = 5
+    reduction_factor: int = 3
+
+
+@dataclass(frozen=True)
 class TrialConfig:
     """One point of the grid with its seed: everything needed to build and train a model."""
 
@@ -39,10 +52,23 @@ class TrialConfig:
     seed: int
     l2: float = 0.0
     dropout: float = 0.0
+    #: End the trial with the online recommendation rule (:class:`pipeline.diagnostics.OnlineStop`).
+    early_stopping: bool = False
+    #: Successive halving against the sweep's other trials; None: never pruned.
+    pruning: Pruning | None = None
+
+    def _settings(self) -> dict[str, object]:
+        """The fields that make the trial, without the new ones at their default (earlier runs keep their
+        keys) and without where it reports to the pruner."""
+        settings = asdict(self)
+        del settings["pruning"]
+        if not self.early_stopping:
+            del settings["early_stopping"]
+        return settings
 
     def key(self, data_fingerprint: str) -> str:
         """A stable hash of this configuration, the dataset fingerprint and the seed."""
-        payload = json.dumps({**asdict(self), "data": data_fingerprint}, sort_keys=True)
+        payload = json.dumps({**self._settings(), "data": data_fingerprint}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def name(self, varying: Collection[str] | None = None) -> str:
@@ -66,7 +92,7 @@ class TrialConfig:
 
     def params(self) -> dict[str, object]:
         """Every axis as an MLflow param."""
-        return asdict(self)
+        return self._settings()
 
 
 #: Axes a depth-0 network does not have (they collapse for it).
@@ -109,6 +135,31 @@ def incompatibility(task: str, loss: str) -> str | None:
     return f"loss '{loss}' does not fit a {task} target; a {task} target accepts: {accepted}"
 
 
+def trial_config(depth: int, width: int, activation: str, loss: str, optimizer: str, learning_rate: float,
+                 batch_size: int, epochs: int, seed: int, l2: float, dropout: float) -> TrialConfig:
+    """One configuration; a depth-0 network's width, activation and dropout collapse (it has no hidden layer)."""
+    if depth == 0:
+        width, activation, dropout = 0, "none", 0.0
+    return TrialConfig(depth, width, activation, loss, optimizer, float(learning_rate), batch_size, epochs, seed,
+                       float(l2), float(dropout))
+
+
+def check_losses(grids: list[GridSpec], *, task: str, skip_invalid: bool, source: str) -> None:
+    """Refuse a loss that cannot train the task, unless ``skip_invalid`` drops such combinations."""
+    for loss in {loss for grid in grids for loss in grid.loss}:
+        reason = incompatibility(task, loss)
+        if reason and not skip_invalid:
+            raise FitcheckError(
+                f"{source}: grid.loss: {reason} (set 'skip_invalid: true' to drop such combinations)"
+            )
+
+
+def no_trials_left(task: str, source: str) -> FitcheckError:
+    """The error when every combination was dropped as invalid for the task."""
+    return FitcheckError(f"{source}: grid: every combination was dropped as invalid for a {task} target; "
+                         f"accepted losses: {', '.join(sorted(LOSSES_BY_TASK[task]))}")
+
+
 def expand_grid(grids: GridSpec | list[GridSpec], *, task: str, skip_invalid: bool, source: str = "spec") -> Grid:
     """All trials of the grid (or of the union of a list of grids), in a stable order.
 
@@ -118,12 +169,7 @@ def expand_grid(grids: GridSpec | list[GridSpec], *, task: str, skip_invalid: bo
     dropped and counted when ``skip_invalid`` is true.
     """
     grids = grids if isinstance(grids, list) else [grids]
-    for loss in {loss for grid in grids for loss in grid.loss}:
-        reason = incompatibility(task, loss)
-        if reason and not skip_invalid:
-            raise FitcheckError(
-                f"{source}: grid.loss: {reason} (set 'skip_invalid: true' to drop such combinations)"
-            )
+    check_losses(grids, task=task, skip_invalid=skip_invalid, source=source)
     seen: set[TrialConfig] = set()
     trials: list[TrialConfig] = []
     dropped = collapsed = 0
@@ -135,16 +181,12 @@ def expand_grid(grids: GridSpec | list[GridSpec], *, task: str, skip_invalid: bo
         if incompatibility(task, loss):
             dropped += 1
             continue
-        if depth == 0:
-            width, activation, dropout = 0, "none", 0.0
-        config = TrialConfig(depth, width, activation, loss, optimizer, float(lr), batch, epochs, seed,
-                             float(l2), float(dropout))
+        config = trial_config(depth, width, activation, loss, optimizer, lr, batch, epochs, seed, l2, dropout)
         if config in seen:
             collapsed += 1
             continue
         seen.add(config)
         trials.append(config)
     if not trials:
-        raise FitcheckError(f"{source}: grid: every combination was dropped as invalid for a {task} target; "
-                            f"accepted losses: {', '.join(sorted(LOSSES_BY_TASK[task]))}")
+        raise no_trials_left(task, source)
     return Grid(tuple(trials), dropped, collapsed)

@@ -20,8 +20,8 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Callable, Literal, Optional, Union
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError, field_validator,
-                      model_validator)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, StrictBool, Tag, ValidationError,
+                      field_validator, model_validator)
 
 from pipeline._read_yaml import read_yaml_file
 from pipeline.errors import ECHO_CHARS, FitcheckError, echo
@@ -36,6 +36,7 @@ OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad", "nadam", "adamw", "adamax")
 SKLEARN_DATASETS = ("breast_cancer", "digits", "wine", "iris", "diabetes")
 SYNTHETIC_DATASETS = ("moons", "circles", "classification", "friedman1")
 REFERENCE_WORDS = ("estimate", "sweep")
+SEARCH_METHODS = ("grid", "random", "tpe")
 DEFAULT_MAX_TRIALS = 500
 
 # Upper bounds: far above any sensible sweep of tabular data, far below what exhausts a machine.
@@ -217,32 +218,100 @@ class SplitSpec(_Strict):
 
 
 def _as_list(value: Any) -> Any:
-    return value if isinstance(value, list) else [value]
+    return value if isinstance(value, (list, dict)) else [value]
+
+
+def _axis(element: Any) -> Any:
+    """A grid axis: a list of values, or (for a sampled search) a range ``{low, high, log}`` of them."""
+
+    class Range(_Strict):
+        """Values from ``low`` to ``high`` (both included), uniform or, with ``log: true``, log-uniform."""
+
+        low: element
+        high: element
+        log: StrictBool = False
+
+        @model_validator(mode="after")
+        def _ordered(self) -> "Range":
+            if self.low > self.high:
+                raise ValueError(f"low must be at most high but got low={self.low:g}, high={self.high:g}")
+            if self.log and self.low <= 0:
+                raise ValueError(f"low must be > 0 for a log range but got low={self.low:g}")
+            return self
+
+    return Annotated[Union[Annotated[list[element], Tag("values")], Annotated[Range, Tag("range")]],
+                     Discriminator(lambda value: "range" if isinstance(value, (dict, BaseModel)) else "values")]
+
+
+def is_range(values: Any) -> bool:
+    """Whether a grid axis is a range to sample (not a list of values)."""
+    return isinstance(values, BaseModel)
 
 
 class GridSpec(_Strict):
-    """The axes of the grid; every combination is one configuration, repeated per seed."""
+    """The axes of the grid; every combination is one configuration, repeated per seed.
 
-    depth: list[Annotated[int, _number(whole=True, ge=0, le=MAX_LAYERS)]] = [1]
-    width: list[Annotated[int, _number(whole=True, ge=1, le=MAX_WIDTH)]] = [32]
+    With a sampled search (``search: {method: random, ...}``) a numeric axis may also be a range
+    ``{low: 1e-4, high: 0.1, log: true}`` (whole numbers for the integer axes).
+    """
+
+    depth: _axis(Annotated[int, _number(whole=True, ge=0, le=MAX_LAYERS)]) = [1]
+    width: _axis(Annotated[int, _number(whole=True, ge=1, le=MAX_WIDTH)]) = [32]
     activation: list[Literal[ACTIVATIONS]] = ["relu"]  # type: ignore[valid-type]
     loss: list[Literal[LOSSES]] = ["binary_crossentropy"]  # type: ignore[valid-type]
     optimizer: list[Literal[OPTIMIZERS]] = ["adam"]  # type: ignore[valid-type]
-    learning_rate: list[Annotated[float, _number(gt=0, le=MAX_LEARNING_RATE)]] = [0.001]
-    batch_size: list[Annotated[int, _number(whole=True, ge=1, le=MAX_BATCH_SIZE)]] = [32]
-    epochs: list[Annotated[int, _number(whole=True, ge=1, le=MAX_EPOCHS)]] = [20]
+    learning_rate: _axis(Annotated[float, _number(gt=0, le=MAX_LEARNING_RATE)]) = [0.001]
+    batch_size: _axis(Annotated[int, _number(whole=True, ge=1, le=MAX_BATCH_SIZE)]) = [32]
+    epochs: _axis(Annotated[int, _number(whole=True, ge=1, le=MAX_EPOCHS)]) = [20]
     seeds: list[Seed] = [0]
-    l2: list[Annotated[float, _number(ge=0, le=MAX_L2)]] = [0.0]
-    dropout: list[Annotated[float, _number(ge=0, lt=1)]] = [0.0]
+    l2: _axis(Annotated[float, _number(ge=0, le=MAX_L2)]) = [0.0]
+    dropout: _axis(Annotated[float, _number(ge=0, lt=1)]) = [0.0]
 
     _lists = field_validator("*", mode="before")(_as_list)
 
     @model_validator(mode="after")
     def _not_empty(self) -> "GridSpec":
         for name, values in self:
-            if not values:
+            if not is_range(values) and not values:
                 raise ValueError(f"grid axis '{name}' is empty: give at least one value")
         return self
+
+    def ranges(self) -> list[str]:
+        """The axes given as ranges."""
+        return [name for name, values in self if is_range(values)]
+
+
+class SearchSpec(_Strict):
+    """How configurations are picked: every one of the grid (``grid``), or ``n_trials`` of them sampled
+    with ``seed``, at random (``random``) or by Optuna's TPE sampler (``tpe``, the ``fitcheck[optuna]`` extra)."""
+
+    method: Literal[SEARCH_METHODS] = "grid"  # type: ignore[valid-type]
+    n_trials: Optional[Annotated[int, _number(whole=True, ge=1, le=MAX_TRIALS_LIMIT)]] = None
+    seed: Seed = 0
+
+    @model_validator(mode="after")
+    def _sized(self) -> "SearchSpec":
+        if self.method != "grid" and self.n_trials is None:
+            raise ValueError(f"n_trials must be given for a {self.method} search (the number of configurations "
+                             "to sample) but got none")
+        if self.method == "grid" and self.n_trials is not None:
+            raise ValueError(f"n_trials must be left out of a grid search (it runs every configuration) "
+                             f"but got {self.n_trials}; set method: random to sample {self.n_trials} of them")
+        return self
+
+
+class StoppingSpec(_Strict):
+    """Trials stopped before their last epoch.
+
+    ``early``: each trial stops once the recommendation rule has settled on an epoch and keeps that
+    epoch's weights. ``prune``: successive halving against the other trials of the sweep; at epochs
+    ``min_epochs x reduction_factor^k`` a trial not among the best ``1 / reduction_factor`` so far stops.
+    """
+
+    early: StrictBool = False
+    prune: StrictBool = False
+    min_epochs: Annotated[int, _number(whole=True, ge=1, le=MAX_EPOCHS)] = 5
+    reduction_factor: Annotated[int, _number(whole=True, ge=2, le=100)] = 3
 
 
 class SweepSpec(_Strict):
@@ -255,6 +324,8 @@ class SweepSpec(_Strict):
     skip_invalid: StrictBool = False
     reference_error: Annotated[Union[float, str], BeforeValidator(_reference)] = "estimate"
     max_trials: Annotated[int, _number(whole=True, ge=1, le=MAX_TRIALS_LIMIT)] = DEFAULT_MAX_TRIALS
+    search: SearchSpec = SearchSpec()
+    stopping: StoppingSpec = StoppingSpec()
     source: str = Field("", exclude=True)
 
     @field_validator("grid")
@@ -263,6 +334,14 @@ class SweepSpec(_Strict):
         if isinstance(value, list) and not value:
             raise ValueError("the list of grids is empty: give at least one grid")
         return value
+
+    @model_validator(mode="after")
+    def _ranges_are_sampled(self) -> "SweepSpec":
+        ranged = [axis for grid in self.grids for axis in grid.ranges()]
+        if ranged and self.search.method == "grid":
+            raise ValueError(f"grid.{ranged[0]}: a range must be sampled by search.method random or tpe but got "
+                             "grid; add search: {method: random, n_trials: N}")
+        return self
 
     @property
     def grids(self) -> list[GridSpec]:
@@ -277,13 +356,19 @@ class SweepSpec(_Strict):
         values: dict[str, list] = {}
         for grid in self.grids:
             for axis, axis_values in grid.model_dump(mode="json").items():
+                if isinstance(axis_values, dict):  # a range: the values come from the sampled trials
+                    continue
                 merged = values.setdefault("seed" if axis == "seeds" else axis, [])
                 merged.extend(v for v in axis_values if v not in merged)
         return values
 
     def fingerprint(self) -> str:
         """A short stable hash of the spec's content (not of its file name)."""
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        dumped = self.model_dump(mode="json")
+        for key in ("search", "stopping"):  # at their defaults they leave earlier sweeps' hashes as they were
+            if dumped[key] == type(self).model_fields[key].default.model_dump(mode="json"):
+                del dumped[key]
+        payload = json.dumps(dumped, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     def experiment_name(self) -> str:
@@ -296,12 +381,13 @@ def _allowed_keys(model: type[BaseModel]) -> list[str]:
 
 
 def _model_at(loc: tuple) -> type[BaseModel]:
-    sections = {"dataset": DatasetSpec, "split": SplitSpec, "grid": GridSpec}
+    sections = {"dataset": DatasetSpec, "split": SplitSpec, "grid": GridSpec, "search": SearchSpec,
+                "stopping": StoppingSpec}
     return sections.get(str(loc[0]), SweepSpec) if len(loc) > 1 else SweepSpec
 
 
 def _is_union_tag(part: object) -> bool:
-    return isinstance(part, str) and ("GridSpec" in part or part.startswith("function-"))
+    return isinstance(part, str) and ("GridSpec" in part or part.startswith("function-") or part in ("values", "range"))
 
 
 #: What pydantic's type errors expect, in the words of the one message template.
