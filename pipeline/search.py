@@ -24,13 +24,21 @@ from typing import Any
 import numpy as np
 
 from pipeline.grid import Grid, TrialConfig, check_losses, expand_grid, incompatibility, no_trials_left, trial_config
-from pipeline.spec import GridSpec, SearchSpec, is_range
+from pipeline.spec import GridSpec, SearchSpec, SweepSpec, is_range
 
 #: A sampled search draws at most this many times its ``n_trials`` before it settles for fewer distinct ones.
 MAX_DRAWS_PER_TRIAL = 100
 SIGNIFICANT_DIGITS = 4
 _SAMPLED_AXES = ("depth", "width", "activation", "loss", "optimizer", "learning_rate", "batch_size", "epochs", "l2",
                  "dropout")
+
+
+def search_trials(spec: SweepSpec, *, task: str) -> Grid:
+    """The trials of a spec's search: the whole grid, or ``n_trials`` sampled configurations."""
+    source = spec.source or "spec"
+    if spec.search.method == "grid":
+        return expand_grid(spec.grids, task=task, skip_invalid=spec.skip_invalid, source=source)
+    return sample_trials(spec.grids, spec.search, task=task, skip_invalid=spec.skip_invalid, source=source)
 
 
 def draw(rng: np.random.Generator, values: Any) -> Any:

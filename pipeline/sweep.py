@@ -10,9 +10,10 @@ import json
 import logging
 import math
 import os
+import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +22,8 @@ from pipeline import interrupt, names
 from pipeline.data import PreparedData, load_dataset
 from pipeline.errors import FitcheckError
 from pipeline.executors import Executor, TrialStarted, make_executor
-from pipeline.grid import Grid, TrialConfig, expand_grid, varying_axes
+from pipeline.grid import Grid, Pruning, TrialConfig, varying_axes
+from pipeline.search import search_trials
 from pipeline.spec import SweepSpec, load_spec
 from pipeline.tracking import (
     DatasetFrame,
@@ -55,6 +57,8 @@ class SweepOptions:
     report: bool = True
     progress: bool = True
     verbose: bool = False
+    #: End each trial with the online recommendation rule (as the spec's ``stopping: {early: true}``).
+    early_stopping: bool = False
     #: ``time.perf_counter()`` when the command started (the CLI sets it), so the wall time is the command's own.
     started: float | None = None
 
@@ -77,6 +81,8 @@ class TrialRecord:
         """The diagnosis label; ``diverged`` for any trial that did not finish (``fitcheck.error`` says why)."""
         if self.outcome is not None and self.outcome.status == "FAILED":
             return names.DIVERGED
+        if self.outcome is not None and self.outcome.pruned_epoch is not None:
+            return names.PRUNED
         return getattr(self.diagnosis, "label", names.UNDIAGNOSED)
 
 
@@ -195,6 +201,37 @@ def _failure(outcome: TrialOutcome) -> str | None:
     return (outcome.error or "failed") if outcome.status == "FAILED" else None
 
 
+def _stops(outcome: TrialOutcome) -> dict:
+    """How the trial ended early, as :func:`~pipeline.trial_payload.trial_payload`'s arguments."""
+    return {"pruned_epoch": outcome.pruned_epoch, "stopped_epoch": outcome.stopped_epoch,
+            "kept_epoch": outcome.kept_epoch, "kept_values": outcome.kept_values}
+
+
+def _logged_stops(run) -> dict:
+    """How an earlier invocation's trial ended early, read back from its run."""
+    pruned, metrics = run.data.tags.get(names.PRUNED_TAG), run.data.metrics
+    stopped, kept = metrics.get(names.STOPPED_EPOCH), metrics.get(names.KEPT_EPOCH)
+    return {"pruned_epoch": int(pruned) if pruned else None, "stopped_epoch": None if stopped is None else int(stopped),
+            "kept_epoch": None if kept is None else int(kept)}
+
+
+def _with_stopping(grid: Grid, spec: SweepSpec, options: SweepOptions, folder: str) -> Grid:
+    """The trials with the sweep's early stopping and pruning settings; pruning reports to a file in ``folder``."""
+    stopping = spec.stopping
+    pruning = Pruning(str(Path(folder) / "rungs.jsonl"), stopping.min_epochs,
+                      stopping.reduction_factor) if stopping.prune else None
+    early = stopping.early or options.early_stopping
+    return replace(grid, trials=tuple(replace(trial, early_stopping=early, pruning=pruning) for trial in grid.trials))
+
+
+def _axis_values(spec: SweepSpec, grid: Grid) -> dict[str, list]:
+    """The spec's axis values; an axis given as a range has the values its sampled trials took."""
+    values = spec.axis_values()
+    for axis in dict.fromkeys(axis for spec_grid in spec.grids for axis in spec_grid.ranges()):
+        values[axis] = sorted({getattr(trial, axis) for trial in grid.trials})
+    return values
+
+
 class Sweep:
     """One sweep in progress. Use :func:`run_sweep`.
 
@@ -214,17 +251,20 @@ class Sweep:
         if self.tracker is None:
             check_tracking_uri(options.tracking_uri)  # fail fast, before any data is read; creates nothing
         data = load_dataset(spec.dataset, spec.split, source=spec.source or "spec")
-        grid = expand_grid(spec.grid, task=data.task, skip_invalid=spec.skip_invalid, source=spec.source or "spec")
+        grid = search_trials(spec, task=data.task)
         if len(grid.trials) > spec.max_trials and not options.yes:
             raise FitcheckError(f"{spec.source}: grid has {len(grid.trials)} trials, over max_trials={spec.max_trials}; "
-                                "pass --yes to run it anyway or raise max_trials")
+                                "pass --yes to run it anyway, raise max_trials, or sample it with "
+                                "search: {method: random, n_trials: N}")
         executor = self.executor or make_executor(options.executor, workers=options.workers,
                                                   ray_address=options.ray_address, verbose=options.verbose)
         executor.warm_up(data)  # workers load TensorFlow while the sweep sets itself up
         try:
             reference = resolve_reference(spec, options, data)  # may refuse the data: before the store opens
             tracker = self.tracker or SweepTracker(options.tracking_uri)
-            return self._run(tracker, executor, data, grid, reference, started)
+            with tempfile.TemporaryDirectory(prefix="fitcheck-rungs-") as folder:  # the pruner's rung record
+                return self._run(tracker, executor, data, _with_stopping(grid, spec, options, folder), reference,
+                                 started)
         finally:
             executor.close()
 
@@ -282,7 +322,7 @@ class Sweep:
             "dataset": data.name, names.TASK_PARAM: data.task, names.N_TRAIN_PARAM: len(data.y_train),
             names.N_VAL_PARAM: len(data.y_val), "n_test": 0 if data.y_test is None else len(data.y_test),
             "n_features": data.n_features, "grid_size": len(grid.trials), "n_dropped_invalid": grid.n_dropped_invalid,
-            "spec_hash": spec_hash, names.GRID_PARAM: json.dumps(spec.axis_values()),
+            "spec_hash": spec_hash, names.GRID_PARAM: json.dumps(_axis_values(spec, grid)),
         }
         name = Path(spec.source).stem if spec.source else "sweep"
         dataset = DatasetFrame(data.frame, data.name, data.target) if data.frame is not None else None
@@ -383,7 +423,7 @@ class Sweep:
                 payload = trial_payload(record.outcome.curves, task=data.task, title=record.name,
                                         diagnosis=record.diagnosis, failure=_failure(record.outcome),
                                         diverged_epoch=record.outcome.diverged_epoch,
-                                        reference_error=result.reference_error)
+                                        reference_error=result.reference_error, **_stops(record.outcome))
                 self._safe(lambda: tracker.update_trial(record.run_id, metrics=payload.metrics, tags=payload.tags,
                                                         artifacts=payload.artifacts))
         for run in finished_before:
@@ -392,7 +432,7 @@ class Sweep:
             if diagnosis is None:
                 continue
             payload = trial_payload(curves, task=data.task, title=run.info.run_name, diagnosis=diagnosis,
-                                    reference_error=result.reference_error)
+                                    reference_error=result.reference_error, **_logged_stops(run))
             self._safe(lambda: tracker.update_trial(run.info.run_id, metrics=payload.metrics, tags=payload.tags,
                                                     artifacts=payload.artifacts))
 
@@ -402,7 +442,7 @@ class Sweep:
         payload = trial_payload(outcome.curves, task=data.task, title=record.name,
                                 diagnosis=record.diagnosis, failure=_failure(outcome),
                                 diverged_epoch=outcome.diverged_epoch, train_seconds=outcome.train_seconds,
-                                reference_error=reference)
+                                reference_error=reference, **_stops(outcome))
         try:
             tracker.finish_trial(record.run_id, curves=outcome.curves, metrics=payload.metrics, tags=payload.tags,
                                  artifacts=payload.artifacts, status=outcome.status)
