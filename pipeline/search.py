@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.errors import FitcheckError
 from pipeline.grid import Grid, TrialConfig, check_losses, expand_grid, incompatibility, no_trials_left, trial_config
 from pipeline.spec import GridSpec, SearchSpec, SweepSpec, is_range
 
@@ -112,3 +113,67 @@ def _holds(grid: GridSpec, config: TrialConfig) -> bool:
     hidden = config.depth > 0
     return all(getattr(config, axis) in getattr(grid, axis) for axis in _SAMPLED_AXES
                if hidden or axis not in ("width", "activation", "dropout"))
+
+
+class TpeSearch:
+    """Optuna's TPE sampler over one grid, asked for a batch of configurations at a time (ask and tell).
+
+    Optuna is the optional extra ``fitcheck[optuna]``, imported here only. The study lives in
+    memory in the sweep process; a rerun asks again from the same seed and tells the trials it
+    already finished their logged values, so with the same batch size it asks the same trials.
+    Axes with one value are fixed; lists are categorical; ranges are uniform or log-uniform.
+    """
+
+    def __init__(self, spec: SweepSpec, *, task: str):
+        source = spec.source or "spec"
+        if len(spec.grids) != 1:
+            raise FitcheckError(f"{source}: grid: a tpe search must search one grid (a mapping) but got a list of "
+                                f"{len(spec.grids)} grids; merge them or use method: random")
+        try:
+            import optuna
+        except ImportError:
+            raise FitcheckError(f"{source}: search.method: tpe needs Optuna; pip install 'fitcheck[optuna]'") from None
+        self.grid, self.n_trials, self.seeds = spec.grids[0], spec.search.n_trials, spec.grids[0].seeds
+        check_losses(spec.grids, task=task, skip_invalid=spec.skip_invalid, source=source)
+        losses = [loss for loss in self.grid.loss if not incompatibility(task, loss)]
+        if not losses:
+            raise no_trials_left(task, source)
+        self._optuna = optuna
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self._fixed, self._distributions = {}, {}
+        for axis in _SAMPLED_AXES:
+            values = losses if axis == "loss" else getattr(self.grid, axis)
+            if is_range(values):
+                kind = optuna.distributions.IntDistribution if isinstance(values.low, int) else \
+                    optuna.distributions.FloatDistribution
+                self._distributions[axis] = kind(values.low, values.high, log=values.log)
+            elif len(values) == 1:
+                self._fixed[axis] = values[0]
+            else:
+                self._distributions[axis] = optuna.distributions.CategoricalDistribution(values)
+        self.study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=spec.search.seed, constant_liar=True))
+        self.n_asked = 0
+
+    @property
+    def varying(self) -> tuple[str, ...]:
+        """The axes TPE chooses, and ``seed`` when there are several."""
+        return tuple(self._distributions) + (("seed",) if len(self.seeds) > 1 else ())
+
+    def ask(self, count: int) -> list[tuple[int, TrialConfig]]:
+        """Up to ``count`` more configurations (seed 0), each with its Optuna trial number."""
+        asked = []
+        for _ in range(min(count, self.n_trials - self.n_asked)):
+            trial = self.study.ask(self._distributions)
+            point = {**self._fixed, **trial.params}
+            point = {axis: (float(f"{value:.{SIGNIFICANT_DIGITS}g}") if isinstance(value, float) else value)
+                     for axis, value in point.items()}
+            asked.append((trial.number, trial_config(**point, seed=0)))
+        self.n_asked += len(asked)
+        return asked
+
+    def tell(self, number: int, value: float | None) -> None:
+        """The trial's value (lower is better), or None when it failed."""
+        if value is None or not math.isfinite(value):
+            self.study.tell(number, state=self._optuna.trial.TrialState.FAIL)
+        else:
+            self.study.tell(number, value)

@@ -36,7 +36,7 @@ OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad", "nadam", "adamw", "adamax")
 SKLEARN_DATASETS = ("breast_cancer", "digits", "wine", "iris", "diabetes")
 SYNTHETIC_DATASETS = ("moons", "circles", "classification", "friedman1")
 REFERENCE_WORDS = ("estimate", "sweep")
-SEARCH_METHODS = ("grid", "random")
+SEARCH_METHODS = ("grid", "random", "tpe")
 DEFAULT_MAX_TRIALS = 500
 
 # Upper bounds: far above any sensible sweep of tabular data, far below what exhausts a machine.
@@ -283,7 +283,8 @@ class GridSpec(_Strict):
 
 class SearchSpec(_Strict):
     """How configurations are picked: every one of the grid (``grid``), or ``n_trials`` of them sampled
-    at random with ``seed`` (``random``)."""
+    with ``seed``, at random (``random``) or by Optuna's TPE sampler (``tpe``, the ``fitcheck[optuna]`` extra),
+    which picks each batch of trials from the results of the trials before it."""
 
     method: Literal[SEARCH_METHODS] = "grid"  # type: ignore[valid-type]
     n_trials: Optional[Annotated[int, _number(whole=True, ge=1, le=MAX_TRIALS_LIMIT)]] = None

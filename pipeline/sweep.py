@@ -23,7 +23,7 @@ from pipeline.data import PreparedData, load_dataset
 from pipeline.errors import FitcheckError
 from pipeline.executors import Executor, TrialStarted, make_executor
 from pipeline.grid import Grid, Pruning, TrialConfig, varying_axes
-from pipeline.search import search_trials
+from pipeline.search import TpeSearch, search_trials
 from pipeline.spec import SweepSpec, load_spec
 from pipeline.tracking import (
     DatasetFrame,
@@ -215,13 +215,12 @@ def _logged_stops(run) -> dict:
             "kept_epoch": None if kept is None else int(kept)}
 
 
-def _with_stopping(grid: Grid, spec: SweepSpec, options: SweepOptions, folder: str) -> Grid:
-    """The trials with the sweep's early stopping and pruning settings; pruning reports to a file in ``folder``."""
+def _stopping(spec: SweepSpec, options: SweepOptions, folder: str) -> dict:
+    """The trials' early stopping and pruning settings; pruning reports to a rung record in ``folder``."""
     stopping = spec.stopping
     pruning = Pruning(str(Path(folder) / "rungs.jsonl"), stopping.min_epochs,
                       stopping.reduction_factor) if stopping.prune else None
-    early = stopping.early or options.early_stopping
-    return replace(grid, trials=tuple(replace(trial, early_stopping=early, pruning=pruning) for trial in grid.trials))
+    return {"early_stopping": stopping.early or options.early_stopping, "pruning": pruning}
 
 
 def _axis_values(spec: SweepSpec, grid: Grid) -> dict[str, list]:
@@ -251,9 +250,11 @@ class Sweep:
         if self.tracker is None:
             check_tracking_uri(options.tracking_uri)  # fail fast, before any data is read; creates nothing
         data = load_dataset(spec.dataset, spec.split, source=spec.source or "spec")
-        grid = search_trials(spec, task=data.task)
-        if len(grid.trials) > spec.max_trials and not options.yes:
-            raise FitcheckError(f"{spec.source}: grid has {len(grid.trials)} trials, over max_trials={spec.max_trials}; "
+        sampler = TpeSearch(spec, task=data.task) if spec.search.method == "tpe" else None
+        grid = search_trials(spec, task=data.task) if sampler is None else Grid((), 0, 0)
+        n_trials = len(grid.trials) if sampler is None else sampler.n_trials * len(sampler.seeds)
+        if n_trials > spec.max_trials and not options.yes:
+            raise FitcheckError(f"{spec.source}: grid has {n_trials} trials, over max_trials={spec.max_trials}; "
                                 "pass --yes to run it anyway, raise max_trials, or sample it with "
                                 "search: {method: random, n_trials: N}")
         executor = self.executor or make_executor(options.executor, workers=options.workers,
@@ -263,18 +264,25 @@ class Sweep:
             reference = resolve_reference(spec, options, data)  # may refuse the data: before the store opens
             tracker = self.tracker or SweepTracker(options.tracking_uri)
             with tempfile.TemporaryDirectory(prefix="fitcheck-rungs-") as folder:  # the pruner's rung record
-                return self._run(tracker, executor, data, _with_stopping(grid, spec, options, folder), reference,
-                                 started)
+                stopping = _stopping(spec, options, folder)
+                grid = replace(grid, trials=tuple(replace(trial, **stopping) for trial in grid.trials))
+                return self._run(tracker, executor, data, grid, reference, started,
+                                 adaptive=(sampler, stopping) if sampler is not None else None)
         finally:
             executor.close()
 
     def _run(self, tracker: SweepTracker, executor: Executor, data: PreparedData, grid: Grid,
-             resolved_reference: tuple[float | None, str, dict[str, float]], started: float) -> SweepResult:
+             resolved_reference: tuple[float | None, str, dict[str, float]], started: float, *,
+             adaptive: tuple[TpeSearch, dict] | None = None) -> SweepResult:
+        """Run the grid's trials, or with ``adaptive`` (a TPE search and the trials' stopping settings)
+        the trials the search asks for, batch by batch."""
         spec, options = self.spec, self.options
         experiment = tracker.use_experiment(options.experiment or spec.experiment_name())
         fingerprint = data.fingerprint()
         spec_hash = f"{spec.fingerprint()}-{fingerprint[:8]}"
-        axes = varying_axes(grid.trials)  # run names and the MLflow UI's columns name only these
+        # run names and the MLflow UI's columns name only the axes that vary
+        axes = varying_axes(grid.trials) if adaptive is None else tuple(
+            axis for axis in names.AXES if axis in adaptive[0].varying)
         records = [TrialRecord(i, config, config.key(fingerprint), config.name(axes),
                                _parameter_count(config, data)) for i, config in enumerate(grid.trials)]
         reference, reference_source, baselines = resolved_reference
@@ -294,8 +302,11 @@ class Sweep:
                              reference_error=reference, reference_source=reference_source,
                              reference_baselines=baselines, n_val=len(data.y_val), varying_axes=axes)
         try:
-            todo = self._claim(tracker, data, todo, result)
-            self._train(tracker, executor, data, todo, result)
+            if adaptive is None:
+                todo = self._claim(tracker, data, todo, result)
+                self._train(tracker, executor, data, todo, result)
+            else:
+                self._search(tracker, executor, data, *adaptive, finished_before, result, fingerprint)
         except KeyboardInterrupt:
             self._mark_interrupted(tracker)
             raise
@@ -304,6 +315,45 @@ class Sweep:
         result.seconds = time.perf_counter() - started
         self._finish_parent(tracker, result)
         return result
+
+    def _search(self, tracker: SweepTracker, executor: Executor, data: PreparedData, sampler: TpeSearch,
+                stopping: dict, finished_before: list, result: SweepResult, fingerprint: str) -> None:
+        """Ask the search for a batch (``workers`` configurations), train those not finished before, tell it
+        each configuration's best validation value (the mean over its seeds; a failed trial fails it), repeat.
+
+        Trials finished by an earlier invocation are told their logged value, so a rerun with the same
+        batch size asks what the first run asked and trains only what it had not finished.
+        """
+        from pipeline.diagnostics import curve_summary
+
+        best_val = names.summary_metric("best_val", data.task)
+        values = {run.data.tags[names.TRIAL_KEY_TAG]: run.data.metrics.get(best_val) for run in finished_before}
+        batch_size = self.options.workers or os.cpu_count() or 1
+        result.n_trials, held = 0, 0
+        while asked := sampler.ask(batch_size):
+            batch: dict[int, list[str]] = {}
+            todo: dict[str, TrialRecord] = {}
+            for number, config in asked:
+                for seed in sampler.seeds:
+                    trial = replace(config, seed=seed, **stopping)
+                    key = trial.key(fingerprint)
+                    batch.setdefault(number, []).append(key)
+                    result.n_trials += 1
+                    if key in values or key in todo:
+                        result.n_skipped += key in values
+                        continue
+                    todo[key] = TrialRecord(result.n_trials - 1, trial, key, trial.name(result.varying_axes),
+                                            _parameter_count(trial, data))
+            claimed = self._claim(tracker, data, list(todo.values()), result)
+            held += result.n_held
+            self._train(tracker, executor, data, claimed, result)
+            for record in claimed:
+                finished = record.outcome is not None and record.outcome.status == "FINISHED"
+                values[record.key] = curve_summary(record.outcome.curves, task=data.task).get(best_val) if finished else None
+            for number, keys in batch.items():
+                told = [values.get(key) for key in keys]
+                sampler.tell(number, None if None in told else sum(told) / len(told))
+        result.n_held = held
 
     @staticmethod
     def _mark_interrupted(tracker: SweepTracker) -> None:
