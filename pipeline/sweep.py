@@ -266,23 +266,23 @@ class Sweep:
             with tempfile.TemporaryDirectory(prefix="fitcheck-rungs-") as folder:  # the pruner's rung record
                 stopping = _stopping(spec, options, folder)
                 grid = replace(grid, trials=tuple(replace(trial, **stopping) for trial in grid.trials))
-                return self._run(tracker, executor, data, grid, reference, started,
-                                 adaptive=(sampler, stopping) if sampler is not None else None)
+                return self._run(tracker, executor, data, grid, reference, started, stopping=stopping,
+                                 sampler=sampler)
         finally:
             executor.close()
 
     def _run(self, tracker: SweepTracker, executor: Executor, data: PreparedData, grid: Grid,
              resolved_reference: tuple[float | None, str, dict[str, float]], started: float, *,
-             adaptive: tuple[TpeSearch, dict] | None = None) -> SweepResult:
-        """Run the grid's trials, or with ``adaptive`` (a TPE search and the trials' stopping settings)
-        the trials the search asks for, batch by batch."""
+             stopping: dict, sampler: TpeSearch | None = None) -> SweepResult:
+        """Run the grid's trials, or with a TPE ``sampler`` the trials it asks for, batch by batch, each
+        with the ``stopping`` settings (see :func:`_stopping`)."""
         spec, options = self.spec, self.options
         experiment = tracker.use_experiment(options.experiment or spec.experiment_name())
         fingerprint = data.fingerprint()
         spec_hash = f"{spec.fingerprint()}-{fingerprint[:8]}"
         # run names and the MLflow UI's columns name only the axes that vary
-        axes = varying_axes(grid.trials) if adaptive is None else tuple(
-            axis for axis in names.AXES if axis in adaptive[0].varying)
+        axes = varying_axes(grid.trials) if sampler is None else tuple(
+            axis for axis in names.AXES if axis in sampler.varying)
         records = [TrialRecord(i, config, config.key(fingerprint), config.name(axes),
                                _parameter_count(config, data)) for i, config in enumerate(grid.trials)]
         reference, reference_source, baselines = resolved_reference
@@ -298,15 +298,17 @@ class Sweep:
         finished_before = [run for run in existing if run.info.status == "FINISHED"]  # by earlier invocations
         finished = {run.data.tags[names.TRIAL_KEY_TAG] for run in finished_before}
         todo = [record for record in records if record.key not in finished]
+        if stopping["pruning"] is not None:
+            self._seed_rungs(tracker, data, stopping["pruning"], finished_before)
         result = SweepResult(experiment, parent_id, data.task, len(records), len(records) - len(todo), grid.n_dropped_invalid,
                              reference_error=reference, reference_source=reference_source,
                              reference_baselines=baselines, n_val=len(data.y_val), varying_axes=axes)
         try:
-            if adaptive is None:
+            if sampler is None:
                 todo = self._claim(tracker, data, todo, result)
                 self._train(tracker, executor, data, todo, result)
             else:
-                self._search(tracker, executor, data, *adaptive, finished_before, result, fingerprint)
+                self._search(tracker, executor, data, sampler, stopping, finished_before, result, fingerprint)
         except KeyboardInterrupt:
             self._mark_interrupted(tracker)
             raise
@@ -354,6 +356,20 @@ class Sweep:
                 told = [values.get(key) for key in keys]
                 sampler.tell(number, None if None in told else sum(told) / len(told))
         result.n_held = held
+
+    def _seed_rungs(self, tracker: SweepTracker, data: PreparedData, pruning: Pruning, finished_before: list) -> None:
+        """A resumed sweep's rung record starts with what its earlier invocations' trials reached at each rung,
+        so the trials it trains now are pruned against those too."""
+        from pipeline.diagnostics import SuccessiveHalving
+        from pipeline.rungs import RungRecord
+
+        pruner = SuccessiveHalving(min_epochs=pruning.min_epochs, reduction_factor=pruning.reduction_factor)
+        record, monitor = RungRecord(pruning.record), f"val_{names.task_metric(data.task)}"
+        for run in finished_before:
+            curve = (self._safe(lambda: tracker.reader.curves(run.info.run_id, [monitor])) or {}).get(monitor, [])
+            # a pruned trial reported at its last epoch; one that went on did not report at its final epoch
+            for rung in pruner.rungs(len(curve) + (names.PRUNED_TAG in run.data.tags)):
+                record.report(rung=rung, trial=run.data.tags[names.TRIAL_KEY_TAG], value=min(curve[:rung]))
 
     @staticmethod
     def _mark_interrupted(tracker: SweepTracker) -> None:

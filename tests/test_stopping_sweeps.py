@@ -21,7 +21,7 @@ from mlflow import MlflowClient
 from pipeline import names
 from pipeline.data import load_dataset
 from pipeline.diagnostics import recommend_stop
-from pipeline.executors import InProcessExecutor
+from pipeline.executors import InProcessExecutor, TrialStarted
 from pipeline.search import search_trials
 from pipeline.spec import load_spec, parse_spec
 from pipeline.sweep import Sweep, SweepOptions
@@ -43,9 +43,23 @@ def spec_of(tmp_path: Path, name: str, *, grid: dict, **top):
     return path, parse_spec(raw, source=str(path))
 
 
-def sweep(spec, uri: str, experiment: str, **options):
+def sweep(spec, uri: str, experiment: str, executor=None, **options):
     options = SweepOptions(tracking_uri=uri, experiment=experiment, progress=False, **{"report": False, **options})
-    return Sweep(spec, options, tracker=SweepTracker(uri, settle_seconds=0), executor=InProcessExecutor()).run()
+    return Sweep(spec, options, tracker=SweepTracker(uri, settle_seconds=0),
+                 executor=executor or InProcessExecutor()).run()
+
+
+class InterruptedExecutor(InProcessExecutor):
+    """Trains in this process and raises KeyboardInterrupt (Ctrl-C) once trial ``after`` has started."""
+
+    def __init__(self, after: int):
+        self.after = after
+
+    def run(self, jobs, data):
+        for event in super().run(jobs, data):
+            yield event
+            if isinstance(event, TrialStarted) and event.index == self.after:
+                raise KeyboardInterrupt
 
 
 def trials_of(client: MlflowClient, parent_id: str) -> list:
@@ -116,6 +130,22 @@ def test_pruned_trials_keep_their_curves_and_get_no_fit_label(mlflow_server, tmp
         if run not in pruned:
             assert len(history(client, run)) == 12 and run.data.tags[names.DIAGNOSIS_TAG] != names.PRUNED
     assert result.report_path is not None and "pruned" in result.report_path.read_text()
+
+
+def test_a_resumed_sweep_prunes_against_the_trials_finished_before(mlflow_server, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    client, experiment = MlflowClient(mlflow_server.uri), f"prune-resume-{uuid.uuid4().hex[:6]}"
+    # the best learning rate first: once it has reported, the others are pruned at the first rung
+    _, spec = spec_of(tmp_path, "prune.yaml", grid={"depth": [1], "width": [8], "activation": ["relu"],
+                                                    "learning_rate": [0.1, 0.0005, 0.0003], "epochs": [12]},
+                      stopping={"prune": True, "min_epochs": 3, "reduction_factor": 3})
+    with pytest.raises(KeyboardInterrupt):
+        sweep(spec, mlflow_server.uri, experiment, executor=InterruptedExecutor(after=1))
+    resumed = sweep(spec, mlflow_server.uri, experiment)
+    assert (resumed.n_skipped, len(resumed.records)) == (1, 2)
+    # alone, the first of the two would have gone on; against the finished lr=0.1 trial both are pruned
+    assert [record.outcome.pruned_epoch for record in resumed.records] == [3, 3]
+    assert all(len(history(client, client.get_run(record.run_id))) == 3 for record in resumed.records)
 
 
 def finished_trials(client: MlflowClient, experiment: str) -> list:
