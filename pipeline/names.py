@@ -40,6 +40,8 @@ DIVERGED = "diverged"
 #: A trial stopped by successive halving against the sweep's other trials: not a fit label.
 PRUNED = "pruned"
 LABELS = (GOOD_FIT, HIGH_BIAS, HIGH_VARIANCE, HIGH_BIAS_HIGH_VARIANCE, DIVERGED, PRUNED)
+#: Labels of trials that did not train to the end: they are not ranked against the others.
+NOT_RANKED = (DIVERGED, PRUNED)
 #: What a trial without a diagnosis is called (still running, or logged by an older fitcheck).
 UNDIAGNOSED = "undiagnosed"
 LABEL_TITLES = {

@@ -128,7 +128,8 @@ class SweepResult:
         at_stop = names.summary_metric(names.RECOMMENDED_VAL, task)
         rows = [{
             "trial": record.name, "status": record.outcome.status,
-            at_stop: record.diagnosis.recommended_val_metric if record.diagnosis else math.nan,
+            at_stop: record.diagnosis.recommended_val_metric
+            if record.diagnosis and record.label not in names.NOT_RANKED else math.nan,  # pruned: not ranked
             "stop_at": record.diagnosis.recommended_epochs if record.diagnosis else None,
             "label": record.label, names.N_PARAMETERS_PARAM: record.n_parameters,
         } for record in self.records if record.outcome is not None]
