@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import sys
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from pipeline.diagnostics import OnlineStop, SuccessiveHalving, recommend_stop
 from pipeline.errors import FitcheckError
 from pipeline.grid import expand_grid
 from pipeline.rungs import RungRecord
-from pipeline.search import sample_trials, search_trials
+from pipeline.search import TpeSearch, sample_trials, search_trials
 from pipeline.spec import parse_spec
 
 MOONS = {"dataset": {"synthetic": "moons"}}
@@ -179,3 +180,22 @@ def test_the_rung_record_loses_no_report_between_processes(tmp_path):
     for rung in range(50):
         assert sorted(record.report(rung=rung, trial="last", value=0.5)) == [0.0, 1.0, 2.0, 3.0]
     assert sorted(record.report(rung=0, trial="t0", value=9.0)) == [0.5, 1.0, 2.0, 3.0]  # t0's own value is replaced
+
+
+def test_tpe_asks_within_the_space_and_refuses_what_it_cannot_search(monkeypatch):
+    sampler = TpeSearch(parse_spec({**MOONS, "grid": RANGES, "search": {"method": "tpe", "n_trials": 3}},
+                                   source="s.yaml"), task="binary")
+    asked = sampler.ask(5)
+    assert [number for number, _ in asked] == [0, 1, 2] and sampler.ask(5) == []
+    assert all(1e-4 <= config.learning_rate <= 0.1 and 4 <= config.width <= 64 for _, config in asked)
+    assert sampler.varying == ("depth", "width", "optimizer", "learning_rate", "dropout", "seed")
+    two = parse_spec({**MOONS, "grid": [{"depth": [1]}, {"depth": [2]}], "search": {"method": "tpe", "n_trials": 2}},
+                     source="s.yaml")
+    with pytest.raises(FitcheckError) as raised:
+        TpeSearch(two, task="binary")
+    assert str(raised.value) == ("s.yaml: grid: a tpe search must search one grid (a mapping) but got a list of 2 "
+                                 "grids; merge them or use method: random")
+    monkeypatch.setitem(sys.modules, "optuna", None)  # as if the extra were not installed
+    with pytest.raises(FitcheckError) as raised:
+        TpeSearch(parse_spec({**MOONS, "search": {"method": "tpe", "n_trials": 2}}, source="s.yaml"), task="binary")
+    assert str(raised.value) == "s.yaml: search.method: tpe needs Optuna; pip install 'fitcheck[optuna]'"

@@ -108,7 +108,8 @@ class OnlineStop:
     """
 
     def __init__(self, *, window: int = DEFAULT_WINDOW, patience: int = DEFAULT_PATIENCE, min_delta: float = 0.0):
-        smooth(np.zeros(1), window=window)  # the smoothing's own check of the window
+        if window < 1 or window % 2 == 0:
+            raise ValueError(f"window must be a positive odd number but got {window}.")
         if patience < 1:
             raise ValueError(f"patience must be at least 1 but got {patience}.")
         self.window, self.patience, self.min_delta = window, patience, min_delta
