@@ -185,15 +185,19 @@ def _parameter_count(config: TrialConfig, data: PreparedData) -> int:
     return mlp_parameter_count(config.depth, config.width if config.depth else 0, data.n_features, units)
 
 
-def _diagnosis(curves: dict[str, list[float]], data: PreparedData, reference: float, source: str):
-    """The diagnosis of a trial's curves against ``reference``; None when there are no curves."""
+def _diagnosis(curves: dict[str, list[float]], data: PreparedData, reference: float, source: str, *,
+               kept_epoch: int | None = None):
+    """The diagnosis of a trial's curves against ``reference``; None when there are no curves.
+
+    ``kept_epoch``: early stopping restored that epoch's weights, so the diagnosis describes that model.
+    """
     from pipeline.diagnostics import diagnose
 
     frame = curves_frame(curves)
     if frame.empty:
         return None
     return diagnose(frame, task=data.task, n_train=len(data.y_train), n_val=len(data.y_val),
-                    reference_error=reference, reference_source=source,
+                    reference_error=reference, reference_source=source, restored_epoch=kept_epoch,
                     monitor=f"val_{names.task_metric(data.task)}")  # the name fitcheck logs
 
 
@@ -444,7 +448,7 @@ class Sweep:
             return None
 
     def _diagnose(self, record: TrialRecord, data: PreparedData, reference: float, source: str) -> None:
-        diagnosis = _diagnosis(record.outcome.curves, data, reference, source)
+        diagnosis = _diagnosis(record.outcome.curves, data, reference, source, kept_epoch=record.outcome.kept_epoch)
         if diagnosis is not None:
             record.diagnosis = diagnosis
 
@@ -495,7 +499,8 @@ class Sweep:
                                                         artifacts=payload.artifacts))
         for run in finished_before:
             curves = self._safe(lambda: tracker.reader.curves(run.info.run_id, names.curve_columns(data.task)))
-            diagnosis = _diagnosis(curves or {}, data, result.reference_error, result.reference_source)
+            diagnosis = _diagnosis(curves or {}, data, result.reference_error, result.reference_source,
+                                   kept_epoch=_logged_stops(run)["kept_epoch"])
             if diagnosis is None:
                 continue
             payload = trial_payload(curves, task=data.task, title=run.info.run_name, diagnosis=diagnosis,

@@ -20,12 +20,13 @@ from mlflow import MlflowClient
 
 from pipeline import names
 from pipeline.data import load_dataset
-from pipeline.diagnostics import recommend_stop
+from pipeline.diagnostics import diagnose, recommend_stop
 from pipeline.executors import InProcessExecutor, TrialStarted
 from pipeline.search import search_trials
 from pipeline.spec import load_spec, parse_spec
 from pipeline.sweep import Sweep, SweepOptions
 from pipeline.tracking import SweepTracker
+from pipeline.trial_payload import curves_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 FITCHECK = str(Path(sys.executable).with_name("fitcheck"))
@@ -100,7 +101,12 @@ def test_early_stopping_keeps_the_recommended_epoch_and_its_weights(mlflow_serve
         assert metrics[names.KEPT_EPOCH] == kept == metrics[names.RECOMMENDED_EPOCHS]
         # the restored weights, measured again, give exactly the kept epoch's logged validation error
         assert metrics[names.summary_metric(names.KEPT_VAL, "binary")] == curve[kept - 1]
-        assert early.data.tags[names.DIAGNOSIS_TAG] in names.LABELS[:4]
+        # the diagnosis describes the model the trial left behind: the kept epoch's
+        logged = {name: history(client, early, name) for name in names.curve_columns("binary")}
+        expected = diagnose(curves_frame(logged), task="binary", n_train=210, n_val=90, reference_error=0.08,
+                            restored_epoch=kept, monitor="val_error")
+        assert early.data.tags[names.DIAGNOSIS_TAG] == expected.label
+        assert metrics[names.summary_metric("final_val", "binary")] == curve[-1]  # the curves' own summary
         assert f"**Stopped early** at epoch {len(curve)}" in early.data.tags[names.NOTE_TAG]
     assert n_stopped >= 1
 
