@@ -295,7 +295,8 @@ class Sweep:
         if parent_id:
             tracker.resume_sweep(parent_id)
         else:
-            parent_id = self._start_parent(tracker, data, grid, spec_hash)
+            parent_id = self._start_parent(tracker, data, grid, spec_hash, grid_size=len(grid.trials) if sampler is None
+                                           else sampler.n_trials * len(sampler.seeds))
             if options.resume and settle_sweep(tracker, spec_hash):  # a rival sweep of this spec made the first parent
                 parent_id = tracker.parent_run_id
         existing = [run for runs in tracker.trial_runs().values() for run in runs]
@@ -387,12 +388,13 @@ class Sweep:
         except Exception:  # noqa: BLE001 - the user asked to stop; never mask the interrupt
             _log.warning("could not mark the interrupted runs KILLED; a rerun will")
 
-    def _start_parent(self, tracker: SweepTracker, data: PreparedData, grid: Grid, spec_hash: str) -> str:
+    def _start_parent(self, tracker: SweepTracker, data: PreparedData, grid: Grid, spec_hash: str, *,
+                      grid_size: int) -> str:
         spec = self.spec
         params = {
             "dataset": data.name, names.TASK_PARAM: data.task, names.N_TRAIN_PARAM: len(data.y_train),
             names.N_VAL_PARAM: len(data.y_val), "n_test": 0 if data.y_test is None else len(data.y_test),
-            "n_features": data.n_features, "grid_size": len(grid.trials), "n_dropped_invalid": grid.n_dropped_invalid,
+            "n_features": data.n_features, "grid_size": grid_size, "n_dropped_invalid": grid.n_dropped_invalid,
             "spec_hash": spec_hash, names.GRID_PARAM: json.dumps(_axis_values(spec, grid)),
         }
         name = Path(spec.source).stem if spec.source else "sweep"
