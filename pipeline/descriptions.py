@@ -124,7 +124,8 @@ def merge_description(existing: str | None, ours: str) -> str:
 def best_trial(trials: Sequence[TrialLine]) -> TrialLine | None:
     """The trial with the lowest best validation metric among those that did not diverge or get pruned
     (the report's rule)."""
-    fitted = [t for t in trials if t.label not in names.NOT_RANKED and t.best_val is not None and math.isfinite(t.best_val)]
+    fitted = [t for t in trials
+              if t.label not in names.NOT_RANKED and t.best_val is not None and math.isfinite(t.best_val)]
     return min(fitted, key=lambda t: t.best_val) if fitted else None
 
 

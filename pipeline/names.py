@@ -17,7 +17,8 @@ Child run (one per trial), tag ``fitcheck.role = "trial"``, tag ``mlflow.parentR
              train_error/val_error (classification) or train_rmse/val_rmse (regression);
              summary: best_val_<metric>, best_epoch, final_train_<metric>, final_val_<metric>, train_seconds,
              recommended_epochs, recommended_val_<metric>, recommended_train_<metric>, avoidable_bias,
-             stopped_epoch, kept_epoch, kept_val_<metric> (early stopping), variance_gap, variance_gap_se, reference_error, bias_decided
+             stopped_epoch, kept_epoch, kept_val_<metric> (early stopping), variance_gap, variance_gap_se,
+             reference_error, bias_decided
     artifacts curves.png, curves.csv, diagnosis.json
 Experiment: tag ``mlflow.sharedViewState.fitcheck-<parent run id>`` per sweep, the MLflow UI view of its trials.
 A run launched by ``mlflow run``: tag fitcheck.sweep_run_id, the sweep (parent) run it ran.

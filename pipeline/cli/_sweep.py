@@ -59,7 +59,8 @@ def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experime
     options = SweepOptions(
         tracking_uri=tracking_uri, experiment=experiment, workers=workers, executor=executor,
         ray_address=ray_address, resume=resume, yes=yes, reference_error=reference_error,
-        early_stopping=early_stopping, report=not no_report, progress=not no_progress, verbose=bool(ctx.find_root().obj.get("verbose")),
+        early_stopping=early_stopping, report=not no_report, progress=not no_progress,
+        verbose=bool(ctx.find_root().obj.get("verbose")),
         started=STARTED,
     )
     result = run_sweep(spec, options)

@@ -36,7 +36,8 @@ from pipeline.diagnostics._trend import TrainingTrend, training_trend
 
 __all__ = [
     "DIVERGED", "GOOD_FIT", "HIGH_BIAS", "HIGH_BIAS_HIGH_VARIANCE", "HIGH_VARIANCE", "LABELS",
-    "CappedReference", "Diagnosis", "LABEL_ADVICE", "OnlineStop", "SuccessiveHalving", "TrainingTrend", "UNDECIDED_BIAS_ADVICE", "advice",
+    "CappedReference", "Diagnosis", "LABEL_ADVICE", "OnlineStop", "SuccessiveHalving", "TrainingTrend",
+    "UNDECIDED_BIAS_ADVICE", "advice",
     "advice_contradictions", "cap_reference", "concentration", "curve_summary", "diagnose", "diverged_at",
     "early_stopping_settings",
     "error_rate_se", "label_improves", "mlp_parameter_count", "online_stop", "patience_floor", "rank_trials",
