@@ -1,4 +1,4 @@
-"""Keras callbacks: measure training and validation error at the end of every epoch.
+"""Keras callbacks: measure training and validation error at the end of every epoch; stop a trial early.
 
 Keras reports ``loss`` as a running average over the epoch's batches, taken while the weights
 moved and with dropout on. A bias/variance diagnosis needs the error of the epoch's final
@@ -88,20 +88,97 @@ class EpochEndEvaluation(keras.callbacks.Callback):
             return float(np.sqrt(np.mean((predicted - y_label) ** 2)) * self.target_scale)
         return float(np.mean(predicted != y_label))
 
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs if logs is not None else {}
+    def measure(self) -> dict[str, float]:
+        """Loss and task metric of the model's current weights on every split (``val_loss``, ``val_error``, ...)."""
         per_sample_loss, y_pred = self._forward(self._x, self._y_target)
         per_sample_loss, y_pred = np.asarray(per_sample_loss, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
-        values = {RUNNING_LOSS: float(logs.get("loss", math.nan))}
+        values = {}
         for name, (start, stop) in self._bounds.items():
             values[f"{name}_loss"] = float(per_sample_loss[start:stop].mean())
         for name, (start, stop) in self._bounds.items():
             values[f"{name}_{self.metric}"] = self._metric(y_pred[start:stop], self._y_label[start:stop])
+        return values
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        values = {RUNNING_LOSS: float(logs.get("loss", math.nan)), **self.measure()}
         for name, value in values.items():
             self.curves[name].append(value)
         logs.update(values)
         if not all(math.isfinite(values[name]) for name in (RUNNING_LOSS, TRAIN_LOSS, VAL_LOSS)):
             self.diverged_epoch = epoch + 1
+            self.model.stop_training = True
+
+
+class OnlineStopping(keras.callbacks.Callback):
+    """End training with the online recommendation rule and restore the kept epoch's weights.
+
+    Reads ``monitor`` from the epoch's logs (put there by :class:`EpochEndEvaluation`, which must
+    come first in the callbacks) and feeds it to :class:`pipeline.diagnostics.OnlineStop`. Keeps
+    the weights of the epochs that may still be picked (at most ``patience + window // 2 + 1``).
+    After ``fit``, :attr:`stopped_epoch` and :attr:`kept_epoch` are set when it stopped the run.
+    """
+
+    def __init__(self, monitor: str, **rule):
+        super().__init__()
+        from pipeline.diagnostics import OnlineStop
+
+        self.monitor, self.rule = monitor, OnlineStop(**rule)
+        self._weights: dict[int, list] = {}
+        self.stopped_epoch: int | None = None
+        self.kept_epoch: int | None = None
+
+    def on_train_begin(self, logs=None):
+        self.rule.reset()
+        self._weights, self.stopped_epoch, self.kept_epoch = {}, None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor, math.nan)
+        if not math.isfinite(value):  # a diverged run: EpochEndEvaluation stops it
+            return
+        self.rule.update(value)
+        self._weights[epoch + 1] = self.model.get_weights()
+        self._weights = {kept: weights for kept, weights in self._weights.items()
+                         if kept >= self.rule.earliest_candidate}
+        if self.rule.kept_epoch is not None:
+            self.stopped_epoch, self.kept_epoch = epoch + 1, self.rule.kept_epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.kept_epoch is not None:
+            self.model.set_weights(self._weights[self.kept_epoch])
+        self._weights = {}
+
+
+class RungPruning(keras.callbacks.Callback):
+    """Successive halving against the sweep's other trials: stop at a rung where this trial is not
+    among the best (:class:`pipeline.diagnostics.SuccessiveHalving`).
+
+    At each rung it reports the best ``monitor`` value so far to the sweep's
+    :class:`~pipeline.rungs.RungRecord` under ``trial``. After ``fit``, :attr:`pruned_epoch` is the
+    rung that stopped it, or None.
+    """
+
+    def __init__(self, monitor: str, *, record: str, trial: str, epochs: int, min_epochs: int, reduction_factor: int):
+        super().__init__()
+        from pipeline.diagnostics import SuccessiveHalving
+        from pipeline.rungs import RungRecord
+
+        self.monitor, self.trial = monitor, trial
+        self.pruner = SuccessiveHalving(min_epochs=min_epochs, reduction_factor=reduction_factor)
+        self.record, self.rungs = RungRecord(record), set(self.pruner.rungs(epochs))
+        self.best, self.pruned_epoch = math.inf, None
+
+    def on_train_begin(self, logs=None):
+        self.best, self.pruned_epoch = math.inf, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.best = min(self.best, (logs or {}).get(self.monitor, math.inf))
+        if epoch + 1 not in self.rungs or not math.isfinite(self.best) or self.model.stop_training:
+            return
+        others = self.record.report(rung=epoch + 1, trial=self.trial, value=self.best)
+        if self.pruner.prune(others, self.best):
+            self.pruned_epoch = epoch + 1
             self.model.stop_training = True
 
 

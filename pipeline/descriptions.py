@@ -57,10 +57,13 @@ def _title(label: str) -> str:
 
 
 def trial_description(diagnosis: Diagnosis | None, *, failure: str | None = None,
-                      diverged_epoch: int | None = None) -> str:
+                      diverged_epoch: int | None = None, pruned_epoch: int | None = None,
+                      stopped_epoch: int | None = None, kept_epoch: int | None = None) -> str:
     """A trial run's description: label, evidence in one line, advice and the recommended epoch.
 
-    ``failure`` (why the run failed) makes the label ``diverged`` whatever the diagnosis says.
+    ``failure`` (why the run failed) makes the label ``diverged`` whatever the diagnosis says;
+    ``pruned_epoch`` (successive halving stopped it) makes it ``pruned``, and the diagnosis of the
+    curves so far follows. ``stopped_epoch`` and ``kept_epoch`` say where early stopping ended it.
     """
     lines = [MARKER]
     if diagnosis is None and failure is None:
@@ -74,6 +77,11 @@ def trial_description(diagnosis: Diagnosis | None, *, failure: str | None = None
         lines += [f"### {_title(names.DIVERGED).capitalize()}", "", f"**Evidence:** the run failed{where}: {failure}", "",
                   f"**Advice:** {advice}"]
     else:
+        if pruned_epoch is not None:
+            lines += [f"### {_title(names.PRUNED).capitalize()}", "",
+                      f"**Pruned** at epoch {pruned_epoch}: by successive halving, its best validation {metric} so far "
+                      "was not among the best of the sweep's trials at that epoch. Its curves up to there read as "
+                      f"{_title(d.label)}.", ""]
         lines += [f"### {_title(d.label).capitalize()}", "", (
             f"**Evidence** (last epoch, {d.epochs_run}): training {metric} {number(d.train_metric, metric)}, "
             f"validation {metric} {number(d.val_metric, metric)}, reference {number(d.reference_error, metric)} "
@@ -93,6 +101,9 @@ def trial_description(diagnosis: Diagnosis | None, *, failure: str | None = None
         if stop:
             lines += ["", f"`keras.callbacks.EarlyStopping(monitor={stop['monitor']!r}, mode={stop['mode']!r}, "
                           f"patience={stop['patience']}, min_delta={stop['min_delta']:.4g}, restore_best_weights=True)`"]
+    if stopped_epoch is not None:
+        lines += ["", f"**Stopped early** at epoch {stopped_epoch}, once the recommended epoch could no longer "
+                      f"change; the weights of epoch {kept_epoch} were kept."]
     if d.notes:
         lines += ["", *(f"- {note}" for note in d.notes)]
     return "\n".join(lines)
@@ -111,8 +122,10 @@ def merge_description(existing: str | None, ours: str) -> str:
 
 
 def best_trial(trials: Sequence[TrialLine]) -> TrialLine | None:
-    """The trial with the lowest best validation metric among those that did not diverge (the report's rule)."""
-    fitted = [t for t in trials if t.label != names.DIVERGED and t.best_val is not None and math.isfinite(t.best_val)]
+    """The trial with the lowest best validation metric among those that did not diverge or get pruned
+    (the report's rule)."""
+    fitted = [t for t in trials
+              if t.label not in names.NOT_RANKED and t.best_val is not None and math.isfinite(t.best_val)]
     return min(fitted, key=lambda t: t.best_val) if fitted else None
 
 

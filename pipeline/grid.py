@@ -28,6 +28,25 @@ LOSSES_BY_TASK = {
 
 
 @dataclass(frozen=True)
+class Pruning:
+    """Where a trial reports its validation metric to successive halving, and the rungs' spacing.
+
+    ``record`` is a file of the sweep's own (see :class:`pipeline.pruning.RungRecord`); it is not
+    part of a trial's key or params.
+    """
+
+    record: str
+    min_epochs: int = 5
+    reduction_factor: int = 3
+
+
+#: Fields added after runs were first logged, with their defaults: at them, a trial's key is as before.
+_ADDED_FIELDS = {"model": "", "hyperparameters": (), "early_stopping": False}
+#: Fields that say how a trial runs, not what it is.
+_NOT_IDENTITY = ("builder", "pruning")
+
+
+@dataclass(frozen=True)
 class TrialConfig:
     """One point of the grid with its seed: everything needed to build and train a model."""
 
@@ -49,13 +68,18 @@ class TrialConfig:
     #: The builder function, serialised with cloudpickle so that worker processes and Ray actors
     #: can call one defined in a notebook; not part of the trial's identity.
     builder: bytes = field(default=b"", compare=False, repr=False)
+    #: End the trial with the online recommendation rule (:class:`pipeline.diagnostics.OnlineStop`).
+    early_stopping: bool = False
+    #: Successive halving against the sweep's other trials; None: never pruned.
+    pruning: Pruning | None = None
 
     def _identity(self) -> dict[str, object]:
         """Every field that identifies the trial; fields added later count only away from their default,
-        so the keys of runs logged before them stay the same."""
-        added = {"model": "", "hyperparameters": ()}
-        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "builder"}
-        return {name: value for name, value in values.items() if name not in added or value != added[name]}
+        so the keys of runs logged before them stay the same. Neither the builder's bytes nor where the
+        trial reports to the pruner are part of it."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_IDENTITY}
+        return {name: value for name, value in values.items()
+                if name not in _ADDED_FIELDS or value != _ADDED_FIELDS[name]}
 
     def key(self, data_fingerprint: str) -> str:
         """A stable hash of this configuration, the dataset fingerprint and the seed."""
@@ -97,9 +121,11 @@ class TrialConfig:
 
     def params(self) -> dict[str, object]:
         """Every axis as an MLflow param; for a builder's trial, the training axes, ``model`` and its hyperparameters."""
+        identity = self._identity()
         if not self.model:
-            return {name: value for name, value in self._identity().items()}
-        training = {axis: getattr(self, axis) for axis in TRAINING_FIELDS}
+            return identity
+        training = {axis: value for axis, value in identity.items() if axis in TRAINING_FIELDS or axis in _ADDED_FIELDS}
+        del training["model"], training["hyperparameters"]
         return {**training, MODEL_PARAM: self.model, **dict(self.hyperparameters)}
 
     def axis(self, name: str) -> object:
@@ -151,6 +177,31 @@ def incompatibility(task: str, loss: str) -> str | None:
     return f"loss '{loss}' does not fit a {task} target; a {task} target accepts: {accepted}"
 
 
+def trial_config(depth: int, width: int, activation: str, loss: str, optimizer: str, learning_rate: float,
+                 batch_size: int, epochs: int, seed: int, l2: float, dropout: float) -> TrialConfig:
+    """One configuration; a depth-0 network's width, activation and dropout collapse (it has no hidden layer)."""
+    if depth == 0:
+        width, activation, dropout = 0, "none", 0.0
+    return TrialConfig(depth, width, activation, loss, optimizer, float(learning_rate), batch_size, epochs, seed,
+                       float(l2), float(dropout))
+
+
+def check_losses(grids: list[GridSpec], *, task: str, skip_invalid: bool, source: str) -> None:
+    """Refuse a loss that cannot train the task, unless ``skip_invalid`` drops such combinations."""
+    for loss in {loss for grid in grids for loss in grid.loss}:
+        reason = incompatibility(task, loss)
+        if reason and not skip_invalid:
+            raise FitcheckError(
+                f"{source}: grid.loss: {reason} (set 'skip_invalid: true' to drop such combinations)"
+            )
+
+
+def no_trials_left(task: str, source: str) -> FitcheckError:
+    """The error when every combination was dropped as invalid for the task."""
+    return FitcheckError(f"{source}: grid: every combination was dropped as invalid for a {task} target; "
+                         f"accepted losses: {', '.join(sorted(LOSSES_BY_TASK[task]))}")
+
+
 def expand_grid(grids: GridSpec | list[GridSpec], *, task: str, skip_invalid: bool, source: str = "spec",
                 model: str = "", builder: bytes = b"") -> Grid:
     """All trials of the grid (or of the union of a list of grids), in a stable order.
@@ -162,12 +213,7 @@ def expand_grid(grids: GridSpec | list[GridSpec], *, task: str, skip_invalid: bo
     dropped and counted when ``skip_invalid`` is true.
     """
     grids = grids if isinstance(grids, list) else [grids]
-    for loss in {loss for grid in grids for loss in grid.loss}:
-        reason = incompatibility(task, loss)
-        if reason and not skip_invalid:
-            raise FitcheckError(
-                f"{source}: grid.loss: {reason} (set 'skip_invalid: true' to drop such combinations)"
-            )
+    check_losses(grids, task=task, skip_invalid=skip_invalid, source=source)
     if model:
         return _builder_grid(grids, task=task, model=model, builder=builder, source=source)
     seen: set[TrialConfig] = set()
@@ -181,18 +227,14 @@ def expand_grid(grids: GridSpec | list[GridSpec], *, task: str, skip_invalid: bo
         if incompatibility(task, loss):
             dropped += 1
             continue
-        if depth == 0:
-            width, activation, dropout = 0, "none", 0.0
-        config = TrialConfig(depth, width, activation, loss, optimizer, float(lr), batch, epochs, seed,
-                             float(l2), float(dropout))
+        config = trial_config(depth, width, activation, loss, optimizer, lr, batch, epochs, seed, l2, dropout)
         if config in seen:
             collapsed += 1
             continue
         seen.add(config)
         trials.append(config)
     if not trials:
-        raise FitcheckError(f"{source}: grid: every combination was dropped as invalid for a {task} target; "
-                            f"accepted losses: {', '.join(sorted(LOSSES_BY_TASK[task]))}")
+        raise no_trials_left(task, source)
     return Grid(tuple(trials), dropped, collapsed)
 
 
@@ -213,6 +255,5 @@ def _builder_grid(grids: list[GridSpec], *, task: str, model: str, builder: byte
                 if config not in trials:
                     trials.append(config)
     if not trials:
-        raise FitcheckError(f"{source}: grid: every combination was dropped as invalid for a {task} target; "
-                            f"accepted losses: {', '.join(sorted(LOSSES_BY_TASK[task]))}")
+        raise no_trials_left(task, source)
     return Grid(tuple(trials), dropped, 0)

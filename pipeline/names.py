@@ -12,12 +12,13 @@ Parent run (one per sweep), tag ``fitcheck.role = "sweep"``:
 Child run (one per trial), tag ``fitcheck.role = "trial"``, tag ``mlflow.parentRunId``:
     params   every grid axis (AXES) and ``task``
     tags     trial_key, diagnosis, diagnosis_at_recommended, fitcheck.bias_decided, fitcheck.error (on failure),
-             fitcheck.diverged_epoch, mlflow.note.content (the diagnosis in words, markdown)
+             fitcheck.diverged_epoch, fitcheck.pruned, mlflow.note.content (the diagnosis in words, markdown)
     metrics  per epoch (step = epoch, 1-based): train_loss_running, train_loss, val_loss,
              train_error/val_error (classification) or train_rmse/val_rmse (regression);
              summary: best_val_<metric>, best_epoch, final_train_<metric>, final_val_<metric>, train_seconds,
              recommended_epochs, recommended_val_<metric>, recommended_train_<metric>, avoidable_bias,
-             variance_gap, variance_gap_se, reference_error, bias_decided
+             stopped_epoch, kept_epoch, kept_val_<metric> (early stopping), variance_gap, variance_gap_se,
+             reference_error, bias_decided
     artifacts curves.png, curves.csv, diagnosis.json
 Experiment: tag ``mlflow.sharedViewState.fitcheck-<parent run id>`` per sweep, the MLflow UI view of its trials.
 A run launched by ``mlflow run``: tag fitcheck.sweep_run_id, the sweep (parent) run it ran.
@@ -37,12 +38,16 @@ HIGH_BIAS = "high_bias"
 HIGH_VARIANCE = "high_variance"
 HIGH_BIAS_HIGH_VARIANCE = "high_bias_high_variance"
 DIVERGED = "diverged"
-LABELS = (GOOD_FIT, HIGH_BIAS, HIGH_VARIANCE, HIGH_BIAS_HIGH_VARIANCE, DIVERGED)
+#: A trial stopped by successive halving against the sweep's other trials: not a fit label.
+PRUNED = "pruned"
+LABELS = (GOOD_FIT, HIGH_BIAS, HIGH_VARIANCE, HIGH_BIAS_HIGH_VARIANCE, DIVERGED, PRUNED)
+#: Labels of trials that did not train to the end: they are not ranked against the others.
+NOT_RANKED = (DIVERGED, PRUNED)
 #: What a trial without a diagnosis is called (still running, or logged by an older fitcheck).
 UNDIAGNOSED = "undiagnosed"
 LABEL_TITLES = {
     GOOD_FIT: "good fit", HIGH_BIAS: "high bias", HIGH_VARIANCE: "high variance",
-    HIGH_BIAS_HIGH_VARIANCE: "high bias + variance", DIVERGED: "diverged", UNDIAGNOSED: "undiagnosed",
+    HIGH_BIAS_HIGH_VARIANCE: "high bias + variance", DIVERGED: "diverged", PRUNED: "pruned", UNDIAGNOSED: "undiagnosed",
     "bias_undecided": "bias undecided",
 }
 
@@ -55,6 +60,8 @@ SPEC_HASH_TAG = "fitcheck.spec_hash"
 SPEC_NAME_TAG = "fitcheck.spec_name"
 ERROR_TAG = "fitcheck.error"
 DIVERGED_EPOCH_TAG = "fitcheck.diverged_epoch"
+#: On a pruned trial: the epoch (rung) at which successive halving stopped it.
+PRUNED_TAG = "fitcheck.pruned"
 PID_TAG = "fitcheck.pid"
 HOST_TAG = "fitcheck.host"
 DIAGNOSIS_TAG = "diagnosis"
@@ -139,6 +146,11 @@ SWEEP_SECONDS = "sweep_seconds"
 #: Kind of summary metric (``recommended_train_error``): the training metric at the recommended epoch,
 #: beside ``recommended_val_<metric>`` in the MLflow UI's charts.
 RECOMMENDED_TRAIN = "recommended_train"
+#: Early stopping (``--early-stopping``): the epoch a trial stopped at, the epoch whose weights it kept,
+#: and (summary kind, ``kept_val_error``) the validation metric measured again on the restored weights.
+STOPPED_EPOCH = "stopped_epoch"
+KEPT_EPOCH = "kept_epoch"
+KEPT_VAL = "kept_val"
 
 
 def task_metric(task: str) -> str:

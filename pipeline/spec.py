@@ -21,8 +21,8 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Callable, Literal, Optional, Union
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError, ValidationInfo,
-                      field_validator, model_validator)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, StrictBool, Tag, ValidationError,
+                      ValidationInfo, field_validator, model_validator)
 
 from pipeline._read_yaml import read_yaml_file
 from pipeline.errors import ECHO_CHARS, FitcheckError, echo
@@ -44,6 +44,7 @@ RESERVED_HYPERPARAMETERS = ("seed", "model", "task", "n_parameters", "hyperparam
 MODEL_REFERENCE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 SYNTHETIC_DATASETS = ("moons", "circles", "classification", "friedman1")
 REFERENCE_WORDS = ("estimate", "sweep")
+SEARCH_METHODS = ("grid", "random", "tpe")
 DEFAULT_MAX_TRIALS = 500
 #: The ``source`` of a spec given to ``run_sweep`` as a dict, named in its messages.
 DICT_SOURCE = "spec (dict)"
@@ -251,7 +252,36 @@ class SplitSpec(_Strict):
 
 
 def _as_list(value: Any) -> Any:
-    return value if isinstance(value, list) else [value]
+    return value if isinstance(value, (list, dict)) else [value]
+
+
+def _axis(element: Any, bound: Any = None) -> Any:
+    """A grid axis: a list of ``element`` values, or (for a sampled search) a range ``{low, high, log}`` of
+    ``bound`` values (default: ``element``)."""
+    kind = element if bound is None else bound
+
+    class Range(_Strict):
+        """Values from ``low`` to ``high`` (both included), uniform or, with ``log: true``, log-uniform."""
+
+        low: kind
+        high: kind
+        log: StrictBool = False
+
+        @model_validator(mode="after")
+        def _ordered(self) -> "Range":
+            if self.low > self.high:
+                raise ValueError(f"low must be at most high but got low={self.low:g}, high={self.high:g}")
+            if self.log and self.low <= 0:
+                raise ValueError(f"low must be > 0 for a log range but got low={self.low:g}")
+            return self
+
+    return Annotated[Union[Annotated[list[element], Tag("values")], Annotated[Range, Tag("range")]],
+                     Discriminator(lambda value: "range" if isinstance(value, (dict, BaseModel)) else "values")]
+
+
+def is_range(values: Any) -> bool:
+    """Whether a grid axis is a range to sample (not a list of values)."""
+    return isinstance(values, BaseModel)
 
 
 def _scalar(value: Any) -> Union[bool, int, float, str]:
@@ -274,34 +304,86 @@ def _hyperparameter_lists(values: Any) -> Any:
     return {name: _as_list(axis) for name, axis in values.items()}
 
 
+def _finite(value: Any) -> Union[int, float]:
+    """A range bound of a builder's hyperparameter: a finite number, whole numbers kept whole."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"must be a finite number but got {_shown(value)}")
+    return value
+
+
 Scalar = Annotated[Union[bool, int, float, str], BeforeValidator(_scalar)]
+Bound = Annotated[Union[int, float], BeforeValidator(_finite)]
 
 
 class GridSpec(_Strict):
-    """The axes of the grid; every combination is one configuration, repeated per seed."""
+    """The axes of the grid; every combination is one configuration, repeated per seed.
 
-    depth: list[Annotated[int, _number(whole=True, ge=0, le=MAX_LAYERS)]] = [1]
-    width: list[Annotated[int, _number(whole=True, ge=1, le=MAX_WIDTH)]] = [32]
+    With a sampled search (``search: {method: random, ...}``) a numeric axis may also be a range
+    ``{low: 1e-4, high: 0.1, log: true}`` (whole numbers for the integer axes).
+    """
+
+    depth: _axis(Annotated[int, _number(whole=True, ge=0, le=MAX_LAYERS)]) = [1]
+    width: _axis(Annotated[int, _number(whole=True, ge=1, le=MAX_WIDTH)]) = [32]
     activation: list[Literal[ACTIVATIONS]] = ["relu"]  # type: ignore[valid-type]
     loss: list[Literal[LOSSES]] = ["binary_crossentropy"]  # type: ignore[valid-type]
     optimizer: list[Literal[OPTIMIZERS]] = ["adam"]  # type: ignore[valid-type]
-    learning_rate: list[Annotated[float, _number(gt=0, le=MAX_LEARNING_RATE)]] = [0.001]
-    batch_size: list[Annotated[int, _number(whole=True, ge=1, le=MAX_BATCH_SIZE)]] = [32]
-    epochs: list[Annotated[int, _number(whole=True, ge=1, le=MAX_EPOCHS)]] = [20]
+    learning_rate: _axis(Annotated[float, _number(gt=0, le=MAX_LEARNING_RATE)]) = [0.001]
+    batch_size: _axis(Annotated[int, _number(whole=True, ge=1, le=MAX_BATCH_SIZE)]) = [32]
+    epochs: _axis(Annotated[int, _number(whole=True, ge=1, le=MAX_EPOCHS)]) = [20]
     seeds: list[Seed] = [0]
-    l2: list[Annotated[float, _number(ge=0, le=MAX_L2)]] = [0.0]
-    dropout: list[Annotated[float, _number(ge=0, lt=1)]] = [0.0]
-    #: A model builder's own axes (spec key ``model``): any name, each a list of scalars.
-    hyperparameters: Annotated[dict[Name, list[Scalar]], BeforeValidator(_hyperparameter_lists)] = {}
+    l2: _axis(Annotated[float, _number(ge=0, le=MAX_L2)]) = [0.0]
+    dropout: _axis(Annotated[float, _number(ge=0, lt=1)]) = [0.0]
+    #: A model builder's own axes (spec key ``model``): any name, each a list of scalars (or a range of numbers).
+    hyperparameters: Annotated[dict[Name, _axis(Scalar, Bound)],
+                               BeforeValidator(_hyperparameter_lists)] = {}
 
     _lists = field_validator(*TRAINING_AXES, "depth", "width", "activation", "l2", "dropout", mode="before")(_as_list)
 
     @model_validator(mode="after")
     def _not_empty(self) -> "GridSpec":
         for name, values in self:
-            if name != "hyperparameters" and not values:
+            if name != "hyperparameters" and not is_range(values) and not values:
                 raise ValueError(f"grid axis '{name}' is empty: give at least one value")
         return self
+
+    def ranges(self) -> list[str]:
+        """The axes given as ranges, a builder's hyperparameters included."""
+        return ([name for name, values in self if is_range(values)]
+                + [name for name, values in self.hyperparameters.items() if is_range(values)])
+
+
+class SearchSpec(_Strict):
+    """How configurations are picked: every one of the grid (``grid``), or ``n_trials`` of them sampled
+    with ``seed``, at random (``random``) or by Optuna's TPE sampler (``tpe``, the ``fitcheck[optuna]`` extra),
+    which picks each batch of trials from the results of the trials before it."""
+
+    method: Literal[SEARCH_METHODS] = "grid"  # type: ignore[valid-type]
+    n_trials: Optional[Annotated[int, _number(whole=True, ge=1, le=MAX_TRIALS_LIMIT)]] = None
+    seed: Seed = 0
+
+    @model_validator(mode="after")
+    def _sized(self) -> "SearchSpec":
+        if self.method != "grid" and self.n_trials is None:
+            raise ValueError(f"n_trials must be given for a {self.method} search (the number of configurations "
+                             "to sample) but got none")
+        if self.method == "grid" and self.n_trials is not None:
+            raise ValueError(f"n_trials must be left out of a grid search (it runs every configuration) "
+                             f"but got {self.n_trials}; set method: random to sample {self.n_trials} of them")
+        return self
+
+
+class StoppingSpec(_Strict):
+    """Trials stopped before their last epoch.
+
+    ``early``: each trial stops once the recommendation rule has settled on an epoch and keeps that
+    epoch's weights. ``prune``: successive halving against the other trials of the sweep; at epochs
+    ``min_epochs x reduction_factor^k`` a trial not among the best ``1 / reduction_factor`` so far stops.
+    """
+
+    early: StrictBool = False
+    prune: StrictBool = False
+    min_epochs: Annotated[int, _number(whole=True, ge=1, le=MAX_EPOCHS)] = 5
+    reduction_factor: Annotated[int, _number(whole=True, ge=2, le=100)] = 3
 
 
 def _builder_grid(grid: Any) -> Any:
@@ -334,6 +416,8 @@ class SweepSpec(_Strict):
     skip_invalid: StrictBool = False
     reference_error: Annotated[Union[float, str], BeforeValidator(_reference)] = "estimate"
     max_trials: Annotated[int, _number(whole=True, ge=1, le=MAX_TRIALS_LIMIT)] = DEFAULT_MAX_TRIALS
+    search: SearchSpec = SearchSpec()
+    stopping: StoppingSpec = StoppingSpec()
     source: str = Field("", exclude=True)
 
     @model_validator(mode="before")
@@ -372,6 +456,14 @@ class SweepSpec(_Strict):
             raise ValueError("the list of grids is empty: give at least one grid")
         return value
 
+    @model_validator(mode="after")
+    def _ranges_are_sampled(self) -> "SweepSpec":
+        ranged = [axis for grid in self.grids for axis in grid.ranges()]
+        if ranged and self.search.method == "grid":
+            raise ValueError(f"grid.{ranged[0]}: a range must be sampled by search.method random or tpe but got "
+                             "grid; add search: {method: random, n_trials: N}")
+        return self
+
     @property
     def grids(self) -> list[GridSpec]:
         """The grid as a list: like scikit-learn's ParameterGrid, a list of grids means their union."""
@@ -389,6 +481,8 @@ class SweepSpec(_Strict):
             if self.uses_builder:  # fitcheck's MLP axes are not the builder's
                 dumped = {axis: dumped[axis] for axis in TRAINING_AXES}
             for axis, axis_values in {**dumped, **hyperparameters}.items():
+                if isinstance(axis_values, dict):  # a range: the values come from the sampled trials
+                    continue
                 merged = values.setdefault("seed" if axis == "seeds" else axis, [])
                 merged.extend(v for v in axis_values if v not in merged)
         return values
@@ -400,7 +494,9 @@ class SweepSpec(_Strict):
         spec that does not use them keeps its fingerprint (and its sweep resumes).
         """
         content = self.model_dump(mode="json")
-        for section, added in ((content, {"model": None}), (content.get("dataset") or {}, _ADDED_DATASET_KEYS),
+        added_sweep_keys = {"model": None, **{key: type(self).model_fields[key].default.model_dump(mode="json")
+                                              for key in ("search", "stopping")}}
+        for section, added in ((content, added_sweep_keys), (content.get("dataset") or {}, _ADDED_DATASET_KEYS),
                                *((grid, {"hyperparameters": {}}) for grid in (
                                    content["grid"] if isinstance(content["grid"], list) else [content["grid"]]))):
             for key, default in added.items():
@@ -424,12 +520,13 @@ def _allowed_keys(model: type[BaseModel]) -> list[str]:
 
 
 def _model_at(loc: tuple) -> type[BaseModel]:
-    sections = {"dataset": DatasetSpec, "split": SplitSpec, "grid": GridSpec}
+    sections = {"dataset": DatasetSpec, "split": SplitSpec, "grid": GridSpec, "search": SearchSpec,
+                "stopping": StoppingSpec}
     return sections.get(str(loc[0]), SweepSpec) if len(loc) > 1 else SweepSpec
 
 
 def _is_union_tag(part: object) -> bool:
-    return isinstance(part, str) and ("GridSpec" in part or part.startswith("function-"))
+    return isinstance(part, str) and ("GridSpec" in part or part.startswith("function-") or part in ("values", "range"))
 
 
 #: What pydantic's type errors expect, in the words of the one message template.

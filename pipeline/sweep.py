@@ -10,10 +10,11 @@ import json
 import logging
 import math
 import os
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +23,8 @@ from pipeline import interrupt, names
 from pipeline.data import PreparedData, load_dataset, prepare_inputs
 from pipeline.errors import FitcheckError
 from pipeline.executors import Executor, TrialStarted, make_executor
-from pipeline.grid import Grid, TrialConfig, expand_grid, varying_axes
+from pipeline.grid import Grid, Pruning, TrialConfig, varying_axes
+from pipeline.search import TpeSearch, search_trials
 from pipeline.spec import DICT_SOURCE, SweepSpec, load_spec, parse_spec
 from pipeline.tracking import (
     DatasetArrays,
@@ -57,6 +59,8 @@ class SweepOptions:
     report: bool = True
     progress: bool = True
     verbose: bool = False
+    #: End each trial with the online recommendation rule (as the spec's ``stopping: {early: true}``).
+    early_stopping: bool = False
     #: ``time.perf_counter()`` when the command started (the CLI sets it), so the wall time is the command's own.
     started: float | None = None
 
@@ -79,6 +83,8 @@ class TrialRecord:
         """The diagnosis label; ``diverged`` for any trial that did not finish (``fitcheck.error`` says why)."""
         if self.outcome is not None and self.outcome.status == "FAILED":
             return names.DIVERGED
+        if self.outcome is not None and self.outcome.pruned_epoch is not None:
+            return names.PRUNED
         return getattr(self.diagnosis, "label", names.UNDIAGNOSED)
 
 
@@ -149,7 +155,8 @@ class SweepResult:
         at_stop = names.summary_metric(names.RECOMMENDED_VAL, task)
         rows = [{
             "trial": record.name, "status": record.outcome.status,
-            at_stop: record.diagnosis.recommended_val_metric if record.diagnosis else math.nan,
+            at_stop: record.diagnosis.recommended_val_metric
+            if record.diagnosis and record.label not in names.NOT_RANKED else math.nan,  # pruned: not ranked
             "stop_at": record.diagnosis.recommended_epochs if record.diagnosis else None,
             "label": record.label, names.N_PARAMETERS_PARAM: record.n_parameters,
         } for record in self.records if record.outcome is not None]
@@ -215,21 +222,55 @@ def _datasets(data: PreparedData) -> list[DatasetFrame | DatasetArrays]:
             for X, y, context in ((data.X_train, data.y_train, contexts[0]), (data.X_val, data.y_val, contexts[1]))]
 
 
-def _diagnosis(curves: dict[str, list[float]], data: PreparedData, reference: float, source: str):
-    """The diagnosis of a trial's curves against ``reference``; None when there are no curves."""
+def _diagnosis(curves: dict[str, list[float]], data: PreparedData, reference: float, source: str, *,
+               kept_epoch: int | None = None):
+    """The diagnosis of a trial's curves against ``reference``; None when there are no curves.
+
+    ``kept_epoch``: early stopping restored that epoch's weights, so the diagnosis describes that model.
+    """
     from pipeline.diagnostics import diagnose
 
     frame = curves_frame(curves)
     if frame.empty:
         return None
     return diagnose(frame, task=data.task, n_train=len(data.y_train), n_val=len(data.y_val),
-                    reference_error=reference, reference_source=source,
+                    reference_error=reference, reference_source=source, restored_epoch=kept_epoch,
                     monitor=f"val_{names.task_metric(data.task)}")  # the name fitcheck logs
 
 
 def _failure(outcome: TrialOutcome) -> str | None:
     """Why a trial failed (its ``fitcheck.error`` tag), or None when it finished."""
     return (outcome.error or "failed") if outcome.status == "FAILED" else None
+
+
+def _stops(outcome: TrialOutcome) -> dict:
+    """How the trial ended early, as :func:`~pipeline.trial_payload.trial_payload`'s arguments."""
+    return {"pruned_epoch": outcome.pruned_epoch, "stopped_epoch": outcome.stopped_epoch,
+            "kept_epoch": outcome.kept_epoch, "kept_values": outcome.kept_values}
+
+
+def _logged_stops(run) -> dict:
+    """How an earlier invocation's trial ended early, read back from its run."""
+    pruned, metrics = run.data.tags.get(names.PRUNED_TAG), run.data.metrics
+    stopped, kept = metrics.get(names.STOPPED_EPOCH), metrics.get(names.KEPT_EPOCH)
+    return {"pruned_epoch": int(pruned) if pruned else None, "stopped_epoch": None if stopped is None else int(stopped),
+            "kept_epoch": None if kept is None else int(kept)}
+
+
+def _stopping(spec: SweepSpec, options: SweepOptions, folder: str) -> dict:
+    """The trials' early stopping and pruning settings; pruning reports to a rung record in ``folder``."""
+    stopping = spec.stopping
+    pruning = Pruning(str(Path(folder) / "rungs.jsonl"), stopping.min_epochs,
+                      stopping.reduction_factor) if stopping.prune else None
+    return {"early_stopping": stopping.early or options.early_stopping, "pruning": pruning}
+
+
+def _axis_values(spec: SweepSpec, grid: Grid) -> dict[str, list]:
+    """The spec's axis values; an axis given as a range has the values its sampled trials took."""
+    values = spec.axis_values()
+    for axis in dict.fromkeys(axis for spec_grid in spec.grids for axis in spec_grid.ranges()):
+        values[axis] = sorted({getattr(trial, axis) for trial in grid.trials})
+    return values
 
 
 class Sweep:
@@ -261,38 +302,55 @@ class Sweep:
             data = prepare_inputs(self.inputs, spec.split, task=None)
         else:
             data = load_dataset(spec.dataset, spec.split, source=source)
-        grid = self._grid(data, source)
-        if len(grid.trials) > spec.max_trials and not options.yes:
-            raise FitcheckError(f"{spec.source}: grid has {len(grid.trials)} trials, over max_trials={spec.max_trials}; "
-                                "pass --yes to run it anyway or raise max_trials")
-        if grid.trials[0].model:  # build, check and count every distinct model before anything is written
-            from pipeline.builders import check_and_count, load_builder
-            from pipeline.training import configure_tensorflow
-
-            configure_tensorflow(os.cpu_count() or 1, verbose=options.verbose)  # Keras in this process: quietly
-            self.counts = check_and_count(self.builder or load_builder(grid.trials[0].builder), grid.trials,
-                                          input_shape=data.input_shape, task=data.task, n_classes=data.n_classes)
+        model, builder = self._builder(source)
+        sampler = (TpeSearch(spec, task=data.task, model=model, builder=builder) if spec.search.method == "tpe"
+                   else None)
+        grid = (search_trials(spec, task=data.task, model=model, builder=builder) if sampler is None
+                else Grid((), 0, 0))
+        n_trials = len(grid.trials) if sampler is None else sampler.n_trials * len(sampler.seeds)
+        if n_trials > spec.max_trials and not options.yes:
+            raise FitcheckError(f"{spec.source}: grid has {n_trials} trials, over max_trials={spec.max_trials}; "
+                                "pass --yes to run it anyway, raise max_trials, or sample it with "
+                                "search: {method: random, n_trials: N}")
+        if model and grid.trials:  # build, check and count every distinct model before anything is written
+            self._count(grid.trials, data)
         executor = self.executor or make_executor(options.executor, workers=options.workers,
                                                   ray_address=options.ray_address, verbose=options.verbose)
         executor.warm_up(data)  # workers load TensorFlow while the sweep sets itself up
         try:
             reference = resolve_reference(spec, options, data)  # may refuse the data: before the store opens
             tracker = self.tracker or SweepTracker(options.tracking_uri)
-            return self._run(tracker, executor, data, grid, reference, started)
+            with tempfile.TemporaryDirectory(prefix="fitcheck-rungs-") as folder:  # the pruner's rung record
+                stopping = _stopping(spec, options, folder)
+                grid = replace(grid, trials=tuple(replace(trial, **stopping) for trial in grid.trials))
+                return self._run(tracker, executor, data, grid, reference, started, stopping=stopping,
+                                 sampler=sampler)
         finally:
             executor.close()
 
     def _parameter_count(self, config: TrialConfig, data: PreparedData) -> int:
-        """The builder's model's count, measured up front, else the MLP's."""
+        """The builder's model's count (measured before it trains), else the MLP's."""
         if config.model:
+            if (config.hyperparameters, config.loss) not in self.counts:  # a configuration TPE asked for
+                self._count([config], data)
             return self.counts[(config.hyperparameters, config.loss)]
         return _parameter_count(config, data)
 
-    def _grid(self, data: PreparedData, source: str) -> Grid:
-        """The trials: of fitcheck's MLP, or of the model builder (``build_model=`` or the spec's ``model``)."""
+    def _count(self, configs, data: PreparedData) -> None:
+        """Build, check and count each distinct builder model of ``configs`` in this process."""
+        from pipeline.builders import check_and_count, load_builder
+        from pipeline.training import configure_tensorflow
+
+        configure_tensorflow(os.cpu_count() or 1, verbose=self.options.verbose)  # Keras in this process: quietly
+        self.counts.update(check_and_count(self.builder or load_builder(configs[0].builder), configs,
+                                           input_shape=data.input_shape, task=data.task, n_classes=data.n_classes))
+
+    def _builder(self, source: str) -> tuple[str, bytes]:
+        """The model builder's reference and its serialised function (``build_model=`` or the spec's
+        ``model``); empty for fitcheck's MLP."""
         spec = self.spec
         if not spec.uses_builder:
-            return expand_grid(spec.grid, task=data.task, skip_invalid=spec.skip_invalid, source=source)
+            return "", b""
         from pipeline.builders import builder_reference, resolve_builder, serialise_builder
 
         if self.builder is not None:
@@ -301,16 +359,19 @@ class Sweep:
             folder = Path(self.spec_path).parent if self.spec_path else None
             function = resolve_builder(spec.model, folder=folder, source=source)
             reference, where = spec.model, f"{source}: model"
-        return expand_grid(spec.grid, task=data.task, skip_invalid=spec.skip_invalid, source=source,
-                           model=reference, builder=serialise_builder(function, where=where))
+        return reference, serialise_builder(function, where=where)
 
     def _run(self, tracker: SweepTracker, executor: Executor, data: PreparedData, grid: Grid,
-             resolved_reference: tuple[float | None, str, dict[str, float]], started: float) -> SweepResult:
+             resolved_reference: tuple[float | None, str, dict[str, float]], started: float, *,
+             stopping: dict, sampler: TpeSearch | None = None) -> SweepResult:
+        """Run the grid's trials, or with a TPE ``sampler`` the trials it asks for, batch by batch, each
+        with the ``stopping`` settings (see :func:`_stopping`)."""
         spec, options = self.spec, self.options
         experiment = tracker.use_experiment(options.experiment or spec.experiment_name())
         fingerprint = data.fingerprint()
         spec_hash = f"{spec.fingerprint()}-{fingerprint[:8]}"
-        axes = varying_axes(grid.trials)  # run names and the MLflow UI's columns name only these
+        # run names and the MLflow UI's columns name only the axes that vary
+        axes = varying_axes(grid.trials) if sampler is None else sampler.varying
         records = [TrialRecord(i, config, config.key(fingerprint), config.name(axes),
                                self._parameter_count(config, data))
                    for i, config in enumerate(grid.trials)]
@@ -319,7 +380,8 @@ class Sweep:
         if parent_id:
             tracker.resume_sweep(parent_id)
         else:
-            parent_id = self._start_parent(tracker, data, grid, spec_hash)
+            parent_id = self._start_parent(tracker, data, grid, spec_hash, grid_size=len(grid.trials) if sampler is None
+                                           else sampler.n_trials * len(sampler.seeds))
             if options.resume and settle_sweep(tracker, spec_hash):  # a rival sweep of this spec made the first parent
                 parent_id = tracker.parent_run_id
         existing = [run for runs in tracker.trial_runs().values() for run in runs]
@@ -327,12 +389,17 @@ class Sweep:
         finished_before = [run for run in existing if run.info.status == "FINISHED"]  # by earlier invocations
         finished = {run.data.tags[names.TRIAL_KEY_TAG] for run in finished_before}
         todo = [record for record in records if record.key not in finished]
+        if stopping["pruning"] is not None:
+            self._seed_rungs(tracker, data, stopping["pruning"], finished_before)
         result = SweepResult(experiment, parent_id, data.task, len(records), len(records) - len(todo), grid.n_dropped_invalid,
                              reference_error=reference, reference_source=reference_source,
                              reference_baselines=baselines, n_val=len(data.y_val), varying_axes=axes)
         try:
-            todo = self._claim(tracker, data, todo, result)
-            self._train(tracker, executor, data, todo, result)
+            if sampler is None:
+                todo = self._claim(tracker, data, todo, result)
+                self._train(tracker, executor, data, todo, result)
+            else:
+                self._search(tracker, executor, data, sampler, stopping, finished_before, result, fingerprint)
         except KeyboardInterrupt:
             self._mark_interrupted(tracker)
             raise
@@ -341,6 +408,59 @@ class Sweep:
         result.seconds = time.perf_counter() - started
         self._finish_parent(tracker, result)
         return result
+
+    def _search(self, tracker: SweepTracker, executor: Executor, data: PreparedData, sampler: TpeSearch,
+                stopping: dict, finished_before: list, result: SweepResult, fingerprint: str) -> None:
+        """Ask the search for a batch (``workers`` configurations), train those not finished before, tell it
+        each configuration's best validation value (the mean over its seeds; a failed trial fails it), repeat.
+
+        Trials finished by an earlier invocation are told their logged value, so a rerun with the same
+        batch size asks what the first run asked and trains only what it had not finished.
+        """
+        from pipeline.diagnostics import curve_summary
+
+        best_val = names.summary_metric("best_val", data.task)
+        values = {run.data.tags[names.TRIAL_KEY_TAG]: run.data.metrics.get(best_val) for run in finished_before}
+        batch_size = self.options.workers or os.cpu_count() or 1
+        result.n_trials, held = 0, 0
+        while asked := sampler.ask(batch_size):
+            batch: dict[int, list[str]] = {}
+            todo: dict[str, TrialRecord] = {}
+            for number, config in asked:
+                for seed in sampler.seeds:
+                    trial = replace(config, seed=seed, **stopping)
+                    key = trial.key(fingerprint)
+                    batch.setdefault(number, []).append(key)
+                    result.n_trials += 1
+                    if key in values or key in todo:
+                        result.n_skipped += key in values
+                        continue
+                    todo[key] = TrialRecord(result.n_trials - 1, trial, key, trial.name(result.varying_axes),
+                                            _parameter_count(trial, data))
+            claimed = self._claim(tracker, data, list(todo.values()), result)
+            held += result.n_held
+            self._train(tracker, executor, data, claimed, result)
+            for record in claimed:
+                finished = record.outcome is not None and record.outcome.status == "FINISHED"
+                values[record.key] = curve_summary(record.outcome.curves, task=data.task).get(best_val) if finished else None
+            for number, keys in batch.items():
+                told = [values.get(key) for key in keys]
+                sampler.tell(number, None if None in told else sum(told) / len(told))
+        result.n_held = held
+
+    def _seed_rungs(self, tracker: SweepTracker, data: PreparedData, pruning: Pruning, finished_before: list) -> None:
+        """A resumed sweep's rung record starts with what its earlier invocations' trials reached at each rung,
+        so the trials it trains now are pruned against those too."""
+        from pipeline.diagnostics import SuccessiveHalving
+        from pipeline.rungs import RungRecord
+
+        pruner = SuccessiveHalving(min_epochs=pruning.min_epochs, reduction_factor=pruning.reduction_factor)
+        record, monitor = RungRecord(pruning.record), f"val_{names.task_metric(data.task)}"
+        for run in finished_before:
+            curve = (self._safe(lambda: tracker.reader.curves(run.info.run_id, [monitor])) or {}).get(monitor, [])
+            # a pruned trial reported at its last epoch; one that went on did not report at its final epoch
+            for rung in pruner.rungs(len(curve) + (names.PRUNED_TAG in run.data.tags)):
+                record.report(rung=rung, trial=run.data.tags[names.TRIAL_KEY_TAG], value=min(curve[:rung]))
 
     @staticmethod
     def _mark_interrupted(tracker: SweepTracker) -> None:
@@ -353,13 +473,14 @@ class Sweep:
         except Exception:  # noqa: BLE001 - the user asked to stop; never mask the interrupt
             _log.warning("could not mark the interrupted runs KILLED; a rerun will")
 
-    def _start_parent(self, tracker: SweepTracker, data: PreparedData, grid: Grid, spec_hash: str) -> str:
+    def _start_parent(self, tracker: SweepTracker, data: PreparedData, grid: Grid, spec_hash: str, *,
+                      grid_size: int) -> str:
         spec = self.spec
         params = {
             "dataset": data.name, names.TASK_PARAM: data.task, names.N_TRAIN_PARAM: len(data.y_train),
             names.N_VAL_PARAM: len(data.y_val), "n_test": 0 if data.y_test is None else len(data.y_test),
-            "n_features": data.n_features, "grid_size": len(grid.trials), "n_dropped_invalid": grid.n_dropped_invalid,
-            "spec_hash": spec_hash, names.GRID_PARAM: json.dumps(spec.axis_values()),
+            "n_features": data.n_features, "grid_size": grid_size, "n_dropped_invalid": grid.n_dropped_invalid,
+            "spec_hash": spec_hash, names.GRID_PARAM: json.dumps(_axis_values(spec, grid)),
         }
         name = spec.stem or "sweep"
         return tracker.start_sweep(run_name=f"sweep-{name}", spec_hash=spec_hash, spec_name=name, params=params,
@@ -413,7 +534,7 @@ class Sweep:
             return None
 
     def _diagnose(self, record: TrialRecord, data: PreparedData, reference: float, source: str) -> None:
-        diagnosis = _diagnosis(record.outcome.curves, data, reference, source)
+        diagnosis = _diagnosis(record.outcome.curves, data, reference, source, kept_epoch=record.outcome.kept_epoch)
         if diagnosis is not None:
             record.diagnosis = diagnosis
 
@@ -459,16 +580,17 @@ class Sweep:
                 payload = trial_payload(record.outcome.curves, task=data.task, title=record.name,
                                         diagnosis=record.diagnosis, failure=_failure(record.outcome),
                                         diverged_epoch=record.outcome.diverged_epoch,
-                                        reference_error=result.reference_error)
+                                        reference_error=result.reference_error, **_stops(record.outcome))
                 self._safe(lambda: tracker.update_trial(record.run_id, metrics=payload.metrics, tags=payload.tags,
                                                         artifacts=payload.artifacts))
         for run in finished_before:
             curves = self._safe(lambda: tracker.reader.curves(run.info.run_id, names.curve_columns(data.task)))
-            diagnosis = _diagnosis(curves or {}, data, result.reference_error, result.reference_source)
+            diagnosis = _diagnosis(curves or {}, data, result.reference_error, result.reference_source,
+                                   kept_epoch=_logged_stops(run)["kept_epoch"])
             if diagnosis is None:
                 continue
             payload = trial_payload(curves, task=data.task, title=run.info.run_name, diagnosis=diagnosis,
-                                    reference_error=result.reference_error)
+                                    reference_error=result.reference_error, **_logged_stops(run))
             self._safe(lambda: tracker.update_trial(run.info.run_id, metrics=payload.metrics, tags=payload.tags,
                                                     artifacts=payload.artifacts))
 
@@ -478,7 +600,7 @@ class Sweep:
         payload = trial_payload(outcome.curves, task=data.task, title=record.name,
                                 diagnosis=record.diagnosis, failure=_failure(outcome),
                                 diverged_epoch=outcome.diverged_epoch, train_seconds=outcome.train_seconds,
-                                reference_error=reference)
+                                reference_error=reference, **_stops(outcome))
         try:
             tracker.finish_trial(record.run_id, curves=outcome.curves, metrics=payload.metrics, tags=payload.tags,
                                  artifacts=payload.artifacts, status=outcome.status)

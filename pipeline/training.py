@@ -30,6 +30,13 @@ class TrialOutcome:
     train_seconds: float = 0.0
     error: str | None = None
     diverged_epoch: int | None = None
+    #: Early stopping: the epoch the trial stopped at, the epoch whose weights it kept, and the
+    #: validation values (``val_loss``, ``val_<metric>``) measured again on the kept weights.
+    stopped_epoch: int | None = None
+    kept_epoch: int | None = None
+    kept_values: dict[str, float] = field(default_factory=dict)
+    #: Successive halving: the rung that pruned the trial.
+    pruned_epoch: int | None = None
 
 
 def require_tensorflow() -> None:
@@ -71,6 +78,7 @@ def train_trial(index: int, config: TrialConfig, data: PreparedData) -> TrialOut
     import keras
 
     from pipeline.callbacks import EpochEndEvaluation
+    from pipeline.names import task_metric
     from pipeline.model import build_model, make_optimizer
     from pipeline.targets import output_head
 
@@ -95,8 +103,9 @@ def train_trial(index: int, config: TrialConfig, data: PreparedData) -> TrialOut
             (data.X_train, y_train, data.y_train), (data.X_val, y_val, data.y_val),
             loss=loss, head=head, target_scale=data.target_scale,
         )
+        stoppers = _stoppers(config, monitor=f"val_{task_metric(data.task)}")
         model.fit(_epoch_stream(data.X_train, y_train, config), steps_per_epoch=steps_per_epoch,
-                  epochs=config.epochs, shuffle=False, verbose=0, callbacks=[evaluation])
+                  epochs=config.epochs, shuffle=False, verbose=0, callbacks=[evaluation, *stoppers.values()])
     except Exception as error:  # a failing trial must not take the sweep down
         curves = evaluation.curves if evaluation is not None else {}
         return TrialOutcome(index, "FAILED", curves, time.perf_counter() - started,
@@ -106,7 +115,28 @@ def train_trial(index: int, config: TrialConfig, data: PreparedData) -> TrialOut
         return TrialOutcome(index, "FAILED", evaluation.curves, seconds,
                             error=f"loss diverged (non-finite) at epoch {evaluation.diverged_epoch}",
                             diverged_epoch=evaluation.diverged_epoch)
-    return TrialOutcome(index, "FINISHED", evaluation.curves, seconds)
+    outcome = TrialOutcome(index, "FINISHED", evaluation.curves, seconds)
+    early, pruning = stoppers.get("early"), stoppers.get("pruning")
+    if early is not None and early.kept_epoch is not None:
+        outcome.stopped_epoch, outcome.kept_epoch = early.stopped_epoch, early.kept_epoch
+        outcome.kept_values = {name: value for name, value in evaluation.measure().items() if name.startswith("val_")}
+    if pruning is not None:
+        outcome.pruned_epoch = pruning.pruned_epoch
+    return outcome
+
+
+def _stoppers(config: TrialConfig, *, monitor: str) -> dict:
+    """The callbacks that may end the trial before its last epoch: ``early`` and ``pruning``, as configured."""
+    from pipeline.callbacks import OnlineStopping, RungPruning
+
+    stoppers: dict = {}
+    if config.early_stopping:
+        stoppers["early"] = OnlineStopping(monitor)
+    if config.pruning is not None:
+        stoppers["pruning"] = RungPruning(monitor, record=config.pruning.record, trial=config.key(""),
+                                          epochs=config.epochs, min_epochs=config.pruning.min_epochs,
+                                          reduction_factor=config.pruning.reduction_factor)
+    return stoppers
 
 
 def _epoch_stream(X: np.ndarray, y: np.ndarray, config: TrialConfig):

@@ -47,7 +47,9 @@ def recommended_train_metric(diagnosis: Diagnosis) -> dict[str, float]:
 def trial_payload(curves: Mapping[str, Sequence[float]], *, task: str, title: str,
                   diagnosis: Diagnosis | None = None, failure: str | None = None,
                   diverged_epoch: int | None = None, train_seconds: float | None = None,
-                  reference_error: float | None = None) -> TrialPayload:
+                  reference_error: float | None = None, pruned_epoch: int | None = None,
+                  stopped_epoch: int | None = None, kept_epoch: int | None = None,
+                  kept_values: Mapping[str, float] | None = None) -> TrialPayload:
     """The metrics, tags and files of a trial run.
 
     Parameters
@@ -60,16 +62,31 @@ def trial_payload(curves: Mapping[str, Sequence[float]], *, task: str, title: st
     failure : str, optional
         Why the trial failed; a failed trial is labelled ``diverged`` whatever its diagnosis.
     diverged_epoch, train_seconds, reference_error : optional
+    pruned_epoch : int, optional
+        The rung successive halving pruned the trial at: the label is ``pruned``, not a fit label.
+    stopped_epoch, kept_epoch, kept_values : optional
+        Early stopping: where the trial stopped, the epoch whose weights it kept, and the validation
+        values measured again on those weights (``val_<metric>`` is logged as ``kept_val_<metric>``).
     """
     metrics: dict[str, float] = {} if train_seconds is None else {names.TRAIN_SECONDS: train_seconds}
     metrics.update(curve_summary(curves, task=task))
-    tags: dict[str, str] = {names.NOTE_TAG: trial_description(diagnosis, failure=failure, diverged_epoch=diverged_epoch)}
+    tags: dict[str, str] = {names.NOTE_TAG: trial_description(
+        diagnosis, failure=failure, diverged_epoch=diverged_epoch, pruned_epoch=pruned_epoch,
+        stopped_epoch=stopped_epoch, kept_epoch=kept_epoch)}
+    if stopped_epoch is not None:
+        metric = f"val_{names.task_metric(task)}"
+        metrics.update({names.STOPPED_EPOCH: stopped_epoch, names.KEPT_EPOCH: kept_epoch})
+        if metric in (kept_values or {}):
+            metrics[names.summary_metric(names.KEPT_VAL, task)] = kept_values[metric]
     artifacts: dict[str, bytes] = {}
     if diagnosis is not None:
         metrics.update(diagnosis.metrics())
         metrics.update(recommended_train_metric(diagnosis))
         tags.update(diagnosis.tags())  # the labels and whether the bias verdict is decided
         artifacts["diagnosis.json"] = json.dumps(diagnosis.to_dict(), indent=2, default=str).encode()
+    if pruned_epoch is not None and failure is None:
+        tags.update({names.DIAGNOSIS_TAG: names.PRUNED, names.PRUNED_TAG: str(pruned_epoch)})
+        tags.pop(names.DIAGNOSIS_AT_RECOMMENDED_TAG, None)
     if failure is not None:
         tags.update({names.DIAGNOSIS_TAG: names.DIVERGED, names.ERROR_TAG: failure})
         if diverged_epoch:

@@ -41,13 +41,15 @@ class ReferenceErrorOption(click.ParamType):
 @click.option("--reference-error", type=ReferenceErrorOption(), default="spec", show_default=True,
               help="Known optimal (Bayes or human-level) error; 'spec' keeps the spec's setting.")
 @click.option("--yes", is_flag=True, help="Run a grid larger than the spec's max_trials.")
+@click.option("--early-stopping", is_flag=True,
+              help="End each trial once its recommended epoch can no longer change; keep that epoch's weights.")
 @click.option("--fail-on-error", is_flag=True, help="Exit with code 1 when any trial failed.")
 @click.option("--no-report", is_flag=True, help="Do not write the HTML report.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @verbose_option
 @click.pass_context
 def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experiment, executor, ray_address, resume,
-                  reference_error, yes, fail_on_error, no_report, no_progress) -> None:
+                  reference_error, yes, early_stopping, fail_on_error, no_report, no_progress) -> None:
     """Run the sweep described by the YAML file SPEC."""
     from pipeline import interrupt
     from pipeline.sweep import SweepOptions, run_sweep
@@ -57,7 +59,8 @@ def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experime
     options = SweepOptions(
         tracking_uri=tracking_uri, experiment=experiment, workers=workers, executor=executor,
         ray_address=ray_address, resume=resume, yes=yes, reference_error=reference_error,
-        report=not no_report, progress=not no_progress, verbose=bool(ctx.find_root().obj.get("verbose")),
+        early_stopping=early_stopping, report=not no_report, progress=not no_progress,
+        verbose=bool(ctx.find_root().obj.get("verbose")),
         started=STARTED,
     )
     result = run_sweep(spec, options)

@@ -18,11 +18,13 @@ from pipeline.diagnostics._labels import (
     LABELS,
     label_improves,
 )
+from pipeline.diagnostics._pruning import SuccessiveHalving
 from pipeline.diagnostics._noise import error_rate_se, rmse_se
 from pipeline.diagnostics._ranking import mlp_parameter_count, rank_trials, ranking_sentence
 from pipeline.diagnostics._reference import CappedReference, cap_reference
 from pipeline.diagnostics._summary import curve_summary
 from pipeline.diagnostics._stopping import (
+    OnlineStop,
     early_stopping_settings,
     online_stop,
     patience_floor,
@@ -34,7 +36,8 @@ from pipeline.diagnostics._trend import TrainingTrend, training_trend
 
 __all__ = [
     "DIVERGED", "GOOD_FIT", "HIGH_BIAS", "HIGH_BIAS_HIGH_VARIANCE", "HIGH_VARIANCE", "LABELS",
-    "CappedReference", "Diagnosis", "LABEL_ADVICE", "TrainingTrend", "UNDECIDED_BIAS_ADVICE", "advice",
+    "CappedReference", "Diagnosis", "LABEL_ADVICE", "OnlineStop", "SuccessiveHalving", "TrainingTrend",
+    "UNDECIDED_BIAS_ADVICE", "advice",
     "advice_contradictions", "cap_reference", "concentration", "curve_summary", "diagnose", "diverged_at",
     "early_stopping_settings",
     "error_rate_se", "label_improves", "mlp_parameter_count", "online_stop", "patience_floor", "rank_trials",

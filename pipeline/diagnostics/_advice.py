@@ -9,7 +9,7 @@ early at epoch k" only when the label at k improves on the label at the end.
 from __future__ import annotations
 
 from pipeline.diagnostics._labels import label_improves
-from pipeline.names import DIVERGED, GOOD_FIT, HIGH_BIAS, HIGH_BIAS_HIGH_VARIANCE, HIGH_VARIANCE, UNDIAGNOSED
+from pipeline.names import DIVERGED, GOOD_FIT, HIGH_BIAS, HIGH_BIAS_HIGH_VARIANCE, HIGH_VARIANCE, PRUNED, UNDIAGNOSED
 
 TRAIN_LONGER = "train longer"
 ADD_CAPACITY = "add capacity"
@@ -45,6 +45,11 @@ LABEL_ADVICE = {
         "Lower the learning rate, or use adam instead of plain sgd.",
         "Standardise the inputs; clip gradients for deep networks.",
         "Read the error tag on the run for failures that are not divergence.",
+    ]),
+    PRUNED: ("Successive halving stopped these trials: at a rung their validation error was not among the "
+             "best of the sweep's trials.", [
+        "Read each one's curves up to the rung: a slow starter may deserve a run without pruning.",
+        "Spend the epochs saved on the configurations that went on.",
     ]),
     UNDIAGNOSED: ("These runs carry no diagnosis tag (still running, or logged by an older fitcheck).", [
         "Re-run `fitcheck diagnose` on the sweep, or resume it to finish the missing trials.",

@@ -86,6 +86,67 @@ def recommend_stop(
     return int(np.argmax(smoothed - ahead <= min_delta)) + 1  # the last epoch always qualifies
 
 
+class OnlineStop:
+    """:func:`recommend_stop` epoch by epoch: stop once its pick can no longer change.
+
+    After ``n`` epochs the pick ``r`` of :func:`recommend_stop` on the curve so far is final when
+    the smoothed values of epochs ``r`` to ``r + patience`` no longer depend on epochs to come
+    (``r + patience + window // 2 <= n``): every earlier epoch is then beaten by a final value and
+    ``r`` is beaten by none, so training on would recommend ``r`` too. It judges the values it is
+    given and changes nothing else; a Keras callback (:class:`pipeline.callbacks.OnlineStopping`)
+    feeds it and keeps the weights.
+
+    Examples
+    --------
+    >>> rule = OnlineStop(window=1, patience=2)
+    >>> for value in [5, 4, 3, 2, 1, 2, 3, 4, 5]:
+    ...     rule.update(value)
+    ...     if rule.kept_epoch is not None:
+    ...         break
+    >>> rule.n_epochs, rule.kept_epoch
+    (7, 5)
+    """
+
+    def __init__(self, *, window: int = DEFAULT_WINDOW, patience: int = DEFAULT_PATIENCE, min_delta: float = 0.0):
+        if window < 1 or window % 2 == 0:
+            raise ValueError(f"window must be a positive odd number but got {window}.")
+        if patience < 1:
+            raise ValueError(f"patience must be at least 1 but got {patience}.")
+        self.window, self.patience, self.min_delta = window, patience, min_delta
+        self.values: list[float] = []
+
+    def reset(self) -> None:
+        """Forget the curve, to judge a new run."""
+        self.values = []
+
+    def update(self, value: float) -> None:
+        """Add the next epoch's validation value (finite, lower is better)."""
+        self.values.append(float(value))
+
+    @property
+    def n_epochs(self) -> int:
+        return len(self.values)
+
+    @property
+    def pick(self) -> int:
+        """:func:`recommend_stop` on the epochs so far (1 before any)."""
+        if not self.values:
+            return 1
+        return recommend_stop(np.array(self.values), window=self.window, patience=self.patience,
+                              min_delta=self.min_delta)
+
+    @property
+    def kept_epoch(self) -> int | None:
+        """The epoch to keep once the pick is final, else None (train on)."""
+        pick = self.pick
+        return pick if self.values and pick + self.patience + self.window // 2 <= self.n_epochs else None
+
+    @property
+    def earliest_candidate(self) -> int:
+        """No epoch before this one can be kept any more: it is beaten by a value that is final."""
+        return max(1, min(self.pick, self.n_epochs - self.patience - self.window // 2 + 1))
+
+
 def replay_keras_early_stopping(
     curve: np.ndarray, *, patience: int, min_delta: float = 0.0
 ) -> tuple[int, int]:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from pipeline import names
 from pipeline.diagnostics import LABEL_ADVICE, UNDECIDED_BIAS_ADVICE, concentration, curve_summary, rank_trials
-from pipeline.names import DIVERGED, GOOD_FIT, HIGH_VARIANCE, LABELS, UNDIAGNOSED
+from pipeline.names import DIVERGED, GOOD_FIT, HIGH_VARIANCE, LABELS, NOT_RANKED, UNDIAGNOSED
 from pipeline.report._gather import LoggedSweep, LoggedTrial
 
 NOT_SHOWN_AXES = ("seed",)
@@ -77,8 +77,8 @@ def fixed_axes(frame: pd.DataFrame, axes: list[str]) -> dict[str, object]:
 def ranked(frame: pd.DataFrame, *, metric: str, n_val: int) -> pd.DataFrame:
     """Trials ranked by validation metric at their recommended epoch, with ties (within one standard
     error of the best) and the pick: the simplest of the tied (:func:`pipeline.diagnostics.rank_trials`).
-    Diverged trials and trials without a value come last."""
-    fitted = frame[frame["label"] != DIVERGED].assign(
+    Diverged and pruned trials and trials without a value come last."""
+    fitted = frame[~frame["label"].isin(NOT_RANKED)].assign(
         rec_val=lambda f: f["rec_val"].fillna(f["best_val"]),
         n_parameters=lambda f: f[names.N_PARAMETERS_PARAM].fillna(0))
     if fitted["rec_val"].notna().any():
@@ -128,7 +128,7 @@ def axis_effects(frame: pd.DataFrame, axis: str) -> list[dict]:
     effects = []
     for value in value_order(frame[axis]):
         group = frame[frame[axis] == value]
-        fitted = group[group["label"] != DIVERGED]
+        fitted = group[~group["label"].isin(NOT_RANKED)]
         shares = [(label, count, count / len(group)) for label, count in label_counts(group)]
         effects.append({
             "value": value, "n": len(group), "train": fitted["final_train"].mean(), "val": fitted["final_val"].mean(),
@@ -166,8 +166,8 @@ def grid_axes(frame: pd.DataFrame, axes: list[str]) -> tuple[str, str] | None:
 
 def best_trial(frame: pd.DataFrame) -> dict | None:
     """The trial with the lowest validation metric at its recommended epoch (the leaderboard's ranking
-    value; the best validation value where there is none), among those that did not diverge."""
-    fitted = frame[frame["label"] != DIVERGED]
+    value; the best validation value where there is none), among those that did not diverge or get pruned."""
+    fitted = frame[~frame["label"].isin(NOT_RANKED)]
     value = fitted["rec_val"].fillna(fitted["best_val"])
     return None if value.isna().all() else fitted.loc[value.idxmin()].to_dict()
 
