@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass
 
 from pipeline.errors import FitcheckError
-from pipeline.names import AXES
+from pipeline.names import AXES, FULL_TRAIN_SIZE
 from pipeline.spec import GridSpec
 
 #: Losses each task accepts. Binary targets may also be read as two classes (softmax).
@@ -39,10 +39,19 @@ class TrialConfig:
     seed: int
     l2: float = 0.0
     dropout: float = 0.0
+    #: The training rows it trains on: a fraction in (0, 1] of the training split, or a row count >= 2
+    #: (:func:`pipeline.data.training_subset`); nested subsets, so a smaller size's rows are in a larger's.
+    train_size: float | int = FULL_TRAIN_SIZE
 
     def key(self, data_fingerprint: str) -> str:
-        """A stable hash of this configuration, the dataset fingerprint and the seed."""
-        payload = json.dumps({**asdict(self), "data": data_fingerprint}, sort_keys=True)
+        """A stable hash of this configuration, the dataset fingerprint and the seed.
+
+        A field added later is left out of the hash at its default, so runs logged before it existed resume.
+        """
+        fields = asdict(self)
+        if self.train_size == FULL_TRAIN_SIZE:
+            del fields["train_size"]
+        payload = json.dumps({**fields, "data": data_fingerprint}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def name(self, varying: Collection[str] | None = None) -> str:
@@ -50,7 +59,8 @@ class TrialConfig:
 
         With ``varying`` (the axes that differ across the sweep, see :func:`varying_axes`), only
         those axes are named, so names fit MLflow's run name column: ``d2w32-lr0.001``. Width,
-        activation and dropout are not named for a depth-0 network, nor l2 and dropout when 0.
+        activation and dropout are not named for a depth-0 network, nor l2 and dropout when 0, nor a
+        ``train_size`` of the whole training split unless it varies (``-n0.25``: a quarter of it).
         """
         shown = set(AXES) if not varying else set(varying)
         hidden = self.depth > 0
@@ -60,7 +70,7 @@ class TrialConfig:
             ("loss", f"-{self.loss}", True), ("learning_rate", f"-lr{self.learning_rate:g}", True),
             ("batch_size", f"-bs{self.batch_size}", True), ("epochs", f"-e{self.epochs}", True),
             ("l2", f"-l2{self.l2:g}", bool(self.l2)), ("dropout", f"-do{self.dropout:g}", hidden and bool(self.dropout)),
-            ("seed", f"-s{self.seed}", True),
+            ("seed", f"-s{self.seed}", True), ("train_size", f"-n{self.train_size:g}", bool(varying) or self.train_size != FULL_TRAIN_SIZE),
         ]
         return "".join(text for axis, text, on in parts if on and axis in shown).strip("-") or "d0"
 
@@ -129,16 +139,16 @@ def expand_grid(grids: GridSpec | list[GridSpec], *, task: str, skip_invalid: bo
     dropped = collapsed = 0
     combinations = itertools.chain.from_iterable(
         itertools.product(grid.depth, grid.width, grid.activation, grid.loss, grid.optimizer, grid.learning_rate,
-                          grid.batch_size, grid.epochs, grid.l2, grid.dropout, grid.seeds)
+                          grid.batch_size, grid.epochs, grid.l2, grid.dropout, grid.seeds, grid.train_size)
         for grid in grids)
-    for depth, width, activation, loss, optimizer, lr, batch, epochs, l2, dropout, seed in combinations:
+    for depth, width, activation, loss, optimizer, lr, batch, epochs, l2, dropout, seed, train_size in combinations:
         if incompatibility(task, loss):
             dropped += 1
             continue
         if depth == 0:
             width, activation, dropout = 0, "none", 0.0
         config = TrialConfig(depth, width, activation, loss, optimizer, float(lr), batch, epochs, seed,
-                             float(l2), float(dropout))
+                             float(l2), float(dropout), train_size)
         if config in seen:
             collapsed += 1
             continue

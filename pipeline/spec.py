@@ -25,7 +25,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool,
 
 from pipeline._read_yaml import read_yaml_file
 from pipeline.errors import ECHO_CHARS, FitcheckError, echo
-from pipeline.names import TASKS
+from pipeline.names import FULL_TRAIN_SIZE, TASKS
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "leaky_relu", "linear", "swish", "softplus")
 LOSSES = (
@@ -123,7 +123,20 @@ def _text(*, max_chars: int) -> BeforeValidator:
     return BeforeValidator(check)
 
 
+def _train_size(value: Any) -> Union[int, float]:
+    """A fraction in (0, 1] of the training split (``1`` is all of it), or a whole row count >= 2."""
+    rule = "a fraction in (0, 1] of the training split or a whole number of rows >= 2"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"must be {rule} but got {_shown(value)}")
+    if value <= 1:
+        return float(value)
+    if float(value).is_integer() and value <= MAX_SAMPLES:
+        return int(value)
+    raise ValueError(f"must be {rule} (at most {MAX_SAMPLES}) but got {_shown(value)}")
+
+
 Seed = Annotated[int, _number(whole=True, ge=0, le=SEED_MAX)]
+TrainSize = Annotated[Union[int, float], BeforeValidator(_train_size)]
 Name = Annotated[str, _text(max_chars=MAX_NAME_CHARS)]
 _non_negative = _number_check(ge=0)
 
@@ -234,6 +247,8 @@ class GridSpec(_Strict):
     seeds: list[Seed] = [0]
     l2: list[Annotated[float, _number(ge=0, le=MAX_L2)]] = [0.0]
     dropout: list[Annotated[float, _number(ge=0, lt=1)]] = [0.0]
+    #: Nested subsets of the training split, each against the same validation split: a learning curve.
+    train_size: list[TrainSize] = [FULL_TRAIN_SIZE]
 
     _lists = field_validator("*", mode="before")(_as_list)
 
@@ -243,6 +258,28 @@ class GridSpec(_Strict):
             if not values:
                 raise ValueError(f"grid axis '{name}' is empty: give at least one value")
         return self
+
+
+#: Sizes ``learning_curve`` (and ``fitcheck sweep --learning-curve``) adds when the spec names none.
+DEFAULT_CURVE_SIZES = (0.125, 0.25, 0.5, FULL_TRAIN_SIZE)
+DEFAULT_CURVE_TOP = 3
+
+
+class LearningCurveSpec(_Strict):
+    """After the sweep, train the ``top`` configurations (ranked as the leaderboard ranks them) at the
+    ``sizes`` of the training split they lack, as further nested runs: a learning curve for each."""
+
+    sizes: list[TrainSize] = list(DEFAULT_CURVE_SIZES)
+    top: Annotated[int, _number(whole=True, ge=1, le=MAX_TRIALS_LIMIT)] = DEFAULT_CURVE_TOP
+
+    _lists = field_validator("sizes", mode="before")(_as_list)
+
+    @field_validator("sizes")
+    @classmethod
+    def _three_sizes(cls, sizes: list[Union[int, float]]) -> list[Union[int, float]]:
+        if len(set(sizes)) < 3:
+            raise ValueError(f"must list at least 3 distinct sizes (a curve needs 3 points) but got {sizes}")
+        return sorted(set(sizes), key=lambda size: (size > 1, size))
 
 
 class SweepSpec(_Strict):
@@ -255,6 +292,7 @@ class SweepSpec(_Strict):
     skip_invalid: StrictBool = False
     reference_error: Annotated[Union[float, str], BeforeValidator(_reference)] = "estimate"
     max_trials: Annotated[int, _number(whole=True, ge=1, le=MAX_TRIALS_LIMIT)] = DEFAULT_MAX_TRIALS
+    learning_curve: Optional[LearningCurveSpec] = None
     source: str = Field("", exclude=True)
 
     @field_validator("grid")
@@ -282,8 +320,16 @@ class SweepSpec(_Strict):
         return values
 
     def fingerprint(self) -> str:
-        """A short stable hash of the spec's content (not of its file name)."""
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """A short stable hash of the spec's content (not of its file name).
+
+        Keys added later are left out at their defaults, so a spec written before them keeps its hash
+        (and its sweep resumes). ``learning_curve`` is left out too: it adds runs to the same sweep.
+        """
+        content = self.model_dump(mode="json", exclude={"learning_curve"})
+        for grid in content["grid"] if isinstance(content["grid"], list) else [content["grid"]]:
+            if grid["train_size"] == [FULL_TRAIN_SIZE]:
+                del grid["train_size"]
+        payload = json.dumps(content, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     def experiment_name(self) -> str:
@@ -296,7 +342,7 @@ def _allowed_keys(model: type[BaseModel]) -> list[str]:
 
 
 def _model_at(loc: tuple) -> type[BaseModel]:
-    sections = {"dataset": DatasetSpec, "split": SplitSpec, "grid": GridSpec}
+    sections = {"dataset": DatasetSpec, "split": SplitSpec, "grid": GridSpec, "learning_curve": LearningCurveSpec}
     return sections.get(str(loc[0]), SweepSpec) if len(loc) > 1 else SweepSpec
 
 
