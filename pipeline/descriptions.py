@@ -93,9 +93,15 @@ def trial_description(diagnosis: Diagnosis | None, *, failure: str | None = None
         if stop:
             lines += ["", f"`keras.callbacks.EarlyStopping(monitor={stop['monitor']!r}, mode={stop['mode']!r}, "
                           f"patience={stop['patience']}, min_delta={stop['min_delta']:.4g}, restore_best_weights=True)`"]
+    if d.data_size is not None:
+        lines += ["", f"**More data?** {_capital(d.data_size.advice)}. Evidence: {d.data_size.evidence}."]
     if d.notes:
         lines += ["", *(f"- {note}" for note in d.notes)]
     return "\n".join(lines)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def merge_description(existing: str | None, ours: str) -> str:
@@ -117,9 +123,12 @@ def best_trial(trials: Sequence[TrialLine]) -> TrialLine | None:
 
 
 def sweep_description(trials: Sequence[TrialLine], *, experiment_id: str, task: str,
-                      reference_error: float | None, reference_source: str, view_link: str | None = None) -> str:
+                      reference_error: float | None, reference_source: str, view_link: str | None = None,
+                      learning_curves: Sequence[tuple[str, str | None, str]] = ()) -> str:
     """A sweep (parent) run's description: counts by label, the best configuration, the reference,
-    a link to the view of its trials and a table of trials by label, each linking to its run.
+    a link to the view of its trials, the verdict of each learning curve over training-set size
+    (``(configuration, run of its largest size, verdict in words)``) and a table of trials by label,
+    each linking to its run.
 
     Links are relative to the MLflow UI (``#/experiments/...``), so they work wherever it is served.
     The table is cut, with a note, to keep the text under :data:`MAX_CHARS`.
@@ -139,6 +148,12 @@ def sweep_description(trials: Sequence[TrialLine], *, experiment_id: str, task: 
     if view_link:
         lines += [f"[Open the trials grouped by label]({view_link}), with the columns that compare them; "
                   "the chart view plots each trial's curves and summary metrics.", ""]
+    if learning_curves:
+        lines += ["#### More data or more capacity? Learning curves over training-set size", "",
+                  f"The parent's `lc_val_{metric}/<configuration>` metrics plot each curve (step = training rows).", ""]
+        lines += [f"- {f'[{_text(name)}]({run_link(experiment_id, run_id)})' if run_id else _text(name)}: {verdict}."
+                  for name, run_id, verdict in learning_curves]
+        lines.append("")
     header = ["#### Trials by label", "",
               f"| label | trial | validation {metric} at the recommended epoch | recommended epochs |", "|---|---|---|---|"]
     ranked = sorted(trials, key=lambda t: (order.get(t.label, 99), _sort_value(t.recommended_val), t.name))

@@ -12,17 +12,19 @@ import math
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline import interrupt, names
-from pipeline.data import PreparedData, load_dataset
+from pipeline.data import PreparedData, load_dataset, subset_rows
 from pipeline.errors import FitcheckError
 from pipeline.executors import Executor, TrialStarted, make_executor
 from pipeline.grid import Grid, TrialConfig, expand_grid, varying_axes
-from pipeline.spec import SweepSpec, load_spec
+from pipeline.learning_curves import (CurvePoint, curve_metrics, curves_by_configuration, largest,
+                                      missing_trials, top_configurations)
+from pipeline.spec import LearningCurveSpec, SweepSpec, load_spec
 from pipeline.tracking import (
     DatasetFrame,
     SweepLinks,
@@ -57,6 +59,9 @@ class SweepOptions:
     verbose: bool = False
     #: ``time.perf_counter()`` when the command started (the CLI sets it), so the wall time is the command's own.
     started: float | None = None
+    #: After the sweep, add learning curves over training-set size for its best configurations (the spec's
+    #: ``learning_curve``, else its defaults), as ``fitcheck sweep --learning-curve`` asks.
+    learning_curve: bool = False
 
 
 @dataclass
@@ -71,6 +76,8 @@ class TrialRecord:
     run_id: str | None = None
     outcome: TrialOutcome | None = None
     diagnosis: object | None = None
+    #: Training rows it trains on (its ``train_size`` of the training split).
+    n_train: int = 0
 
     @property
     def label(self) -> str:
@@ -104,6 +111,9 @@ class SweepResult:
     links: SweepLinks | None = None
     #: Trials left to another live fitcheck process of the same sweep, which claimed them first.
     n_held: int = 0
+    #: Per configuration with a learning curve of at least 3 sizes: its name, the run of its largest size,
+    #: and the :class:`~pipeline.diagnostics.DataSizeVerdict`.
+    learning_curves: list[tuple[str, str | None, object]] = field(default_factory=list)
 
     @property
     def n_failed(self) -> int:
@@ -116,16 +126,18 @@ class SweepResult:
     def summary_frame(self, task: str) -> pd.DataFrame:
         """One row per trial run now, ranked by the validation metric at its recommended epoch: config,
         that value, the recommended epoch, label, parameters, and whether it is tied with the best
-        (within one standard error; see :func:`pipeline.diagnostics.rank_trials`)."""
+        (within one standard error; see :func:`pipeline.diagnostics.rank_trials`). Only trials at the
+        largest training size are ranked: a learning curve's smaller sizes are not candidates."""
         from pipeline.diagnostics import rank_trials
 
         at_stop = names.summary_metric(names.RECOMMENDED_VAL, task)
+        full = max((record.n_train for record in self.records), default=0)
         rows = [{
             "trial": record.name, "status": record.outcome.status,
             at_stop: record.diagnosis.recommended_val_metric if record.diagnosis else math.nan,
             "stop_at": record.diagnosis.recommended_epochs if record.diagnosis else None,
             "label": record.label, names.N_PARAMETERS_PARAM: record.n_parameters,
-        } for record in self.records if record.outcome is not None]
+        } for record in self.records if record.outcome is not None and record.n_train == full]
         if not rows:
             return pd.DataFrame(rows)
         frame = pd.DataFrame(rows).astype({"stop_at": "Int64", at_stop: float})
@@ -164,10 +176,10 @@ def resolve_reference(
 
 
 def _wanted(record: TrialRecord, data: PreparedData) -> WantedTrial:
-    """The trial's claim: its run, with every axis, the task and the parameter count as params."""
+    """The trial's claim: its run, with every axis, the task, its training rows and the parameter count as params."""
     return WantedTrial(run_name=record.name, trial_key=record.key,
                        params={**record.config.params(), names.TASK_PARAM: data.task,
-                               names.N_PARAMETERS_PARAM: record.n_parameters})
+                               names.N_TRAIN_PARAM: record.n_train, names.N_PARAMETERS_PARAM: record.n_parameters})
 
 
 def _parameter_count(config: TrialConfig, data: PreparedData) -> int:
@@ -178,14 +190,14 @@ def _parameter_count(config: TrialConfig, data: PreparedData) -> int:
     return mlp_parameter_count(config.depth, config.width if config.depth else 0, data.n_features, units)
 
 
-def _diagnosis(curves: dict[str, list[float]], data: PreparedData, reference: float, source: str):
-    """The diagnosis of a trial's curves against ``reference``; None when there are no curves."""
+def _diagnosis(curves: dict[str, list[float]], data: PreparedData, reference: float, source: str, *, n_train: int):
+    """The diagnosis of a trial's curves (trained on ``n_train`` rows) against ``reference``; None without curves."""
     from pipeline.diagnostics import diagnose
 
     frame = curves_frame(curves)
     if frame.empty:
         return None
-    return diagnose(frame, task=data.task, n_train=len(data.y_train), n_val=len(data.y_val),
+    return diagnose(frame, task=data.task, n_train=n_train, n_val=len(data.y_val),
                     reference_error=reference, reference_source=source,
                     monitor=f"val_{names.task_metric(data.task)}")  # the name fitcheck logs
 
@@ -215,6 +227,9 @@ class Sweep:
             check_tracking_uri(options.tracking_uri)  # fail fast, before any data is read; creates nothing
         data = load_dataset(spec.dataset, spec.split, source=spec.source or "spec")
         grid = expand_grid(spec.grid, task=data.task, skip_invalid=spec.skip_invalid, source=spec.source or "spec")
+        curve_spec = self._curve_spec()
+        for size in {config.train_size for config in grid.trials} | set(curve_spec.sizes if curve_spec else ()):
+            subset_rows(size, len(data.y_train), source=f"{spec.source or 'spec'}: train_size")  # refuse before any write
         if len(grid.trials) > spec.max_trials and not options.yes:
             raise FitcheckError(f"{spec.source}: grid has {len(grid.trials)} trials, over max_trials={spec.max_trials}; "
                                 "pass --yes to run it anyway or raise max_trials")
@@ -235,8 +250,7 @@ class Sweep:
         fingerprint = data.fingerprint()
         spec_hash = f"{spec.fingerprint()}-{fingerprint[:8]}"
         axes = varying_axes(grid.trials)  # run names and the MLflow UI's columns name only these
-        records = [TrialRecord(i, config, config.key(fingerprint), config.name(axes),
-                               _parameter_count(config, data)) for i, config in enumerate(grid.trials)]
+        records = [self._record(i, config, fingerprint, axes, data) for i, config in enumerate(grid.trials)]
         reference, reference_source, baselines = resolved_reference
         parent_id = tracker.find_sweep(spec_hash) if options.resume else None
         if parent_id:
@@ -261,9 +275,117 @@ class Sweep:
             raise
         if self._settle_reference(data, result, finished_before):
             self._rediagnose(tracker, data, result, finished_before)
+        curve_spec, extra = self._curve_spec(), []
+        if curve_spec is not None:
+            extra = self._add_learning_curves(tracker, executor, data, records, finished_before, finished, result,
+                                              curve_spec)
+            if self._settle_reference(data, result, finished_before):
+                self._rediagnose(tracker, data, result, finished_before)
+        self._judge_learning_curves(tracker, data, records + extra, finished_before, result)
         result.seconds = time.perf_counter() - started
         self._finish_parent(tracker, result)
         return result
+
+    def _curve_spec(self) -> LearningCurveSpec | None:
+        """The learning curve to add after the sweep: the spec's, else its defaults under ``--learning-curve``."""
+        return self.spec.learning_curve or (LearningCurveSpec() if self.options.learning_curve else None)
+
+    @staticmethod
+    def _record(index: int, config: TrialConfig, fingerprint: str, axes: tuple[str, ...],
+                data: PreparedData) -> TrialRecord:
+        return TrialRecord(index, config, config.key(fingerprint), config.name(axes), _parameter_count(config, data),
+                           n_train=subset_rows(config.train_size, len(data.y_train)))
+
+    def _add_learning_curves(self, tracker: SweepTracker, executor: Executor, data: PreparedData,
+                             records: list[TrialRecord], finished_before: list, finished: set[str],
+                             result: SweepResult, curve_spec: LearningCurveSpec) -> list[TrialRecord]:
+        """Train the best configurations at the curve's sizes they lack, as more trials of the sweep
+        (claimed, resumed and isolated like any other); return the records of those trials."""
+        metric = names.task_metric(data.task)
+        at_stop = names.summary_metric(names.RECOMMENDED_VAL, data.task)
+        logged = {run.data.tags.get(names.TRIAL_KEY_TAG): run.data.metrics for run in finished_before}
+        full = set(largest([record.config for record in records], len(data.y_train)))
+        candidates = pd.DataFrame([{
+            "config": record.config, "n_parameters": record.n_parameters,
+            "value": (record.diagnosis.recommended_val_metric if record.diagnosis is not None
+                      else logged.get(record.key, {}).get(at_stop, math.nan)),
+            "epochs": (record.diagnosis.recommended_epochs if record.diagnosis is not None
+                       else logged.get(record.key, {}).get(names.RECOMMENDED_EPOCHS, math.nan)),
+        } for record in records if record.config in full and (record.diagnosis is not None or record.key in logged)])
+        if candidates.empty:
+            return []
+        best = top_configurations(candidates, top=curve_spec.top, metric=metric, n_val=len(data.y_val))
+        axes = tuple(dict.fromkeys((*result.varying_axes, "train_size")))
+        fingerprint = data.fingerprint()
+        extra = [self._record(len(records) + i, config, fingerprint, axes, data) for i, config in
+                 enumerate(missing_trials(best, curve_spec.sizes, (record.config for record in records)))]
+        todo = [record for record in extra if record.key not in finished]
+        if extra:
+            result.varying_axes = axes
+        result.n_trials += len(extra)
+        result.n_skipped += len(extra) - len(todo)
+        try:
+            todo = self._claim(tracker, data, todo, result)
+            self._train(tracker, executor, data, todo, result)
+        except KeyboardInterrupt:
+            self._mark_interrupted(tracker)
+            raise
+        return extra
+
+    def _judge_learning_curves(self, tracker: SweepTracker, data: PreparedData, records: list[TrialRecord],
+                               finished_before: list, result: SweepResult) -> None:
+        """Judge each configuration's curve over training-set size; describe it on its largest trial and
+        log it on the parent (``step`` = training rows)."""
+        from pipeline.diagnostics import data_size_verdict, with_data_size
+
+        metric = names.task_metric(data.task)
+        at_stop, train_at_stop = (names.summary_metric(kind, data.task)
+                                  for kind in (names.RECOMMENDED_VAL, names.RECOMMENDED_TRAIN))
+        logged = {run.data.tags.get(names.TRIAL_KEY_TAG): run for run in finished_before}
+        runs = {run.info.run_id: run for run in finished_before}
+        points = []
+        for record in records:
+            if record.diagnosis is not None:
+                d = record.diagnosis
+                train = d.at_recommended.get("epoch_train_metric")
+                points.append(CurvePoint(record.config, record.n_train, d.recommended_val_metric, train, record.run_id))
+            elif record.key in logged:
+                run = logged[record.key]
+                points.append(CurvePoint(record.config, record.n_train, run.data.metrics.get(at_stop),
+                                         run.data.metrics.get(train_at_stop), run.info.run_id))
+        by_record = {record.run_id: record for record in records if record.run_id}
+        axes = tuple(axis for axis in result.varying_axes if axis != "train_size")
+        series: dict[str, list[tuple[int, float]]] = {}
+        for config, curve in curves_by_configuration(points).items():
+            name = config.name(axes)
+            series.update(curve_metrics(name, curve, task=data.task))
+            if len(curve) < 3:
+                continue
+            trains = [point.train_metric for point in curve]
+            verdict = data_size_verdict(
+                [point.n_train for point in curve], [point.val_metric for point in curve], n_val=len(data.y_val),
+                metric=metric, reference_error=result.reference_error,
+                train_metric=None if any(value is None or not math.isfinite(value) for value in trains) else trains)
+            last = curve[-1]
+            result.learning_curves.append((name, last.run_id, verdict))
+            record = by_record.get(last.run_id)
+            if record is not None and record.diagnosis is not None:
+                record.diagnosis = with_data_size(record.diagnosis, verdict)
+                curves, title, failure = record.outcome.curves, record.name, _failure(record.outcome)
+            else:
+                curves = self._safe(lambda: tracker.reader.curves(last.run_id, names.curve_columns(data.task))) or {}
+                title, failure = runs[last.run_id].info.run_name, None
+                diagnosis = _diagnosis(curves, data, result.reference_error, result.reference_source,
+                                       n_train=last.n_train)
+                if diagnosis is None:
+                    continue
+                record = TrialRecord(-1, last.config, "", title, 0, diagnosis=with_data_size(diagnosis, verdict))
+            payload = trial_payload(curves, task=data.task, title=title, diagnosis=record.diagnosis, failure=failure,
+                                    reference_error=result.reference_error)
+            self._safe(lambda: tracker.update_trial(last.run_id, metrics=payload.metrics, tags=payload.tags,
+                                                    artifacts=payload.artifacts))
+        if series:
+            self._safe(lambda: tracker.log_parent_curves(series))
 
     @staticmethod
     def _mark_interrupted(tracker: SweepTracker) -> None:
@@ -337,7 +459,7 @@ class Sweep:
             return None
 
     def _diagnose(self, record: TrialRecord, data: PreparedData, reference: float, source: str) -> None:
-        diagnosis = _diagnosis(record.outcome.curves, data, reference, source)
+        diagnosis = _diagnosis(record.outcome.curves, data, reference, source, n_train=record.n_train)
         if diagnosis is not None:
             record.diagnosis = diagnosis
 
@@ -388,7 +510,8 @@ class Sweep:
                                                         artifacts=payload.artifacts))
         for run in finished_before:
             curves = self._safe(lambda: tracker.reader.curves(run.info.run_id, names.curve_columns(data.task)))
-            diagnosis = _diagnosis(curves or {}, data, result.reference_error, result.reference_source)
+            n_train = int(run.data.params.get(names.N_TRAIN_PARAM, len(data.y_train)))
+            diagnosis = _diagnosis(curves or {}, data, result.reference_error, result.reference_source, n_train=n_train)
             if diagnosis is None:
                 continue
             payload = trial_payload(curves, task=data.task, title=run.info.run_name, diagnosis=diagnosis,
@@ -433,7 +556,8 @@ class Sweep:
                                 "run the same command again to resume") from None
         result.links = self._safe(lambda: tracker.publish_sweep(
             task=result.task, axes=result.varying_axes, reference_error=result.reference_error,
-            reference_source=result.reference_source))
+            reference_source=result.reference_source,
+            learning_curves=[(name, run_id, verdict.advice) for name, run_id, verdict in result.learning_curves]))
         if self.options.report:
             result.report_path = self._write_report(tracker, result)
 
