@@ -23,8 +23,9 @@ DEFAULT_MARGIN = 1.645
 #: The smallest fall at twice the data worth collecting it for: 1 point of error rate, 2% of an RMSE.
 ERROR_MIN_GAIN = 0.01
 RMSE_RELATIVE_MIN_GAIN = 0.02
-#: Exponents the power law may take (err(n) = a n^-b + c); 0.05 is nearly flat, 2 falls very fast.
-_EXPONENTS = np.geomspace(0.05, 2.0, 48)
+#: Exponents the power law may take (err(n) = a n^-b + c): learning curves of classifiers and regressors
+#: fall with b between about 0.1 and 1 (1/sqrt(n) is b = 0.5); wider, three noisy points fit any shape.
+_EXPONENTS = np.geomspace(0.1, 1.0, 40)
 _RESAMPLES = 300
 _INTERVAL = (5.0, 95.0)
 
@@ -33,10 +34,14 @@ _INTERVAL = (5.0, 95.0)
 class DataSizeVerdict:
     """Whether more training data would lower a configuration's validation metric, and the evidence.
 
-    ``more_data_helps`` is ``"yes"`` when the metric fell by more than its noise over the last doubling
-    of the training set and the fitted power law still expects a fall at twice the data; ``"no"`` when
-    the fall the power law expects at twice the data is, even at the top of its interval, smaller than
-    ``min_gain``; ``"cannot_tell"`` otherwise. ``expected_at_2x`` is the power law's validation metric
+    ``more_data_helps`` is ``"yes"`` when the curve still falls (over the last doubling by more than
+    its noise, or by at least ``min_gain / 2`` at twice the data in 95% of the power law's refits; or
+    at all while the training metric is more than ``min_gain`` and its noise below) and the power
+    law expects at least ``min_gain / 2`` at twice the data, or when the training metric is far below
+    the validation metric (more than ``2 min_gain`` and twice the margin's noise: variance that more
+    data shrinks) and the curve is not rising; ``"no"`` when it does not fall, the gap to the
+    training metric leaves no room for ``min_gain`` and the power law expects less than ``min_gain``
+    at twice the data; ``"cannot_tell"`` otherwise. ``expected_at_2x`` is the power law's validation metric
     at twice the largest size, with a 90% interval from refitting it to the values resampled within
     their noise.
     """
@@ -60,8 +65,7 @@ class DataSizeVerdict:
     @property
     def expected_gain(self) -> float:
         """How much lower the power law expects the validation metric at twice the data than at the largest size."""
-        a, b, c = self.power_law
-        return a * self.n_train[-1] ** -b - self.expected_at_2x
+        return self.predict(self.n_train[-1]) - self.expected_at_2x
 
     def to_dict(self) -> dict:
         """A JSON-serialisable dict of every field."""
@@ -136,9 +140,18 @@ def data_size_verdict(n_train: Sequence[int], val_metric: Sequence[float], *, n_
     gain = _predict(law, sizes[-1]) - at_2x
     gain_high = float(np.percentile(gains, _INTERVAL[1]))
     gain_low = float(np.percentile(gains, _INTERVAL[0]))
-    if fall > margin * fall_se and gain_low > 0 and gain >= min_gain / 2:
+    # the validation metric falls towards an asymptote the training metric rises to: their gap bounds the fall left
+    gap, gap_se = math.nan, 0.0  # no training metric: no evidence either way (comparisons are False)
+    if train.size:
+        gap = float(val[-1] - train[-1])
+        gap_se = math.hypot(se[-1], metric_se(float(train[-1]), int(sizes[-1]), metric=metric))
+    room = gap > min_gain + margin * gap_se
+    falling = fall > margin * fall_se or gain_low >= min_gain / 2 or (room and fall > 0)
+    # a training error far below the validation error: variance that more data shrinks, even on a plateau
+    wide_gap = gap > 2 * min_gain + 2 * margin * gap_se and fall > -margin * fall_se
+    if (falling and gain >= min_gain / 2) or wide_gap:
         verdict = names.MORE_DATA_YES
-    elif gain_high < min_gain and fall < max(min_gain, margin * fall_se):
+    elif not falling and not room and gain < min_gain:
         verdict = names.MORE_DATA_NO
     else:
         verdict = names.MORE_DATA_CANNOT_TELL
@@ -146,13 +159,15 @@ def data_size_verdict(n_train: Sequence[int], val_metric: Sequence[float], *, n_
                 f"({sizes[-2]} to {sizes[-1]} rows; standard error {fall_se:.2g}); a power law fitted to "
                 f"{len(sizes)} sizes expects {at_2x:.3g} at {2 * sizes[-1]} rows (90% interval {low:.3g} to "
                 f"{high:.3g}), {gain:.2g} below its value at {sizes[-1]}")
+    if train.size:
+        evidence += f"; validation {metric} is {gap:.2g} above training {metric} (standard error {gap_se:.2g})"
     return DataSizeVerdict(
         more_data_helps=verdict, metric=metric, n_train=tuple(int(n) for n in sizes),
         val_metric=tuple(float(v) for v in val), train_metric=tuple(float(v) for v in train),
         reference_error=None if reference_error is None else float(reference_error),
         last_doubling_fall=fall, last_doubling_fall_se=fall_se, expected_at_2x=at_2x, expected_at_2x_low=low,
         expected_at_2x_high=high, power_law=tuple(float(v) for v in law), min_gain=min_gain, evidence=evidence,
-        advice=_advice(verdict, metric=metric, fall=fall, gain=gain, last=float(val[-1]),
+        advice=_advice(verdict, metric=metric, fall=fall, gain=gain, gap=gap, last=float(val[-1]),
                        reference_error=reference_error, noise=max(margin * float(se[-1]), 2 * min_gain)))
 
 
@@ -223,11 +238,14 @@ def _words_fall(fall: float) -> str:
     return f"fell {fall:.2g}" if fall >= 0 else f"rose {-fall:.2g}"
 
 
-def _advice(verdict: str, *, metric: str, fall: float, gain: float, last: float, reference_error: float | None,
-            noise: float) -> str:
-    if verdict == names.MORE_DATA_YES:
+def _advice(verdict: str, *, metric: str, fall: float, gain: float, gap: float, last: float,
+            reference_error: float | None, noise: float) -> str:
+    if verdict == names.MORE_DATA_YES and fall > 0 and gain > 0:
         return (f"more data would help: validation {metric} {_words_fall(fall)} over the last doubling; "
                 f"about {gain:.2g} more expected at twice the data")
+    if verdict == names.MORE_DATA_YES:
+        return (f"more data would help: validation {metric} is {gap:.2g} above training {metric}, a variance gap "
+                "that more data shrinks, though the curve has not fallen over the last doubling")
     if verdict == names.MORE_DATA_NO:
         if reference_error is not None and last - reference_error > noise:
             return (f"more data will not help: validation {metric} has flattened at {last:.3g}, above the "
