@@ -302,7 +302,7 @@ def load_dataset(spec: DatasetSpec, split: SplitSpec, *, source: str = "spec") -
     )
 
 
-def subset_rows(size: float | int, n_train: int, *, source: str = "spec") -> int:
+def subset_rows(size: float | int, n_train: int, *, source: str = "spec", key: str = "train_size") -> int:
     """The rows a ``train_size`` takes of ``n_train``: a fraction (at least 2 rows) or a row count.
 
     >>> subset_rows(0.25, 1000), subset_rows(1.0, 1000), subset_rows(300, 1000)
@@ -310,11 +310,11 @@ def subset_rows(size: float | int, n_train: int, *, source: str = "spec") -> int
     """
     if isinstance(size, float) or size == 1:
         if not 0 < size <= 1:
-            raise FitcheckError(f"{source}: train_size must be a fraction in (0, 1] or a whole number of rows >= 2 "
+            raise FitcheckError(f"{source}: {key} must be a fraction in (0, 1] or a whole number of rows >= 2 "
                                 f"but got {size!r}")
         return max(2, min(n_train, int(round(size * n_train))))
     if not 2 <= size <= n_train:
-        raise FitcheckError(f"{source}: train_size must be at most the {n_train} rows of the training split "
+        raise FitcheckError(f"{source}: {key} must be at most the {n_train} rows of the training split "
                             f"(or a fraction of it) but got {size}")
     return int(size)
 

@@ -228,8 +228,10 @@ class Sweep:
         data = load_dataset(spec.dataset, spec.split, source=spec.source or "spec")
         grid = expand_grid(spec.grid, task=data.task, skip_invalid=spec.skip_invalid, source=spec.source or "spec")
         curve_spec = self._curve_spec()
-        for size in {config.train_size for config in grid.trials} | set(curve_spec.sizes if curve_spec else ()):
-            subset_rows(size, len(data.y_train), source=f"{spec.source or 'spec'}: train_size")  # refuse before any write
+        sizes = [(size, "grid.train_size") for size in {config.train_size for config in grid.trials}]
+        sizes += [(size, "learning_curve.sizes") for size in (curve_spec.sizes if curve_spec else ())]
+        for size, key in sizes:  # refused before anything is written
+            subset_rows(size, len(data.y_train), source=spec.source or "spec", key=key)
         if len(grid.trials) > spec.max_trials and not options.yes:
             raise FitcheckError(f"{spec.source}: grid has {len(grid.trials)} trials, over max_trials={spec.max_trials}; "
                                 "pass --yes to run it anyway or raise max_trials")

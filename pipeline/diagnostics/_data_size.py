@@ -41,7 +41,8 @@ class DataSizeVerdict:
     the validation metric (more than ``2 min_gain`` and twice the margin's noise: variance that more
     data shrinks) and the curve is not rising; ``"no"`` when it does not fall, the gap to the
     training metric leaves no room for ``min_gain`` and the power law expects less than ``min_gain``
-    at twice the data; ``"cannot_tell"`` otherwise. ``expected_at_2x`` is the power law's validation metric
+    at twice the data (less than ``2 min_gain`` in 95% of its refits; ``min_gain`` without a training
+    metric to bound the fall); ``"cannot_tell"`` otherwise. ``expected_at_2x`` is the power law's validation metric
     at twice the largest size, with a 90% interval from refitting it to the values resampled within
     their noise.
     """
@@ -151,7 +152,7 @@ def data_size_verdict(n_train: Sequence[int], val_metric: Sequence[float], *, n_
     wide_gap = gap > 2 * min_gain + 2 * margin * gap_se and fall > -margin * fall_se
     if (falling and gain >= min_gain / 2) or wide_gap:
         verdict = names.MORE_DATA_YES
-    elif not falling and not room and gain < min_gain:
+    elif not falling and not room and gain < min_gain and gain_high < (2 if train.size else 1) * min_gain:
         verdict = names.MORE_DATA_NO
     else:
         verdict = names.MORE_DATA_CANNOT_TELL
