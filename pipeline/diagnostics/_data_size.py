@@ -43,8 +43,8 @@ class DataSizeVerdict:
     training metric leaves no room for ``min_gain`` and the power law expects less than ``min_gain``
     at twice the data (less than ``2 min_gain`` in 95% of its refits; ``min_gain`` without a training
     metric to bound the fall); ``"cannot_tell"`` otherwise. ``expected_at_2x`` is the power law's validation metric
-    at twice the largest size, with a 90% interval from refitting it to the values resampled within
-    their noise.
+    at twice the largest size, with a 90% interval for the value one would measure there: the spread of
+    refits to the values resampled within their noise and that measurement's own noise, in quadrature.
     """
 
     more_data_helps: str
@@ -137,7 +137,10 @@ def data_size_verdict(n_train: Sequence[int], val_metric: Sequence[float], *, n_
     resampled = [_fit(sizes, val + rng.normal(0.0, se), se, floor) for _ in range(_RESAMPLES)]
     gains = np.array([_predict(fit, sizes[-1]) - _predict(fit, 2 * sizes[-1]) for fit in resampled])
     at_2x_values = np.array([_predict(fit, 2 * sizes[-1]) for fit in resampled])
-    low, high = (float(v) for v in np.percentile(at_2x_values, _INTERVAL))
+    # a prediction of the value measured at 2x: the fit's spread and that measurement's own noise, in quadrature
+    measured_se = metric_se(max(at_2x, 0.0), n_val, metric=metric)
+    low, high = (at_2x + math.copysign(math.hypot(float(bound) - at_2x, margin * measured_se), float(bound) - at_2x)
+                 for bound in np.percentile(at_2x_values, _INTERVAL))
     gain = _predict(law, sizes[-1]) - at_2x
     gain_high = float(np.percentile(gains, _INTERVAL[1]))
     gain_low = float(np.percentile(gains, _INTERVAL[0]))

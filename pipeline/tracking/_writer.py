@@ -256,11 +256,20 @@ class SweepTracker:
 
     def log_parent_curves(self, series: dict[str, list[tuple[int, float]]]) -> None:
         """Log curves on the parent run, one metric per name with ``step`` = the given steps (learning
-        curves over training-set size: ``step`` = training rows, which MLflow's chart view plots)."""
+        curves over training-set size: ``step`` = training rows, which MLflow's chart view plots).
+
+        A point the parent already holds (same step and value, from an earlier invocation) is not logged
+        again; a changed value is, and readers take the latest per step.
+        """
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        metrics = [Metric(name, float(value), now, int(step)) for name, points in series.items() for step, value in points]
+        metrics = []
+        for name, points in series.items():
+            logged = {(m.step, m.value) for m in with_retries(
+                lambda: self.client.get_metric_history(self.parent_run_id, name), what="read learning curves")}
+            metrics += [Metric(name, float(value), now, int(step)) for step, value in points
+                        if (int(step), float(value)) not in logged]
         for start in range(0, len(metrics), 1000):  # MLflow's log_batch takes at most 1000 metrics
             chunk = metrics[start:start + 1000]
             with_retries(lambda: self.client.log_batch(self.parent_run_id, metrics=chunk), what="log learning curves")
