@@ -102,6 +102,6 @@ def test_the_example_shows_both_outcomes_in_mlflow_and_the_report(tmp_path, monk
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     result = run(load_spec(ROOT / "experiments" / "learning_curve.yaml"), uri, report=True)
     verdicts = {name: verdict.more_data_helps for name, _, verdict in result.learning_curves}
-    assert verdicts == {"d2": names.MORE_DATA_YES, "d0": names.MORE_DATA_NO}
+    assert verdicts == {"d2-lr0.005": names.MORE_DATA_YES, "d0-lr0.05": names.MORE_DATA_NO}
     html = result.report_path.read_text()
     assert 'id="data-size"' in html and "more data will not help" in html and "more data would help" in html

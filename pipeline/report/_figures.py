@@ -144,6 +144,9 @@ def learning_curve_figure(curves: list[dict], metric: str, reference: float | No
                             label="expected at 2x (90% interval)")
                 title += f"\nmore data helps: {verdict.more_data_helps.replace('_', ' ')}"
             ax.set_xscale("log", base=2)
+            ticks = [*sizes, 2 * sizes[-1]] if verdict is not None else sizes
+            ax.set_xticks(ticks, [str(n) for n in ticks])
+            ax.minorticks_off()
             ax.set_xlabel("training rows (log scale)")
             ax.set_ylabel(f"{metric} at rec. epoch")
             ax.set_title(title, loc="left", fontsize=8.5)

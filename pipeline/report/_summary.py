@@ -99,10 +99,11 @@ def ranked(frame: pd.DataFrame, *, metric: str, n_val: int) -> pd.DataFrame:
         drop=True)
 
 
-def full_size(frame: pd.DataFrame) -> pd.DataFrame:
-    """The trials at the sweep's largest training size (runs without ``n_train`` count as full): the ones
-    ranked against each other; a learning curve's smaller sizes are evidence, not candidates."""
-    largest = frame[names.N_TRAIN_PARAM].max()
+def full_size(frame: pd.DataFrame, *, largest: float | None = None) -> pd.DataFrame:
+    """The trials at the sweep's largest training size (``largest``, else the frame's; runs without
+    ``n_train`` count as full): the ones ranked against each other; a learning curve's smaller sizes are
+    evidence, not candidates."""
+    largest = frame[names.N_TRAIN_PARAM].max() if largest is None else largest
     return frame[frame[names.N_TRAIN_PARAM].isna() | (frame[names.N_TRAIN_PARAM] == largest)]
 
 
@@ -222,7 +223,8 @@ def advice_items(frame: pd.DataFrame, axes: list[str], curves: list[dict] | None
     for label, count in label_counts(frame):
         headline, steps = LABEL_ADVICE[label]
         group = frame[frame["label"] == label]
-        best = best_trial(group)
+        candidates = full_size(group, largest=frame[names.N_TRAIN_PARAM].max())  # not a learning curve's smaller sizes
+        best = best_trial(candidates) if len(candidates) else None
         shown_axes = [axis for axis in varying_axes(frame, axes) if axis not in NOT_SHOWN_AXES]
         items.append({"label": label, "count": count, "headline": headline, "steps": steps,
                       "where": concentration(frame, frame["label"] == label, axes=shown_axes), "best": best,
