@@ -12,7 +12,7 @@ import math
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -347,7 +347,7 @@ class Sweep:
         runs = {run.info.run_id: run for run in finished_before}
         points = []
         for record in records:
-            if record.diagnosis is not None:
+            if record.diagnosis is not None and record.outcome.status == "FINISHED":  # a failed size is no point
                 d = record.diagnosis
                 train = d.at_recommended.get("epoch_train_metric")
                 points.append(CurvePoint(record.config, record.n_train, d.recommended_val_metric, train, record.run_id))
