@@ -33,6 +33,8 @@ class TrialLine:
     best_val: float | None = None
     recommended_val: float | None = None
     recommended_epochs: int | None = None
+    #: Training rows it trained on (a learning curve's smaller sizes are never the best configuration).
+    n_train: int | None = None
 
 
 def number(value: float | None, metric: str, *, difference: bool = False) -> str:
@@ -117,8 +119,11 @@ def merge_description(existing: str | None, ours: str) -> str:
 
 
 def best_trial(trials: Sequence[TrialLine]) -> TrialLine | None:
-    """The trial with the lowest best validation metric among those that did not diverge (the report's rule)."""
-    fitted = [t for t in trials if t.label != names.DIVERGED and t.best_val is not None and math.isfinite(t.best_val)]
+    """The trial with the lowest best validation metric among those that did not diverge (the report's rule),
+    at the sweep's largest training size (a trial without ``n_train`` counts as full)."""
+    largest = max((t.n_train for t in trials if t.n_train is not None), default=None)
+    fitted = [t for t in trials if t.label != names.DIVERGED and t.best_val is not None and math.isfinite(t.best_val)
+              and (t.n_train is None or t.n_train == largest)]
     return min(fitted, key=lambda t: t.best_val) if fitted else None
 
 

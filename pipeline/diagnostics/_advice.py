@@ -117,6 +117,7 @@ def advice(label: str, *, still_falling: bool, converged: bool, label_at_recomme
     variance = STOP_EARLY.format(k=recommended_epochs) if stop_helps else regularise
     if label == HIGH_BIAS:
         return f"High bias: {bias}.{curve}"
+    told = curve if stop_helps or more_data == MORE_DATA_NO else ""  # "yes" is in the variance advice already
     if label == HIGH_VARIANCE:
-        return f"High variance: {variance}.{undecided}{curve if stop_helps or more_data == MORE_DATA_NO else ''}"
-    return f"High bias and high variance: first {bias}; then {variance}.{curve}"
+        return f"High variance: {variance}.{undecided}{told}"
+    return f"High bias and high variance: first {bias}; then {variance}.{told}"

@@ -76,10 +76,12 @@ def _trial_line(run, task: str) -> TrialLine:
     metrics, tags = run.data.metrics, run.data.tags
     label = tags.get(names.DIAGNOSIS_TAG) or (names.DIVERGED if run.info.status == "FAILED" else names.UNDIAGNOSED)
     epochs = metrics.get(names.RECOMMENDED_EPOCHS)
+    n_train = run.data.params.get(names.N_TRAIN_PARAM)
     return TrialLine(run_id=run.info.run_id, name=run.info.run_name or run.info.run_id[:8], label=label,
                      best_val=metrics.get(names.summary_metric("best_val", task)),
                      recommended_val=metrics.get(names.summary_metric(names.RECOMMENDED_VAL, task)),
-                     recommended_epochs=None if epochs is None else int(epochs))
+                     recommended_epochs=None if epochs is None else int(epochs),
+                     n_train=int(n_train) if n_train and n_train.isdigit() else None)
 
 
 def _pid_alive(pid: int) -> bool:

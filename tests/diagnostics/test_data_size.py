@@ -88,11 +88,32 @@ def test_the_label_advice_uses_the_verdict_and_its_tags_and_metrics_carry_it():
     diagnosis, curves = _high_variance_diagnosis()
     assert diagnosis.label == names.HIGH_VARIANCE and "get more training data" in diagnosis.advice
     helps = with_data_size(diagnosis, data_size_verdict(SIZES, [0.4, 0.32, 0.26, 0.21], n_val=2000, metric="error"))
-    assert "get more training data (the learning curve over training-set size is still falling)" in helps.advice \
-        or "more data would help" in helps.advice
+    assert helps.advice == ("High variance: get more training data (the learning curve over training-set size is "
+                            "still falling), add regularisation (L2, dropout) or use a smaller network.")
     flat = with_data_size(diagnosis, data_size_verdict(SIZES, [0.215, 0.21, 0.21, 0.21], n_val=2000, metric="error"))
     assert "get more training data" not in flat.advice and "more data will not help" in flat.advice
     assert flat.tags()[names.MORE_DATA_HELPS_TAG] == names.MORE_DATA_NO
     assert flat.metrics()[names.LC_LAST_DOUBLING_FALL] == pytest.approx(0.0)
     assert flat.to_dict()["data_size"]["more_data_helps"] == names.MORE_DATA_NO
     assert advice_contradictions(flat, curves) == [] and advice_contradictions(helps, curves) == []
+
+
+@pytest.mark.parametrize("more_data, expected", [
+    (names.MORE_DATA_YES, "High bias and high variance: first add capacity (more units or layers) or switch to a "
+                          "better optimiser: the training error had stopped falling; then get more training data (the "
+                          "learning curve over training-set size is still falling), add regularisation (L2, dropout) "
+                          "or use a smaller network."),
+    (names.MORE_DATA_NO, "High bias and high variance: first add capacity (more units or layers) or switch to a better "
+                         "optimiser: the training error had stopped falling; then add regularisation (L2, dropout) or "
+                         "use a smaller network. The learning curve over training-set size has flattened: more data "
+                         "will not help."),
+    (names.MORE_DATA_CANNOT_TELL, "High bias and high variance: first add capacity (more units or layers) or switch to "
+                                  "a better optimiser: the training error had stopped falling; then add regularisation "
+                                  "(L2, dropout), get more training data or use a smaller network."),
+])
+def test_each_verdict_words_the_advice_once(more_data, expected):
+    from pipeline.diagnostics import advice
+
+    assert advice(names.HIGH_BIAS_HIGH_VARIANCE, still_falling=False, converged=True,
+                  label_at_recommended=names.HIGH_BIAS_HIGH_VARIANCE, recommended_epochs=10, epochs_run=10,
+                  more_data=more_data) == expected
