@@ -33,6 +33,8 @@ class TrialLine:
     best_val: float | None = None
     recommended_val: float | None = None
     recommended_epochs: int | None = None
+    #: Training rows it trained on (a learning curve's smaller sizes are never the best configuration).
+    n_train: int | None = None
 
 
 def number(value: float | None, metric: str, *, difference: bool = False) -> str:
@@ -104,9 +106,15 @@ def trial_description(diagnosis: Diagnosis | None, *, failure: str | None = None
     if stopped_epoch is not None:
         lines += ["", f"**Stopped early** at epoch {stopped_epoch}, once the recommended epoch could no longer "
                       f"change; the weights of epoch {kept_epoch} were kept."]
+    if d.data_size is not None:
+        lines += ["", f"**More data?** {_capital(d.data_size.advice)}. Evidence: {d.data_size.evidence}."]
     if d.notes:
         lines += ["", *(f"- {note}" for note in d.notes)]
     return "\n".join(lines)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def merge_description(existing: str | None, ours: str) -> str:
@@ -122,17 +130,21 @@ def merge_description(existing: str | None, ours: str) -> str:
 
 
 def best_trial(trials: Sequence[TrialLine]) -> TrialLine | None:
-    """The trial with the lowest best validation metric among those that did not diverge or get pruned
-    (the report's rule)."""
-    fitted = [t for t in trials
-              if t.label not in names.NOT_RANKED and t.best_val is not None and math.isfinite(t.best_val)]
+    """The trial with the lowest best validation metric among those that did not diverge or get pruned (the
+    report's rule), at the sweep's largest training size (a trial without ``n_train`` counts as full)."""
+    largest = max((t.n_train for t in trials if t.n_train is not None), default=None)
+    fitted = [t for t in trials if t.label not in names.NOT_RANKED and t.best_val is not None
+              and math.isfinite(t.best_val) and (t.n_train is None or t.n_train == largest)]
     return min(fitted, key=lambda t: t.best_val) if fitted else None
 
 
 def sweep_description(trials: Sequence[TrialLine], *, experiment_id: str, task: str,
-                      reference_error: float | None, reference_source: str, view_link: str | None = None) -> str:
+                      reference_error: float | None, reference_source: str, view_link: str | None = None,
+                      learning_curves: Sequence[tuple[str, str | None, str]] = ()) -> str:
     """A sweep (parent) run's description: counts by label, the best configuration, the reference,
-    a link to the view of its trials and a table of trials by label, each linking to its run.
+    a link to the view of its trials, the verdict of each learning curve over training-set size
+    (``(configuration, run of its largest size, verdict in words)``) and a table of trials by label,
+    each linking to its run.
 
     Links are relative to the MLflow UI (``#/experiments/...``), so they work wherever it is served.
     The table is cut, with a note, to keep the text under :data:`MAX_CHARS`.
@@ -152,6 +164,12 @@ def sweep_description(trials: Sequence[TrialLine], *, experiment_id: str, task: 
     if view_link:
         lines += [f"[Open the trials grouped by label]({view_link}), with the columns that compare them; "
                   "the chart view plots each trial's curves and summary metrics.", ""]
+    if learning_curves:
+        lines += ["#### More data or more capacity? Learning curves over training-set size", "",
+                  f"The parent's `lc_val_{metric}/<configuration>` metrics plot each curve (step = training rows).", ""]
+        lines += [f"- {f'[{_text(name)}]({run_link(experiment_id, run_id)})' if run_id else _text(name)}: {verdict}."
+                  for name, run_id, verdict in learning_curves]
+        lines.append("")
     header = ["#### Trials by label", "",
               f"| label | trial | validation {metric} at the recommended epoch | recommended epochs |", "|---|---|---|---|"]
     ranked = sorted(trials, key=lambda t: (order.get(t.label, 99), _sort_value(t.recommended_val), t.name))

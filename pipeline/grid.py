@@ -12,11 +12,11 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, fields
 
 from pipeline.errors import FitcheckError
-from pipeline.names import AXES, MODEL_PARAM
+from pipeline.names import AXES, FULL_TRAIN_SIZE, MODEL_PARAM
 from pipeline.spec import GridSpec
 
 #: The fields of a trial that configure training, whatever builds its model.
-TRAINING_FIELDS = ("loss", "optimizer", "learning_rate", "batch_size", "epochs", "seed")
+TRAINING_FIELDS = ("loss", "optimizer", "learning_rate", "batch_size", "epochs", "seed", "train_size")
 
 #: Losses each task accepts. Binary targets may also be read as two classes (softmax).
 LOSSES_BY_TASK = {
@@ -41,7 +41,7 @@ class Pruning:
 
 
 #: Fields added after runs were first logged, with their defaults: at them, a trial's key is as before.
-_ADDED_FIELDS = {"model": "", "hyperparameters": (), "early_stopping": False}
+_ADDED_FIELDS = {"model": "", "hyperparameters": (), "early_stopping": False, "train_size": FULL_TRAIN_SIZE}
 #: Fields that say how a trial runs, not what it is.
 _NOT_IDENTITY = ("builder", "pruning")
 
@@ -72,6 +72,9 @@ class TrialConfig:
     early_stopping: bool = False
     #: Successive halving against the sweep's other trials; None: never pruned.
     pruning: Pruning | None = None
+    #: The training rows it trains on: a fraction in (0, 1] of the training split, or a row count >= 2
+    #: (:func:`pipeline.data.training_subset`); nested subsets, so a smaller size's rows are in a larger's.
+    train_size: float | int = FULL_TRAIN_SIZE
 
     def _identity(self) -> dict[str, object]:
         """Every field that identifies the trial; fields added later count only away from their default,
@@ -94,7 +97,8 @@ class TrialConfig:
 
         With ``varying`` (the axes that differ across the sweep, see :func:`varying_axes`), only
         those axes are named, so names fit MLflow's run name column: ``d2w32-lr0.001``. Width,
-        activation and dropout are not named for a depth-0 network, nor l2 and dropout when 0.
+        activation and dropout are not named for a depth-0 network, nor l2 and dropout when 0, nor a
+        ``train_size`` of the whole training split unless it varies (``-n0.25``: a quarter of it).
         """
         shown = set(AXES) if not varying else set(varying)
         if self.model:
@@ -106,7 +110,7 @@ class TrialConfig:
             ("loss", f"-{self.loss}", True), ("learning_rate", f"-lr{self.learning_rate:g}", True),
             ("batch_size", f"-bs{self.batch_size}", True), ("epochs", f"-e{self.epochs}", True),
             ("l2", f"-l2{self.l2:g}", bool(self.l2)), ("dropout", f"-do{self.dropout:g}", hidden and bool(self.dropout)),
-            ("seed", f"-s{self.seed}", True),
+            ("seed", f"-s{self.seed}", True), ("train_size", f"-n{self.train_size:g}", bool(varying) or self.train_size != FULL_TRAIN_SIZE),
         ]
         return "".join(text for axis, text, on in parts if on and axis in shown).strip("-") or "d0"
 
@@ -121,7 +125,7 @@ class TrialConfig:
 
     def params(self) -> dict[str, object]:
         """Every axis as an MLflow param; for a builder's trial, the training axes, ``model`` and its hyperparameters."""
-        identity = self._identity()
+        identity = {**self._identity(), "train_size": self.train_size}  # a learning curve's axis, always shown
         if not self.model:
             return identity
         training = {axis: value for axis, value in identity.items() if axis in TRAINING_FIELDS or axis in _ADDED_FIELDS}
@@ -178,12 +182,13 @@ def incompatibility(task: str, loss: str) -> str | None:
 
 
 def trial_config(depth: int, width: int, activation: str, loss: str, optimizer: str, learning_rate: float,
-                 batch_size: int, epochs: int, seed: int, l2: float, dropout: float) -> TrialConfig:
+                 batch_size: int, epochs: int, seed: int, l2: float, dropout: float,
+                 train_size: float | int = FULL_TRAIN_SIZE) -> TrialConfig:
     """One configuration; a depth-0 network's width, activation and dropout collapse (it has no hidden layer)."""
     if depth == 0:
         width, activation, dropout = 0, "none", 0.0
     return TrialConfig(depth, width, activation, loss, optimizer, float(learning_rate), batch_size, epochs, seed,
-                       float(l2), float(dropout))
+                       float(l2), float(dropout), train_size=train_size)
 
 
 def check_losses(grids: list[GridSpec], *, task: str, skip_invalid: bool, source: str) -> None:
@@ -221,13 +226,14 @@ def expand_grid(grids: GridSpec | list[GridSpec], *, task: str, skip_invalid: bo
     dropped = collapsed = 0
     combinations = itertools.chain.from_iterable(
         itertools.product(grid.depth, grid.width, grid.activation, grid.loss, grid.optimizer, grid.learning_rate,
-                          grid.batch_size, grid.epochs, grid.l2, grid.dropout, grid.seeds)
+                          grid.batch_size, grid.epochs, grid.l2, grid.dropout, grid.seeds, grid.train_size)
         for grid in grids)
-    for depth, width, activation, loss, optimizer, lr, batch, epochs, l2, dropout, seed in combinations:
+    for depth, width, activation, loss, optimizer, lr, batch, epochs, l2, dropout, seed, train_size in combinations:
         if incompatibility(task, loss):
             dropped += 1
             continue
-        config = trial_config(depth, width, activation, loss, optimizer, lr, batch, epochs, seed, l2, dropout)
+        config = trial_config(depth, width, activation, loss, optimizer, lr, batch, epochs, seed, l2, dropout,
+                              train_size)
         if config in seen:
             collapsed += 1
             continue
@@ -245,13 +251,15 @@ def _builder_grid(grids: list[GridSpec], *, task: str, model: str, builder: byte
     for grid in grids:
         names = sorted(grid.hyperparameters)
         for values in itertools.product(*(grid.hyperparameters[name] for name in names)):
-            for loss, optimizer, lr, batch, epochs, seed in itertools.product(
-                    grid.loss, grid.optimizer, grid.learning_rate, grid.batch_size, grid.epochs, grid.seeds):
+            for loss, optimizer, lr, batch, epochs, seed, train_size in itertools.product(
+                    grid.loss, grid.optimizer, grid.learning_rate, grid.batch_size, grid.epochs, grid.seeds,
+                    grid.train_size):
                 if incompatibility(task, loss):
                     dropped += 1
                     continue
                 config = TrialConfig(0, 0, "none", loss, optimizer, float(lr), batch, epochs, seed, model=model,
-                                     hyperparameters=tuple(zip(names, values)), builder=builder)
+                                     hyperparameters=tuple(zip(names, values)), builder=builder,
+                                     train_size=train_size)
                 if config not in trials:
                     trials.append(config)
     if not trials:

@@ -7,12 +7,14 @@ Parent run (one per sweep), tag ``fitcheck.role = "sweep"``:
     tags     fitcheck.spec_name, fitcheck.spec_hash, fitcheck.reference_error_source, mlflow.source.git.commit,
              mlflow.note.content (the sweep's summary, markdown), fitcheck.launcher_run_id (under ``mlflow run``)
     metrics  reference_error (+ reference_error_<baseline> when estimated), n_trials, n_finished, n_failed,
-             n_skipped, sweep_seconds
+             n_skipped, sweep_seconds; per configuration with several training sizes, lc_val_<metric>/<name> and
+             lc_train_<metric>/<name> with step = training rows
     artifacts spec.yaml, report.html
 Child run (one per trial), tag ``fitcheck.role = "trial"``, tag ``mlflow.parentRunId``:
-    params   every grid axis (AXES) and ``task``
+    params   every grid axis (AXES, ``train_size`` included), ``task`` and ``n_train`` (rows it trained on)
     tags     trial_key, diagnosis, diagnosis_at_recommended, fitcheck.bias_decided, fitcheck.error (on failure),
-             fitcheck.diverged_epoch, fitcheck.pruned, mlflow.note.content (the diagnosis in words, markdown)
+             fitcheck.diverged_epoch, fitcheck.pruned, mlflow.note.content (the diagnosis in words, markdown),
+             more_data_helps (the largest size of a configuration with a learning curve)
     metrics  per epoch (step = epoch, 1-based): train_loss_running, train_loss, val_loss,
              train_error/val_error (classification) or train_rmse/val_rmse (regression);
              summary: best_val_<metric>, best_epoch, final_train_<metric>, final_val_<metric>, train_seconds,
@@ -109,8 +111,10 @@ REFERENCE_BASELINE_PREFIX = "reference_error_"
 # -- params and metrics ----------------------------------------------------------------------
 AXES = (
     "depth", "width", "activation", "loss", "optimizer", "learning_rate",
-    "batch_size", "epochs", "seed", "l2", "dropout",
+    "batch_size", "epochs", "seed", "l2", "dropout", "train_size",
 )
+#: The ``train_size`` axis's default: the whole training split (a trial at it keeps its pre-axis key).
+FULL_TRAIN_SIZE = 1.0
 TASK_PARAM = "task"
 GRID_PARAM = "grid"
 N_TRAIN_PARAM = "n_train"
@@ -143,6 +147,29 @@ KERAS_VAL_ACCURACY = "val_accuracy"
 KERAS_VAL_RMSE = "val_root_mean_squared_error"
 N_TRIALS, N_FINISHED, N_FAILED, N_SKIPPED = "n_trials", "n_finished", "n_failed", "n_skipped"
 SWEEP_SECONDS = "sweep_seconds"
+# -- learning curves over training-set size ------------------------------------------------------
+#: Tag of the largest-size trial of a configuration with a learning curve: ``yes``, ``no`` or ``cannot_tell``.
+MORE_DATA_HELPS_TAG = "more_data_helps"
+MORE_DATA_YES, MORE_DATA_NO, MORE_DATA_CANNOT_TELL = "yes", "no", "cannot_tell"
+MORE_DATA_VERDICTS = (MORE_DATA_YES, MORE_DATA_NO, MORE_DATA_CANNOT_TELL)
+#: Metrics beside it: the fall of the validation metric over the last doubling of the training set, its
+#: standard error, and the power law's extrapolated validation metric at twice the data with its interval.
+LC_LAST_DOUBLING_FALL = "lc_last_doubling_fall"
+LC_LAST_DOUBLING_FALL_SE = "lc_last_doubling_fall_se"
+LC_EXPECTED_AT_2X = "lc_expected_val_at_2x"
+LC_EXPECTED_AT_2X_LOW = "lc_expected_val_at_2x_low"
+LC_EXPECTED_AT_2X_HIGH = "lc_expected_val_at_2x_high"
+#: Prefixes of the parent's learning-curve metrics, one per configuration (``lc_val_error/<configuration>``),
+#: logged with ``step`` = training rows: MLflow's chart view groups a prefix before ``/`` into one section.
+LC_VAL_PREFIX = "lc_val"
+LC_TRAIN_PREFIX = "lc_train"
+
+
+def learning_curve_metric(prefix: str, task: str, configuration: str) -> str:
+    """A parent's learning-curve metric: ``learning_curve_metric(LC_VAL_PREFIX, "binary", "d2")`` is ``lc_val_error/d2``."""
+    return f"{prefix}_{task_metric(task)}/{configuration}"
+
+
 #: Kind of summary metric (``recommended_train_error``): the training metric at the recommended epoch,
 #: beside ``recommended_val_<metric>`` in the MLflow UI's charts.
 RECOMMENDED_TRAIN = "recommended_train"

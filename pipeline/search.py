@@ -32,7 +32,7 @@ from pipeline.spec import GridSpec, SearchSpec, SweepSpec, is_range
 MAX_DRAWS_PER_TRIAL = 100
 SIGNIFICANT_DIGITS = 4
 _SAMPLED_AXES = ("depth", "width", "activation", "loss", "optimizer", "learning_rate", "batch_size", "epochs", "l2",
-                 "dropout")
+                 "dropout", "train_size")
 #: The axes a model builder's trial samples besides its hyperparameters.
 _BUILDER_TRAINING_AXES = tuple(axis for axis in TRAINING_FIELDS if axis != "seed")
 
@@ -54,7 +54,7 @@ def _configuration(point: dict, *, seed: int, model: str, builder: bytes) -> Tri
     hyperparameters = tuple(sorted((axis, value) for axis, value in point.items() if axis not in TRAINING_FIELDS))
     return TrialConfig(0, 0, "none", point["loss"], point["optimizer"], float(point["learning_rate"]),
                        point["batch_size"], point["epochs"], seed, model=model, hyperparameters=hyperparameters,
-                       builder=builder)
+                       builder=builder, train_size=point["train_size"])
 
 
 def search_trials(spec: SweepSpec, *, task: str, model: str = "", builder: bytes = b"") -> Grid:

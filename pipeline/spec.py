@@ -26,7 +26,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Fie
 
 from pipeline._read_yaml import read_yaml_file
 from pipeline.errors import ECHO_CHARS, FitcheckError, echo
-from pipeline.names import TASKS
+from pipeline.names import FULL_TRAIN_SIZE, TASKS
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "leaky_relu", "linear", "swish", "softplus")
 LOSSES = (
@@ -38,7 +38,7 @@ SKLEARN_DATASETS = ("breast_cancer", "digits", "wine", "iris", "diabetes")
 #: The dataset keys that name where rows come from; a dataset section gives exactly one.
 DATASET_SOURCES = ("csv", "parquet", "npz", "sklearn", "synthetic")
 #: Grid keys that configure training, not the model: with a model builder every other grid key is a hyperparameter.
-TRAINING_AXES = ("loss", "optimizer", "learning_rate", "batch_size", "epochs", "seeds")
+TRAINING_AXES = ("loss", "optimizer", "learning_rate", "batch_size", "epochs", "seeds", "train_size")
 #: Names a builder's hyperparameter cannot take: fitcheck's own params of a trial run.
 RESERVED_HYPERPARAMETERS = ("seed", "model", "task", "n_parameters", "hyperparameters")
 MODEL_REFERENCE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -136,7 +136,20 @@ def _text(*, max_chars: int) -> BeforeValidator:
     return BeforeValidator(check)
 
 
+def _train_size(value: Any) -> Union[int, float]:
+    """A fraction in (0, 1] of the training split (``1`` is all of it), or a whole row count >= 2."""
+    rule = "a fraction in (0, 1] of the training split or a whole number of rows >= 2"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"must be {rule} but got {_shown(value)}")
+    if value <= 1:
+        return float(value)
+    if float(value).is_integer() and value <= MAX_SAMPLES:
+        return int(value)
+    raise ValueError(f"must be {rule} (at most {MAX_SAMPLES}) but got {_shown(value)}")
+
+
 Seed = Annotated[int, _number(whole=True, ge=0, le=SEED_MAX)]
+TrainSize = Annotated[Union[int, float], BeforeValidator(_train_size)]
 Name = Annotated[str, _text(max_chars=MAX_NAME_CHARS)]
 _non_negative = _number_check(ge=0)
 
@@ -333,6 +346,8 @@ class GridSpec(_Strict):
     seeds: list[Seed] = [0]
     l2: _axis(Annotated[float, _number(ge=0, le=MAX_L2)]) = [0.0]
     dropout: _axis(Annotated[float, _number(ge=0, lt=1)]) = [0.0]
+    #: Nested subsets of the training split, each against the same validation split: a learning curve.
+    train_size: list[TrainSize] = [FULL_TRAIN_SIZE]
     #: A model builder's own axes (spec key ``model``): any name, each a list of scalars (or a range of numbers).
     hyperparameters: Annotated[dict[Name, _axis(Scalar, Bound)],
                                BeforeValidator(_hyperparameter_lists)] = {}
@@ -400,6 +415,28 @@ def _model_reference(value: Any) -> Any:
     return value
 
 
+#: Sizes ``learning_curve`` (and ``fitcheck sweep --learning-curve``) adds when the spec names none.
+DEFAULT_CURVE_SIZES = (0.125, 0.25, 0.5, FULL_TRAIN_SIZE)
+DEFAULT_CURVE_TOP = 3
+
+
+class LearningCurveSpec(_Strict):
+    """After the sweep, train the ``top`` configurations (ranked as the leaderboard ranks them) at the
+    ``sizes`` of the training split they lack, as further nested runs: a learning curve for each."""
+
+    sizes: list[TrainSize] = list(DEFAULT_CURVE_SIZES)
+    top: Annotated[int, _number(whole=True, ge=1, le=MAX_TRIALS_LIMIT)] = DEFAULT_CURVE_TOP
+
+    _lists = field_validator("sizes", mode="before")(_as_list)
+
+    @field_validator("sizes")
+    @classmethod
+    def _three_sizes(cls, sizes: list[Union[int, float]]) -> list[Union[int, float]]:
+        if len(set(sizes)) < 3:
+            raise ValueError(f"must list at least 3 distinct sizes (a curve needs 3 points) but got {sizes}")
+        return sorted(set(sizes), key=lambda size: (size > 1, size))
+
+
 class SweepSpec(_Strict):
     """A whole sweep: dataset, split, grid and how to judge the runs.
 
@@ -418,6 +455,7 @@ class SweepSpec(_Strict):
     max_trials: Annotated[int, _number(whole=True, ge=1, le=MAX_TRIALS_LIMIT)] = DEFAULT_MAX_TRIALS
     search: SearchSpec = SearchSpec()
     stopping: StoppingSpec = StoppingSpec()
+    learning_curve: Optional[LearningCurveSpec] = None
     source: str = Field("", exclude=True)
 
     @model_validator(mode="before")
@@ -491,13 +529,15 @@ class SweepSpec(_Strict):
         """A short stable hash of the spec's content (not of its file name).
 
         Keys added since the first sweeps were logged count only away from their defaults, so a
-        spec that does not use them keeps its fingerprint (and its sweep resumes).
+        spec that does not use them keeps its fingerprint (and its sweep resumes). ``learning_curve``
+        is left out too: it adds runs to the same sweep.
         """
-        content = self.model_dump(mode="json")
+        content = self.model_dump(mode="json", exclude={"learning_curve"})
         added_sweep_keys = {"model": None, **{key: type(self).model_fields[key].default.model_dump(mode="json")
                                               for key in ("search", "stopping")}}
+        added_grid_keys = {"hyperparameters": {}, "train_size": [FULL_TRAIN_SIZE]}
         for section, added in ((content, added_sweep_keys), (content.get("dataset") or {}, _ADDED_DATASET_KEYS),
-                               *((grid, {"hyperparameters": {}}) for grid in (
+                               *((grid, added_grid_keys) for grid in (
                                    content["grid"] if isinstance(content["grid"], list) else [content["grid"]]))):
             for key, default in added.items():
                 if section.get(key, default) == default:
@@ -521,7 +561,7 @@ def _allowed_keys(model: type[BaseModel]) -> list[str]:
 
 def _model_at(loc: tuple) -> type[BaseModel]:
     sections = {"dataset": DatasetSpec, "split": SplitSpec, "grid": GridSpec, "search": SearchSpec,
-                "stopping": StoppingSpec}
+                "stopping": StoppingSpec, "learning_curve": LearningCurveSpec}
     return sections.get(str(loc[0]), SweepSpec) if len(loc) > 1 else SweepSpec
 
 

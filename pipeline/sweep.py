@@ -20,12 +20,14 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import interrupt, names
-from pipeline.data import PreparedData, load_dataset, prepare_inputs
+from pipeline.data import PreparedData, load_dataset, prepare_inputs, subset_rows
 from pipeline.errors import FitcheckError
 from pipeline.executors import Executor, TrialStarted, make_executor
 from pipeline.grid import Grid, Pruning, TrialConfig, varying_axes
+from pipeline.learning_curves import (CurvePoint, curve_metrics, curves_by_configuration, largest,
+                                      missing_trials, top_configurations)
 from pipeline.search import TpeSearch, search_trials
-from pipeline.spec import DICT_SOURCE, SweepSpec, load_spec, parse_spec
+from pipeline.spec import DICT_SOURCE, LearningCurveSpec, SweepSpec, load_spec, parse_spec
 from pipeline.tracking import (
     DatasetArrays,
     DatasetFrame,
@@ -63,6 +65,9 @@ class SweepOptions:
     early_stopping: bool = False
     #: ``time.perf_counter()`` when the command started (the CLI sets it), so the wall time is the command's own.
     started: float | None = None
+    #: After the sweep, add learning curves over training-set size for its best configurations (the spec's
+    #: ``learning_curve``, else its defaults), as ``fitcheck sweep --learning-curve`` asks.
+    learning_curve: bool = False
 
 
 @dataclass
@@ -77,6 +82,8 @@ class TrialRecord:
     run_id: str | None = None
     outcome: TrialOutcome | None = None
     diagnosis: object | None = None
+    #: Training rows it trains on (its ``train_size`` of the training split).
+    n_train: int = 0
 
     @property
     def label(self) -> str:
@@ -112,6 +119,9 @@ class SweepResult:
     links: SweepLinks | None = None
     #: Trials left to another live fitcheck process of the same sweep, which claimed them first.
     n_held: int = 0
+    #: Per configuration with a learning curve of at least 3 sizes: its name, the run of its largest size,
+    #: and the :class:`~pipeline.diagnostics.DataSizeVerdict`.
+    learning_curves: list[tuple[str, str | None, object]] = field(default_factory=list)
 
     @property
     def n_failed(self) -> int:
@@ -149,17 +159,19 @@ class SweepResult:
     def summary_frame(self, task: str) -> pd.DataFrame:
         """One row per trial run now, ranked by the validation metric at its recommended epoch: config,
         that value, the recommended epoch, label, parameters, and whether it is tied with the best
-        (within one standard error; see :func:`pipeline.diagnostics.rank_trials`)."""
+        (within one standard error; see :func:`pipeline.diagnostics.rank_trials`). Only trials at the
+        largest training size are ranked: a learning curve's smaller sizes are not candidates."""
         from pipeline.diagnostics import rank_trials
 
         at_stop = names.summary_metric(names.RECOMMENDED_VAL, task)
+        full = max((record.n_train for record in self.records), default=0)
         rows = [{
             "trial": record.name, "status": record.outcome.status,
             at_stop: record.diagnosis.recommended_val_metric
             if record.diagnosis and record.label not in names.NOT_RANKED else math.nan,  # pruned: not ranked
             "stop_at": record.diagnosis.recommended_epochs if record.diagnosis else None,
             "label": record.label, names.N_PARAMETERS_PARAM: record.n_parameters,
-        } for record in self.records if record.outcome is not None]
+        } for record in self.records if record.outcome is not None and record.n_train == full]
         if not rows:
             return pd.DataFrame(rows)
         frame = pd.DataFrame(rows).astype({"stop_at": "Int64", at_stop: float})
@@ -198,10 +210,10 @@ def resolve_reference(
 
 
 def _wanted(record: TrialRecord, data: PreparedData) -> WantedTrial:
-    """The trial's claim: its run, with every axis, the task and the parameter count as params."""
+    """The trial's claim: its run, with every axis, the task, its training rows and the parameter count as params."""
     return WantedTrial(run_name=record.name, trial_key=record.key,
                        params={**record.config.params(), names.TASK_PARAM: data.task,
-                               names.N_PARAMETERS_PARAM: record.n_parameters})
+                               names.N_TRAIN_PARAM: record.n_train, names.N_PARAMETERS_PARAM: record.n_parameters})
 
 
 def _parameter_count(config: TrialConfig, data: PreparedData) -> int:
@@ -222,9 +234,9 @@ def _datasets(data: PreparedData) -> list[DatasetFrame | DatasetArrays]:
             for X, y, context in ((data.X_train, data.y_train, contexts[0]), (data.X_val, data.y_val, contexts[1]))]
 
 
-def _diagnosis(curves: dict[str, list[float]], data: PreparedData, reference: float, source: str, *,
+def _diagnosis(curves: dict[str, list[float]], data: PreparedData, reference: float, source: str, *, n_train: int,
                kept_epoch: int | None = None):
-    """The diagnosis of a trial's curves against ``reference``; None when there are no curves.
+    """The diagnosis of a trial's curves (trained on ``n_train`` rows) against ``reference``; None without curves.
 
     ``kept_epoch``: early stopping restored that epoch's weights, so the diagnosis describes that model.
     """
@@ -233,7 +245,7 @@ def _diagnosis(curves: dict[str, list[float]], data: PreparedData, reference: fl
     frame = curves_frame(curves)
     if frame.empty:
         return None
-    return diagnose(frame, task=data.task, n_train=len(data.y_train), n_val=len(data.y_val),
+    return diagnose(frame, task=data.task, n_train=n_train, n_val=len(data.y_val),
                     reference_error=reference, reference_source=source, restored_epoch=kept_epoch,
                     monitor=f"val_{names.task_metric(data.task)}")  # the name fitcheck logs
 
@@ -307,6 +319,11 @@ class Sweep:
                    else None)
         grid = (search_trials(spec, task=data.task, model=model, builder=builder) if sampler is None
                 else Grid((), 0, 0))
+        curve_spec = self._curve_spec()
+        sizes = [(size, "grid.train_size") for size in {config.train_size for config in grid.trials}]
+        sizes += [(size, "learning_curve.sizes") for size in (curve_spec.sizes if curve_spec else ())]
+        for size, key in sizes:  # refused before anything is written
+            subset_rows(size, len(data.y_train), source=source, key=key)
         n_trials = len(grid.trials) if sampler is None else sampler.n_trials * len(sampler.seeds)
         if n_trials > spec.max_trials and not options.yes:
             raise FitcheckError(f"{spec.source}: grid has {n_trials} trials, over max_trials={spec.max_trials}; "
@@ -372,9 +389,7 @@ class Sweep:
         spec_hash = f"{spec.fingerprint()}-{fingerprint[:8]}"
         # run names and the MLflow UI's columns name only the axes that vary
         axes = varying_axes(grid.trials) if sampler is None else sampler.varying
-        records = [TrialRecord(i, config, config.key(fingerprint), config.name(axes),
-                               self._parameter_count(config, data))
-                   for i, config in enumerate(grid.trials)]
+        records = [self._record(i, config, fingerprint, axes, data) for i, config in enumerate(grid.trials)]
         reference, reference_source, baselines = resolved_reference
         parent_id = tracker.find_sweep(spec_hash) if options.resume else None
         if parent_id:
@@ -405,6 +420,13 @@ class Sweep:
             raise
         if self._settle_reference(data, result, finished_before):
             self._rediagnose(tracker, data, result, finished_before)
+        curve_spec, extra = self._curve_spec(), []
+        if curve_spec is not None:
+            extra = self._add_learning_curves(tracker, executor, data, records, finished_before, finished, result,
+                                              curve_spec)
+            if self._settle_reference(data, result, finished_before):
+                self._rediagnose(tracker, data, result, finished_before)
+        self._judge_learning_curves(tracker, data, records + extra, finished_before, result)
         result.seconds = time.perf_counter() - started
         self._finish_parent(tracker, result)
         return result
@@ -435,8 +457,7 @@ class Sweep:
                     if key in values or key in todo:
                         result.n_skipped += key in values
                         continue
-                    todo[key] = TrialRecord(result.n_trials - 1, trial, key, trial.name(result.varying_axes),
-                                            _parameter_count(trial, data))
+                    todo[key] = self._record(result.n_trials - 1, trial, fingerprint, result.varying_axes, data)
             claimed = self._claim(tracker, data, list(todo.values()), result)
             held += result.n_held
             self._train(tracker, executor, data, claimed, result)
@@ -461,6 +482,105 @@ class Sweep:
             # a pruned trial reported at its last epoch; one that went on did not report at its final epoch
             for rung in pruner.rungs(len(curve) + (names.PRUNED_TAG in run.data.tags)):
                 record.report(rung=rung, trial=run.data.tags[names.TRIAL_KEY_TAG], value=min(curve[:rung]))
+    def _curve_spec(self) -> LearningCurveSpec | None:
+        """The learning curve to add after the sweep: the spec's, else its defaults under ``--learning-curve``."""
+        return self.spec.learning_curve or (LearningCurveSpec() if self.options.learning_curve else None)
+
+    def _record(self, index: int, config: TrialConfig, fingerprint: str, axes: tuple[str, ...],
+                data: PreparedData) -> TrialRecord:
+        return TrialRecord(index, config, config.key(fingerprint), config.name(axes),
+                           self._parameter_count(config, data), n_train=subset_rows(config.train_size, len(data.y_train)))
+
+    def _add_learning_curves(self, tracker: SweepTracker, executor: Executor, data: PreparedData,
+                             records: list[TrialRecord], finished_before: list, finished: set[str],
+                             result: SweepResult, curve_spec: LearningCurveSpec) -> list[TrialRecord]:
+        """Train the best configurations at the curve's sizes they lack, as more trials of the sweep
+        (claimed, resumed and isolated like any other); return the records of those trials."""
+        metric = names.task_metric(data.task)
+        at_stop = names.summary_metric(names.RECOMMENDED_VAL, data.task)
+        logged = {run.data.tags.get(names.TRIAL_KEY_TAG): run.data.metrics for run in finished_before}
+        full = set(largest([record.config for record in records], len(data.y_train)))
+        candidates = pd.DataFrame([{
+            "config": record.config, "n_parameters": record.n_parameters,
+            "value": (record.diagnosis.recommended_val_metric if record.diagnosis is not None
+                      else logged.get(record.key, {}).get(at_stop, math.nan)),
+            "epochs": (record.diagnosis.recommended_epochs if record.diagnosis is not None
+                       else logged.get(record.key, {}).get(names.RECOMMENDED_EPOCHS, math.nan)),
+        } for record in records if record.config in full and (record.diagnosis is not None or record.key in logged)])
+        if candidates.empty:
+            return []
+        best = top_configurations(candidates, top=curve_spec.top, metric=metric, n_val=len(data.y_val))
+        axes = tuple(dict.fromkeys((*result.varying_axes, "train_size")))
+        fingerprint = data.fingerprint()
+        extra = [self._record(len(records) + i, config, fingerprint, axes, data) for i, config in
+                 enumerate(missing_trials(best, curve_spec.sizes, (record.config for record in records)))]
+        todo = [record for record in extra if record.key not in finished]
+        if extra:
+            result.varying_axes = axes
+        result.n_trials += len(extra)
+        result.n_skipped += len(extra) - len(todo)
+        try:
+            todo = self._claim(tracker, data, todo, result)
+            self._train(tracker, executor, data, todo, result)
+        except KeyboardInterrupt:
+            self._mark_interrupted(tracker)
+            raise
+        return extra
+
+    def _judge_learning_curves(self, tracker: SweepTracker, data: PreparedData, records: list[TrialRecord],
+                               finished_before: list, result: SweepResult) -> None:
+        """Judge each configuration's curve over training-set size; describe it on its largest trial and
+        log it on the parent (``step`` = training rows)."""
+        from pipeline.diagnostics import data_size_verdict, with_data_size
+
+        metric = names.task_metric(data.task)
+        at_stop, train_at_stop = (names.summary_metric(kind, data.task)
+                                  for kind in (names.RECOMMENDED_VAL, names.RECOMMENDED_TRAIN))
+        logged = {run.data.tags.get(names.TRIAL_KEY_TAG): run for run in finished_before}
+        runs = {run.info.run_id: run for run in finished_before}
+        points = []
+        for record in records:
+            if record.diagnosis is not None and record.outcome.status == "FINISHED":  # a failed size is no point
+                d = record.diagnosis
+                train = d.at_recommended.get("epoch_train_metric")
+                points.append(CurvePoint(record.config, record.n_train, d.recommended_val_metric, train, record.run_id))
+            elif record.key in logged:
+                run = logged[record.key]
+                points.append(CurvePoint(record.config, record.n_train, run.data.metrics.get(at_stop),
+                                         run.data.metrics.get(train_at_stop), run.info.run_id))
+        by_record = {record.run_id: record for record in records if record.run_id}
+        axes = tuple(axis for axis in result.varying_axes if axis != "train_size")
+        series: dict[str, list[tuple[int, float]]] = {}
+        for config, curve in curves_by_configuration(points).items():
+            name = config.name(axes)
+            series.update(curve_metrics(name, curve, task=data.task))
+            if len(curve) < 3:
+                continue
+            trains = [point.train_metric for point in curve]
+            verdict = data_size_verdict(
+                [point.n_train for point in curve], [point.val_metric for point in curve], n_val=len(data.y_val),
+                metric=metric, reference_error=result.reference_error,
+                train_metric=None if any(value is None or not math.isfinite(value) for value in trains) else trains)
+            last = curve[-1]
+            result.learning_curves.append((name, last.run_id, verdict))
+            record = by_record.get(last.run_id)
+            if record is not None and record.diagnosis is not None:
+                record.diagnosis = with_data_size(record.diagnosis, verdict)
+                curves, title, failure = record.outcome.curves, record.name, _failure(record.outcome)
+            else:
+                curves = self._safe(lambda: tracker.reader.curves(last.run_id, names.curve_columns(data.task))) or {}
+                title, failure = runs[last.run_id].info.run_name, None
+                diagnosis = _diagnosis(curves, data, result.reference_error, result.reference_source,
+                                       n_train=last.n_train)
+                if diagnosis is None:
+                    continue
+                record = TrialRecord(-1, last.config, "", title, 0, diagnosis=with_data_size(diagnosis, verdict))
+            payload = trial_payload(curves, task=data.task, title=title, diagnosis=record.diagnosis, failure=failure,
+                                    reference_error=result.reference_error)
+            self._safe(lambda: tracker.update_trial(last.run_id, metrics=payload.metrics, tags=payload.tags,
+                                                    artifacts=payload.artifacts))
+        if series:
+            self._safe(lambda: tracker.log_parent_curves(series))
 
     @staticmethod
     def _mark_interrupted(tracker: SweepTracker) -> None:
@@ -534,7 +654,8 @@ class Sweep:
             return None
 
     def _diagnose(self, record: TrialRecord, data: PreparedData, reference: float, source: str) -> None:
-        diagnosis = _diagnosis(record.outcome.curves, data, reference, source, kept_epoch=record.outcome.kept_epoch)
+        diagnosis = _diagnosis(record.outcome.curves, data, reference, source, n_train=record.n_train,
+                               kept_epoch=record.outcome.kept_epoch)
         if diagnosis is not None:
             record.diagnosis = diagnosis
 
@@ -585,8 +706,9 @@ class Sweep:
                                                         artifacts=payload.artifacts))
         for run in finished_before:
             curves = self._safe(lambda: tracker.reader.curves(run.info.run_id, names.curve_columns(data.task)))
+            n_train = int(run.data.params.get(names.N_TRAIN_PARAM, len(data.y_train)))
             diagnosis = _diagnosis(curves or {}, data, result.reference_error, result.reference_source,
-                                   kept_epoch=_logged_stops(run)["kept_epoch"])
+                                   n_train=n_train, kept_epoch=_logged_stops(run)["kept_epoch"])
             if diagnosis is None:
                 continue
             payload = trial_payload(curves, task=data.task, title=run.info.run_name, diagnosis=diagnosis,
@@ -631,7 +753,8 @@ class Sweep:
                                 "run the same command again to resume") from None
         result.links = self._safe(lambda: tracker.publish_sweep(
             task=result.task, axes=result.varying_axes, reference_error=result.reference_error,
-            reference_source=result.reference_source))
+            reference_source=result.reference_source,
+            learning_curves=[(name, run_id, verdict.advice) for name, run_id, verdict in result.learning_curves]))
         if self.options.report:
             result.report_path = self._write_report(tracker, result)
 

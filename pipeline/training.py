@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.data import PreparedData
+from pipeline.data import PreparedData, training_subset
 from pipeline.errors import FitcheckError
 from pipeline.grid import TrialConfig
+from pipeline.names import FULL_TRAIN_SIZE
 
 
 @dataclass
@@ -73,7 +74,9 @@ def train_trial(index: int, config: TrialConfig, data: PreparedData) -> TrialOut
     """Build, compile and fit the trial's model (fitcheck's MLP, or the trial's builder's); never raises.
 
     A Python error, or a loss that becomes NaN or infinite, gives a ``FAILED`` outcome with the
-    error message (or the epoch it diverged at) and the curves measured so far.
+    error message (or the epoch it diverged at) and the curves measured so far. A ``train_size``
+    below the whole split trains on :func:`pipeline.data.training_subset`'s rows, against the same
+    validation split.
     """
     import keras
 
@@ -87,6 +90,7 @@ def train_trial(index: int, config: TrialConfig, data: PreparedData) -> TrialOut
     try:
         keras.backend.clear_session()
         keras.utils.set_random_seed(config.seed)
+        X_train, y_train_raw = _training_rows(config, data)
         if config.builder:
             from pipeline.builders import build
 
@@ -94,17 +98,17 @@ def train_trial(index: int, config: TrialConfig, data: PreparedData) -> TrialOut
         else:
             head, loss = output_head(data.task, config.loss, data.n_classes), config.loss
             model = build_model(config, input_shape=data.input_shape, head=head)
-        y_train, y_val = head.encode(data.y_train), head.encode(data.y_val)
-        steps_per_epoch = math.ceil(len(data.X_train) / config.batch_size)
+        y_train, y_val = head.encode(y_train_raw), head.encode(data.y_val)
+        steps_per_epoch = math.ceil(len(X_train) / config.batch_size)
         # XLA would compile every trial's new model again (seconds on CPU) to save microseconds per step
         model.compile(optimizer=make_optimizer(config), loss=loss, steps_per_execution=steps_per_epoch,
                       jit_compile=False)
         evaluation = EpochEndEvaluation(
-            (data.X_train, y_train, data.y_train), (data.X_val, y_val, data.y_val),
+            (X_train, y_train, y_train_raw), (data.X_val, y_val, data.y_val),
             loss=loss, head=head, target_scale=data.target_scale,
         )
         stoppers = _stoppers(config, monitor=f"val_{task_metric(data.task)}")
-        model.fit(_epoch_stream(data.X_train, y_train, config), steps_per_epoch=steps_per_epoch,
+        model.fit(_epoch_stream(X_train, y_train, config), steps_per_epoch=steps_per_epoch,
                   epochs=config.epochs, shuffle=False, verbose=0, callbacks=[evaluation, *stoppers.values()])
     except Exception as error:  # a failing trial must not take the sweep down
         curves = evaluation.curves if evaluation is not None else {}
@@ -137,6 +141,14 @@ def _stoppers(config: TrialConfig, *, monitor: str) -> dict:
                                           epochs=config.epochs, min_epochs=config.pruning.min_epochs,
                                           reduction_factor=config.pruning.reduction_factor)
     return stoppers
+
+
+def _training_rows(config: TrialConfig, data: PreparedData) -> tuple[np.ndarray, np.ndarray]:
+    """The training features and targets of the trial's ``train_size``."""
+    if config.train_size == FULL_TRAIN_SIZE:
+        return data.X_train, data.y_train
+    rows = training_subset(data.y_train, config.train_size, task=data.task, seed=data.split_seed)
+    return data.X_train[rows], data.y_train[rows]
 
 
 def _epoch_stream(X: np.ndarray, y: np.ndarray, config: TrialConfig):

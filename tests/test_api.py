@@ -69,7 +69,7 @@ def test_a_trial_key_at_the_new_fields_defaults_is_the_key_runs_were_logged_with
     assert builder.key("f") == TrialConfig(0, 0, "none", "mse", "adam", 0.01, 32, 10, 0, model="m:f",
                                            hyperparameters=(("units", 4),), builder=b"other bytes").key("f")
     assert builder.params() == {"loss": "mse", "optimizer": "adam", "learning_rate": 0.01, "batch_size": 32,
-                                "epochs": 10, "seed": 0, "model": "m:f", "units": 4}
+                                "epochs": 10, "seed": 0, "train_size": 1.0, "model": "m:f", "units": 4}
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -81,7 +81,7 @@ def test_a_trial_key_at_the_new_fields_defaults_is_the_key_runs_were_logged_with
     ({"model": "cnn.build"}, "s.yaml: model: must be a builder reference 'package.module:function' but got 'cnn.build'"),
     ({"grid": {"filters": [8]}}, "s.yaml: unknown key 'grid.filters' (a model builder's own hyperparameter needs "
                                  "'model: package.module:function'); accepted keys: depth, width, activation, loss, "
-                                 "optimizer, learning_rate, batch_size, epochs, seeds, l2, dropout"),
+                                 "optimizer, learning_rate, batch_size, epochs, seeds, l2, dropout, train_size"),
     ({"dataset": {"npz": "d.npz", "x": "images"}},
      "s.yaml: dataset: an npz dataset needs 'x' and 'y', the names of its input and target arrays"),
 ])

@@ -129,3 +129,12 @@ def test_links_for_a_server_and_for_a_local_store(tmp_path, monkeypatch):
     assert local.url.startswith("http://127.0.0.1:5000/#/experiments/1/runs?")
     assert local.ui_command == f"mlflow ui --backend-store-uri sqlite:///{Path(tmp_path).resolve() / 'mlflow.db'}"
     assert local.lines()[0] == f"MLflow UI (start it first: {local.ui_command})"
+
+
+def test_a_learning_curve_smaller_size_is_never_the_best_configuration():
+    from pipeline.descriptions import best_trial
+
+    trials = [TrialLine("r1", "d1-n0.5", names.HIGH_VARIANCE, best_val=0.10, n_train=500),
+              TrialLine("r2", "d1", names.HIGH_VARIANCE, best_val=0.12, n_train=1000),
+              TrialLine("r3", "old", names.GOOD_FIT, best_val=0.13)]
+    assert best_trial(trials).name == "d1"

@@ -132,3 +132,18 @@ def test_no_tag_or_metric_name_is_written_as_a_literal_outside_names():
                           and node.value in vocabulary and id(node) not in docs)
         found += [f"{path}:{line}: {value!r} (names.{vocabulary[value]})" for line, _, value in literals]
     assert not found, "tag or metric names written as literals:\n" + "\n".join(found)
+
+
+def test_no_file_holds_a_merge_conflict_marker():
+    """A merge left half-resolved reads as garbage to users (README) or breaks at import (code)."""
+    root = PACKAGE.parent
+    tracked = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True).stdout.split()
+    marked = []
+    for name in tracked:
+        path = root / name
+        if path.suffix not in {".py", ".md", ".yaml", ".toml", ".j2", ".txt", ".cfg"} or not path.is_file():
+            continue
+        lines = path.read_text(errors="replace").splitlines()
+        marked += [f"{name}:{number}" for number, line in enumerate(lines, 1)
+                   if line.startswith(("<<<<<<< ", ">>>>>>> "))]
+    assert marked == []

@@ -44,12 +44,16 @@ class ReferenceErrorOption(click.ParamType):
 @click.option("--early-stopping", is_flag=True,
               help="End each trial once its recommended epoch can no longer change; keep that epoch's weights.")
 @click.option("--fail-on-error", is_flag=True, help="Exit with code 1 when any trial failed.")
+@click.option("--learning-curve", is_flag=True,
+              help="After the sweep, train its best configurations on nested subsets of the training split (the "
+                   "spec's learning_curve, else sizes 1/8, 1/4, 1/2, 1 for the top 3) and judge whether more data "
+                   "would help.")
 @click.option("--no-report", is_flag=True, help="Do not write the HTML report.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @verbose_option
 @click.pass_context
 def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experiment, executor, ray_address, resume,
-                  reference_error, yes, early_stopping, fail_on_error, no_report, no_progress) -> None:
+                  reference_error, yes, early_stopping, fail_on_error, learning_curve, no_report, no_progress) -> None:
     """Run the sweep described by the YAML file SPEC."""
     from pipeline import interrupt
     from pipeline.sweep import SweepOptions, run_sweep
@@ -61,7 +65,7 @@ def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experime
         ray_address=ray_address, resume=resume, yes=yes, reference_error=reference_error,
         early_stopping=early_stopping, report=not no_report, progress=not no_progress,
         verbose=bool(ctx.find_root().obj.get("verbose")),
-        started=STARTED,
+        started=STARTED, learning_curve=learning_curve,
     )
     result = run_sweep(spec, options)
     _print_summary(result)
@@ -96,6 +100,8 @@ def _print_summary(result) -> None:
     failures = [r for r in result.records if r.outcome and r.outcome.status == "FAILED"]
     for record in failures[:10]:
         click.echo(f"FAILED {record.name}: {record.outcome.error}", err=True)
+    for name, _, verdict in result.learning_curves:
+        click.echo(f"learning curve {name}: {verdict.advice}")
     if result.n_unlogged:
         click.echo(f"{result.n_unlogged} trial(s) could not be written to MLflow; run the same command again to "
                    "resume them", err=True)

@@ -7,6 +7,7 @@ from pipeline.diagnostics._advice import LABEL_ADVICE, UNDECIDED_BIAS_ADVICE, ad
 from pipeline.diagnostics._concentration import concentration
 from pipeline.diagnostics._consistency import advice_contradictions
 from pipeline.diagnostics._curves import diverged_at
+from pipeline.diagnostics._data_size import DataSizeVerdict, data_size_verdict, with_data_size
 from pipeline.diagnostics._diagnose import diagnose, reference_from_sweep
 from pipeline.diagnostics._result import Diagnosis
 from pipeline.diagnostics._labels import (
@@ -36,11 +37,12 @@ from pipeline.diagnostics._trend import TrainingTrend, training_trend
 
 __all__ = [
     "DIVERGED", "GOOD_FIT", "HIGH_BIAS", "HIGH_BIAS_HIGH_VARIANCE", "HIGH_VARIANCE", "LABELS",
-    "CappedReference", "Diagnosis", "LABEL_ADVICE", "OnlineStop", "SuccessiveHalving", "TrainingTrend",
-    "UNDECIDED_BIAS_ADVICE", "advice",
-    "advice_contradictions", "cap_reference", "concentration", "curve_summary", "diagnose", "diverged_at",
+    "CappedReference", "DataSizeVerdict", "Diagnosis", "LABEL_ADVICE", "OnlineStop", "SuccessiveHalving",
+    "TrainingTrend", "UNDECIDED_BIAS_ADVICE", "advice",
+    "advice_contradictions", "cap_reference", "concentration", "curve_summary", "data_size_verdict", "diagnose",
+    "diverged_at",
     "early_stopping_settings",
     "error_rate_se", "label_improves", "mlp_parameter_count", "online_stop", "patience_floor", "rank_trials",
     "ranking_sentence", "recommend_stop", "reference_from_sweep", "replay_keras_early_stopping", "rmse_se",
-    "smooth", "training_trend",
+    "smooth", "training_trend", "with_data_size",
 ]

@@ -9,7 +9,8 @@ early at epoch k" only when the label at k improves on the label at the end.
 from __future__ import annotations
 
 from pipeline.diagnostics._labels import label_improves
-from pipeline.names import DIVERGED, GOOD_FIT, HIGH_BIAS, HIGH_BIAS_HIGH_VARIANCE, HIGH_VARIANCE, PRUNED, UNDIAGNOSED
+from pipeline.names import (DIVERGED, GOOD_FIT, HIGH_BIAS, HIGH_BIAS_HIGH_VARIANCE, HIGH_VARIANCE, MORE_DATA_NO,
+                            MORE_DATA_YES, PRUNED, UNDIAGNOSED)
 
 TRAIN_LONGER = "train longer"
 ADD_CAPACITY = "add capacity"
@@ -66,7 +67,8 @@ UNDECIDED_BIAS_ADVICE = (
 
 
 def advice(label: str, *, still_falling: bool, converged: bool, label_at_recommended: str,
-           recommended_epochs: int | None, epochs_run: int, bias_decided: bool = True) -> str:
+           recommended_epochs: int | None, epochs_run: int, bias_decided: bool = True,
+           more_data: str | None = None) -> str:
     """One line of advice for a run, naming the cheapest fix the evidence supports.
 
     Parameters
@@ -84,6 +86,9 @@ def advice(label: str, *, still_falling: bool, converged: bool, label_at_recomme
         Epochs the run trained.
     bias_decided : bool, default True
         False when an estimated reference cannot rule avoidable bias in or out.
+    more_data : {"yes", "no", "cannot_tell"}, optional
+        The configuration's learning-curve verdict over training-set size, where one was measured:
+        "get more training data" is then advised only when it says yes, and ruled out when it says no.
 
     Examples
     --------
@@ -96,8 +101,11 @@ def advice(label: str, *, still_falling: bool, converged: bool, label_at_recomme
                 "for unscaled or non-finite values.")
     undecided = "" if bias_decided else (" The bias is undecided: the estimated reference cannot rule "
                                          "it out; give reference_error to decide it.")
+    curve = {MORE_DATA_YES: " The learning curve over training-set size is still falling: more data would help.",
+             MORE_DATA_NO: " The learning curve over training-set size has flattened: more data will not help."
+             }.get(more_data, "")
     if label == GOOD_FIT:
-        return f"Good fit: the training error is near the reference and validation tracks training.{undecided}"
+        return f"Good fit: the training error is near the reference and validation tracks training.{undecided}{curve}"
     if still_falling:
         bias = f"{TRAIN_LONGER} or raise the learning rate: the training error was still falling"
     elif converged:
@@ -107,10 +115,14 @@ def advice(label: str, *, still_falling: bool, converged: bool, label_at_recomme
         bias = "run several epochs to see whether the training error is still falling before changing the model"
     stop_helps = (recommended_epochs is not None and recommended_epochs < epochs_run
                   and label_improves(label_at_recommended, over=label))
-    variance = (STOP_EARLY.format(k=recommended_epochs) if stop_helps else
-                "add regularisation (L2, dropout), get more training data or use a smaller network")
+    regularise = {MORE_DATA_YES: "get more training data (the learning curve over training-set size is still "
+                                 "falling), add regularisation (L2, dropout) or use a smaller network",
+                  MORE_DATA_NO: "add regularisation (L2, dropout) or use a smaller network"}.get(
+        more_data, "add regularisation (L2, dropout), get more training data or use a smaller network")
+    variance = STOP_EARLY.format(k=recommended_epochs) if stop_helps else regularise
     if label == HIGH_BIAS:
-        return f"High bias: {bias}."
+        return f"High bias: {bias}.{curve}"
+    told = curve if stop_helps or more_data == MORE_DATA_NO else ""  # "yes" is in the variance advice already
     if label == HIGH_VARIANCE:
-        return f"High variance: {variance}.{undecided}"
-    return f"High bias and high variance: first {bias}; then {variance}."
+        return f"High variance: {variance}.{undecided}{told}"
+    return f"High bias and high variance: first {bias}; then {variance}.{told}"

@@ -11,6 +11,7 @@ from pipeline.names import (
     BIAS_DECIDED_TAG,
     DIAGNOSIS_AT_RECOMMENDED_TAG,
     DIAGNOSIS_TAG,
+    MORE_DATA_HELPS_TAG,
     RECOMMENDED_VAL,
     summary_metric,
 )
@@ -26,6 +27,8 @@ class Diagnosis:
     trials are ranked by); ``still_falling`` / ``converged`` judge the training metric over the
     last part of the run against its noise; ``bias_decided`` is False when the reference's
     uncertainty leaves the bias verdict open (``notes`` then says how much bias goes unseen).
+    ``data_size`` is the configuration's learning-curve verdict over training-set size
+    (:class:`~pipeline.diagnostics.DataSizeVerdict`), where one was measured; the advice then uses it.
     """
 
     label: str
@@ -58,6 +61,7 @@ class Diagnosis:
     diverged_epoch: int | None = None
     at_recommended: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    data_size: object | None = None
 
     def to_dict(self) -> dict:
         """A JSON-serialisable dict of every field; non-finite numbers become ``None``."""
@@ -76,14 +80,18 @@ class Diagnosis:
             names.CONVERGED: float(self.converged),
             BIAS_DECIDED: float(self.bias_decided),
             summary_metric(RECOMMENDED_VAL, self.task): self.recommended_val_metric,
+            **(self.data_size.metrics() if self.data_size is not None else {}),
         }
         return {name: float(value) for name, value in values.items()
                 if value is not None and math.isfinite(float(value))}
 
     def tags(self) -> dict[str, str]:
         """The tags fitcheck sets on a diagnosed run: the labels and whether the bias is decided."""
-        return {DIAGNOSIS_TAG: self.label, DIAGNOSIS_AT_RECOMMENDED_TAG: self.label_at_recommended,
+        tags = {DIAGNOSIS_TAG: self.label, DIAGNOSIS_AT_RECOMMENDED_TAG: self.label_at_recommended,
                 BIAS_DECIDED_TAG: str(self.bias_decided).lower()}
+        if self.data_size is not None:
+            tags[MORE_DATA_HELPS_TAG] = self.data_size.more_data_helps
+        return tags
 
 
 def _finite(value):

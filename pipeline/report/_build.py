@@ -19,6 +19,7 @@ from pipeline.report._render import render_report
 logger = logging.getLogger(__name__)
 _EFFECT_AXES_FIRST = ("activation", "loss", "optimizer")
 _SLUG_CHARS = 60
+_MAX_CURVE_PANELS = 9
 _DEVICE_NAMES = {"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt") for n in range(1, 10))}
 
 
@@ -173,6 +174,19 @@ def _ranking_sentence(ranking: pd.DataFrame, sweep: LoggedSweep) -> str:
     return ranking_sentence(fitted, n_val=_int(sweep.params.get(names.N_VAL_PARAM)), name="run_name")
 
 
+def _data_size(curves: list[dict], metric: str, reference: float | None) -> dict | None:
+    """The learning-curve section: the figure and, per configuration, its verdict on more data in words."""
+    if not curves:
+        return None
+    shown = curves[:_MAX_CURVE_PANELS]
+    return {"figure": _figures.learning_curve_figure(shown, metric, reference), "n_hidden": len(curves) - len(shown),
+            "items": [{"name": curve["name"], "run_id": curve["run_id"], "label": curve["label"],
+                       "verdict": curve["verdict"].more_data_helps if curve["verdict"] else None,
+                       "advice": curve["verdict"].advice if curve["verdict"] else
+                       f"{len(curve['n_train'])} sizes: a verdict needs at least 3",
+                       "evidence": curve["verdict"].evidence if curve["verdict"] else None} for curve in curves]}
+
+
 def report_context(sweep: LoggedSweep) -> dict:
     """Everything the template shows, as plain values and figure data URIs."""
     frame = _summary.trial_frame(sweep)
@@ -181,8 +195,9 @@ def report_context(sweep: LoggedSweep) -> dict:
     shown = [axis for axis in axes if axis in _summary.varying_axes(frame, axes)]
     reference = sweep.metrics.get(names.REFERENCE_ERROR)
     capacity = None
-    if "depth" in axes and len(frame):
-        effects = _summary.axis_effects(frame, "depth")
+    full = _summary.full_size(frame)  # a learning curve's smaller sizes would blur the capacity picture
+    if "depth" in axes and len(full):
+        effects = _summary.axis_effects(full, "depth")
         capacity = {"axis": "depth", "figure": _figures.capacity_figure(effects, "depth", sweep.metric, reference)}
     ordered = [axis for axis in _EFFECT_AXES_FIRST if axis in varying] + [
         axis for axis in varying if axis not in _EFFECT_AXES_FIRST and axis != "depth"]
@@ -190,6 +205,8 @@ def report_context(sweep: LoggedSweep) -> dict:
     for axis in ordered:
         rows = _summary.axis_effects(frame, axis)
         effects.append({"axis": axis, "rows": rows, "figure": _figures.effect_figure(rows, axis, sweep.metric)})
+    curves = _summary.learning_curves(frame, axes, metric=sweep.metric, n_val=_int(sweep.params.get(names.N_VAL_PARAM)),
+                                      reference=reference)
     grid_axes = _summary.grid_axes(frame, axes)
     counts = _summary.label_counts(frame)
     ranking = _summary.ranked(frame, metric=sweep.metric, n_val=_int(sweep.params.get(names.N_VAL_PARAM)))
@@ -207,7 +224,8 @@ def report_context(sweep: LoggedSweep) -> dict:
         "best": best, "best_url": _run_url(sweep, best["run_id"]) if best else None,
         "axes": axes, "capacity": capacity, "effects": effects,
         "label_grid": _summary.label_grid(frame, *grid_axes) if grid_axes else None,
-        "advice": _summary.advice_items(frame, axes), "curves": _summary.curve_payload(sweep, frame),
+        "advice": _summary.advice_items(frame, axes, curves), "curves": _summary.curve_payload(sweep, frame),
+        "data_size": _data_size(curves, sweep.metric, reference),
         "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
 

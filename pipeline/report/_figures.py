@@ -115,3 +115,42 @@ def effect_figure(effects: list[dict], axis: str, metric: str) -> str:
             ax.set_xlabel(axis)
             ax.tick_params(axis="x", labelrotation=20 if max(map(len, labels)) > 8 else 0)
         return _data_uri(fig)
+
+
+def learning_curve_figure(curves: list[dict], metric: str, reference: float | None) -> str:
+    """Train and validation ``metric`` at the recommended epoch against training rows (log scale), one panel
+    per configuration, with the reference and, where judged, the power law's point at twice the data."""
+    columns = min(3, len(curves))
+    rows = math.ceil(len(curves) / columns)
+    with _figure(3.1 * columns, 2.5 * rows + 0.5, ncols=columns) as (fig, axes):
+        fig.clear()
+        for index, curve in enumerate(curves):
+            ax = fig.add_subplot(rows, columns, index + 1)
+            sizes = curve["n_train"]
+            if curve["train"]:
+                ax.plot(sizes, curve["train"], marker="o", color=TRAIN_COLOR, linewidth=1.8, label=f"train {metric}")
+            ax.plot(sizes, curve["val"], marker="o", color=VAL_COLOR, linewidth=1.8, label=f"validation {metric}")
+            if reference is not None and math.isfinite(reference):
+                ax.axhline(reference, color=REFERENCE_COLOR, linestyle="--", linewidth=1, label="reference")
+            verdict = curve["verdict"]
+            title = curve["name"]
+            if verdict is not None:
+                ahead = [sizes[-1] * 2 ** (step / 8) for step in range(9)]
+                ax.plot(ahead, [verdict.predict(n) for n in ahead], color=VAL_COLOR, linestyle=":", linewidth=1.4)
+                low, high = verdict.expected_at_2x_low, verdict.expected_at_2x_high
+                ax.errorbar([2 * sizes[-1]], [verdict.expected_at_2x],
+                            yerr=[[max(0.0, verdict.expected_at_2x - low)], [max(0.0, high - verdict.expected_at_2x)]],
+                            fmt="D", color=VAL_COLOR, markerfacecolor="white", capsize=3,
+                            label="expected at 2x (90% interval)")
+                title += f"\nmore data helps: {verdict.more_data_helps.replace('_', ' ')}"
+            ax.set_xscale("log", base=2)
+            ticks = [*sizes, 2 * sizes[-1]] if verdict is not None else sizes
+            ax.set_xticks(ticks, [str(n) for n in ticks])
+            ax.minorticks_off()
+            ax.set_xlabel("training rows (log scale)")
+            ax.set_ylabel(f"{metric} at rec. epoch")
+            ax.set_title(title, loc="left", fontsize=8.5)
+            if index == 0:
+                handles, labels = ax.get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=4)
+        return _data_uri(fig)

@@ -12,14 +12,18 @@ from collections import Counter
 import pandas as pd
 
 from pipeline import names
-from pipeline.diagnostics import LABEL_ADVICE, UNDECIDED_BIAS_ADVICE, concentration, curve_summary, rank_trials
+from pipeline.diagnostics import (LABEL_ADVICE, UNDECIDED_BIAS_ADVICE, concentration, curve_summary,
+                                  data_size_verdict, rank_trials)
 from pipeline.names import DIVERGED, GOOD_FIT, HIGH_VARIANCE, LABELS, NOT_RANKED, UNDIAGNOSED
 from pipeline.report._gather import LoggedSweep, LoggedTrial
 
 NOT_SHOWN_AXES = ("seed",)
 TRIAL_COLUMNS = ("run_id", "run_name", "status", names.TRIAL_KEY_TAG, "label", "label_at_recommended",
                  "bias_undecided", "error", "best_val", names.BEST_EPOCH, "final_train", "final_val", "gap",
-                 names.RECOMMENDED_EPOCHS, "rec_train", "rec_val", names.N_PARAMETERS_PARAM, names.TRAIN_SECONDS)
+                 names.RECOMMENDED_EPOCHS, "rec_train", "rec_val", names.N_PARAMETERS_PARAM, names.TRAIN_SECONDS,
+                 names.N_TRAIN_PARAM)
+#: Axes that do not make a configuration: its size (a learning curve's points are one configuration).
+SIZE_AXES = ("train_size",)
 
 
 def _number(value: object) -> float | None:
@@ -39,6 +43,7 @@ def _trial_row(trial: LoggedTrial, task: str, axes: list[str]) -> dict:
         label_at_recommended=trial.label_at_recommended, error=trial.error,
         bias_undecided=trial.bias_decided is False and trial.label in (GOOD_FIT, HIGH_VARIANCE),
         n_parameters=_number(trial.params.get(names.N_PARAMETERS_PARAM)),
+        n_train=_number(trial.params.get(names.N_TRAIN_PARAM)),
         best_val=_number(summary.get(names.summary_metric("best_val", task))),
         best_epoch=_number(summary.get(names.BEST_EPOCH)),
         final_train=_number(summary.get(names.summary_metric("final_train", task))),
@@ -77,8 +82,9 @@ def fixed_axes(frame: pd.DataFrame, axes: list[str]) -> dict[str, object]:
 def ranked(frame: pd.DataFrame, *, metric: str, n_val: int) -> pd.DataFrame:
     """Trials ranked by validation metric at their recommended epoch, with ties (within one standard
     error of the best) and the pick: the simplest of the tied (:func:`pipeline.diagnostics.rank_trials`).
-    Diverged and pruned trials and trials without a value come last."""
-    fitted = frame[~frame["label"].isin(NOT_RANKED)].assign(
+    Diverged and pruned trials, trials without a value and the smaller sizes of a learning curve come last."""
+    fitted = full_size(frame)
+    fitted = fitted[~fitted["label"].isin(NOT_RANKED)].assign(
         rec_val=lambda f: f["rec_val"].fillna(f["best_val"]),
         n_parameters=lambda f: f[names.N_PARAMETERS_PARAM].fillna(0))
     if fitted["rec_val"].notna().any():
@@ -91,6 +97,42 @@ def ranked(frame: pd.DataFrame, *, metric: str, n_val: int) -> pd.DataFrame:
                          pick=frame["pick"].fillna(False).astype(bool))
     return frame.sort_values(["rank", names.N_PARAMETERS_PARAM], na_position="last", kind="stable").reset_index(
         drop=True)
+
+
+def full_size(frame: pd.DataFrame, *, largest: float | None = None) -> pd.DataFrame:
+    """The trials at the sweep's largest training size (``largest``, else the frame's; runs without
+    ``n_train`` count as full): the ones ranked against each other; a learning curve's smaller sizes are
+    evidence, not candidates."""
+    largest = frame[names.N_TRAIN_PARAM].max() if largest is None else largest
+    return frame[frame[names.N_TRAIN_PARAM].isna() | (frame[names.N_TRAIN_PARAM] == largest)]
+
+
+def learning_curves(frame: pd.DataFrame, axes: list[str], *, metric: str, n_val: int,
+                    reference: float | None) -> list[dict]:
+    """Per configuration trained at two or more training sizes: its points (training rows, train and
+    validation metric at the recommended epoch), its largest trial's name and label, and, from three
+    sizes, the verdict on more data (:func:`pipeline.diagnostics.data_size_verdict`)."""
+    config_axes = [axis for axis in axes if axis not in SIZE_AXES]
+    fitted = frame[(frame["label"] != DIVERGED) & frame[names.N_TRAIN_PARAM].notna() & frame["rec_val"].notna()]
+    curves = []
+    for _, group in fitted.groupby([fitted[axis].astype(str) for axis in config_axes], sort=False):
+        group = group.sort_values(names.N_TRAIN_PARAM).drop_duplicates(names.N_TRAIN_PARAM, keep="last")
+        if len(group) < 2:
+            continue
+        trains = group["rec_train"].tolist()
+        has_train = all(_number(value) is not None for value in trains)
+        verdict = None
+        if len(group) >= 3 and n_val:
+            verdict = data_size_verdict(group[names.N_TRAIN_PARAM].astype(int).tolist(), group["rec_val"].tolist(),
+                                        n_val=n_val, metric=metric, reference_error=reference,
+                                        train_metric=trains if has_train else None)
+        last = group.iloc[-1]
+        curves.append({"name": last["run_name"], "run_id": last["run_id"], "label": last["label"],
+                       "n_train": group[names.N_TRAIN_PARAM].astype(int).tolist(), "val": group["rec_val"].tolist(),
+                       "train": trains if has_train else None, "verdict": verdict})
+    order = {names.MORE_DATA_YES: 0, names.MORE_DATA_NO: 1, names.MORE_DATA_CANNOT_TELL: 2}
+    return sorted(curves, key=lambda curve: (order.get(curve["verdict"].more_data_helps, 3) if curve["verdict"]
+                                             else 3, curve["val"][-1]))
 
 
 def varying_axes(frame: pd.DataFrame, axes: list[str]) -> list[str]:
@@ -172,21 +214,27 @@ def best_trial(frame: pd.DataFrame) -> dict | None:
     return None if value.isna().all() else fitted.loc[value.idxmin()].to_dict()
 
 
-def advice_items(frame: pd.DataFrame, axes: list[str]) -> list[dict]:
-    """For each label that occurs: what it means, what to try next, where it concentrates, its best trial."""
+def advice_items(frame: pd.DataFrame, axes: list[str], curves: list[dict] | None = None) -> list[dict]:
+    """For each label that occurs: what it means, what to try next, where it concentrates, its best trial,
+    and what the learning curves over training-set size (``curves``, :func:`learning_curves`) of its
+    configurations say about more data."""
     items = []
+    judged = [curve for curve in curves or [] if curve["verdict"] is not None]
     for label, count in label_counts(frame):
         headline, steps = LABEL_ADVICE[label]
         group = frame[frame["label"] == label]
-        best = best_trial(group)
+        candidates = full_size(group, largest=frame[names.N_TRAIN_PARAM].max())  # not a learning curve's smaller sizes
+        best = best_trial(candidates) if len(candidates) else None
         shown_axes = [axis for axis in varying_axes(frame, axes) if axis not in NOT_SHOWN_AXES]
         items.append({"label": label, "count": count, "headline": headline, "steps": steps,
-                      "where": concentration(frame, frame["label"] == label, axes=shown_axes), "best": best})
+                      "where": concentration(frame, frame["label"] == label, axes=shown_axes), "best": best,
+                      "data_size": [(curve["name"], curve["verdict"].advice) for curve in judged
+                                    if curve["label"] == label]})
     undecided = frame[frame["bias_undecided"].fillna(False).astype(bool)]
     if len(undecided):
         headline, steps = UNDECIDED_BIAS_ADVICE
         items.append({"label": "bias_undecided", "count": len(undecided), "headline": headline, "steps": steps,
-                      "where": None, "best": best_trial(undecided)})
+                      "where": None, "best": best_trial(undecided), "data_size": []})
     return items
 
 

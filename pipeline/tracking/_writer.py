@@ -96,10 +96,12 @@ def _trial_line(run, task: str) -> TrialLine:
     metrics, tags = run.data.metrics, run.data.tags
     label = tags.get(names.DIAGNOSIS_TAG) or (names.DIVERGED if run.info.status == "FAILED" else names.UNDIAGNOSED)
     epochs = metrics.get(names.RECOMMENDED_EPOCHS)
+    n_train = run.data.params.get(names.N_TRAIN_PARAM)
     return TrialLine(run_id=run.info.run_id, name=run.info.run_name or run.info.run_id[:8], label=label,
                      best_val=metrics.get(names.summary_metric("best_val", task)),
                      recommended_val=metrics.get(names.summary_metric(names.RECOMMENDED_VAL, task)),
-                     recommended_epochs=None if epochs is None else int(epochs))
+                     recommended_epochs=None if epochs is None else int(epochs),
+                     n_train=int(n_train) if n_train and n_train.isdigit() else None)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -276,12 +278,34 @@ class SweepTracker:
             tags=[RunTag(k, str(v)) for k, v in tags.items()]), what="log sweep summary")
         with_retries(lambda: self.client.set_terminated(self.parent_run_id, status=status), what="end sweep run")
 
+    def log_parent_curves(self, series: dict[str, list[tuple[int, float]]]) -> None:
+        """Log curves on the parent run, one metric per name with ``step`` = the given steps (learning
+        curves over training-set size: ``step`` = training rows, which MLflow's chart view plots).
+
+        A point the parent already holds (same step and value, from an earlier invocation) is not logged
+        again; a changed value is, and readers take the latest per step.
+        """
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        metrics = []
+        for name, points in series.items():
+            logged = {(m.step, m.value) for m in with_retries(
+                lambda: self.client.get_metric_history(self.parent_run_id, name), what="read learning curves")}
+            metrics += [Metric(name, float(value), now, int(step)) for step, value in points
+                        if (int(step), float(value)) not in logged]
+        for start in range(0, len(metrics), 1000):  # MLflow's log_batch takes at most 1000 metrics
+            chunk = metrics[start:start + 1000]
+            with_retries(lambda: self.client.log_batch(self.parent_run_id, metrics=chunk), what="log learning curves")
+
     def publish_sweep(self, *, task: str, axes: Sequence[str], reference_error: float | None,
-                      reference_source: str) -> SweepLinks | None:
+                      reference_source: str,
+                      learning_curves: Sequence[tuple[str, str | None, str]] = ()) -> SweepLinks | None:
         """Describe the sweep on its parent run, share the MLflow UI view of its trials, and return its links.
 
         The description lists every trial MLflow holds for the sweep, earlier invocations' included;
-        ``axes`` (the grid axes that vary) become the view's columns. Under ``mlflow run`` the
+        ``axes`` (the grid axes that vary) become the view's columns; ``learning_curves`` (configuration
+        name, run of its largest size, verdict in words) are listed with their verdicts. Under ``mlflow run`` the
         launcher's description links to both. Tolerant: a store that refuses these writes (say, no
         permission on the experiment) costs the links, not the sweep; None then.
         """
@@ -294,7 +318,7 @@ class SweepTracker:
             run for runs in self.trial_runs().values() for run in runs)]
         description = sweep_description(lines, experiment_id=self.experiment_id, task=task,
                                         reference_error=reference_error, reference_source=reference_source,
-                                        view_link=view_link)
+                                        view_link=view_link, learning_curves=learning_curves)
         state = view_tag_value(view_state(parent_run_id=self.parent_run_id, task=task, axes=axes),
                                name=f"fitcheck {parent.info.run_name} ({self.parent_run_id[:8]})",
                                now_ms=int(time.time() * 1000))
