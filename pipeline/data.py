@@ -412,7 +412,8 @@ def _prepare_arrays(X: Any, y: np.ndarray, *, split: SplitSpec | None, name: str
         X_val=X[indices[VALIDATION_CONTEXT]], y_val=y_encoded[indices[VALIDATION_CONTEXT]],
         X_test=X[test] if test is not None and len(test) else None,
         y_test=y_encoded[test] if test is not None and len(test) else None,
-        feature_names=[], classes=classes, target_scale=target_scale, target="y")
+        feature_names=[], classes=classes, target_scale=target_scale, target="y",
+        split_seed=split.seed if split is not None else 0)
 
 
 def _encode_target(y_raw: pd.Series, *, task: str | None, target: str, where: str) -> tuple[str, np.ndarray, list[str]]:
@@ -517,7 +518,8 @@ def _prepare_frame(frame: pd.DataFrame, target: str, *, split: SplitSpec | None,
         X_val=transform(val_idx), y_val=y[val_idx],
         X_test=transform(test_idx) if n_test else None, y_test=y[test_idx] if n_test else None,
         feature_names=[str(n) for n in transformer.get_feature_names_out()],
-        classes=classes, target_scale=target_scale, frame=frame, target=target, split_seed=split.seed,
+        classes=classes, target_scale=target_scale, frame=frame, target=target,
+        split_seed=split.seed if split is not None else 0,
         rows={split_name: rows for split_name, rows in indices.items() if len(rows)},
     )
 

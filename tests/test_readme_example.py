@@ -40,3 +40,30 @@ def test_the_fit_diagnostics_example_runs_as_written(tmp_path, monkeypatch, caps
     monitor = namespace["early_stopping"].monitor
     assert monitor == diagnosis.early_stopping["monitor"] and monitor in namespace["history"].history
     assert not [w for w in caught if "which is not available" in str(w.message)]
+
+
+NOTEBOOK = "## Your data and your model, from a notebook"
+
+
+@pytest.mark.slow
+def test_the_notebook_example_runs_as_written(tmp_path):
+    """The README's notebook example, as a notebook runs it (code with no file, ``python -c``): a builder
+    defined there reaches the worker processes, and every trial gets a label and a recommended epoch."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    text = README.read_text()
+    block = re.search(r"```python\n(.*?)```", text[text.index(NOTEBOOK):], flags=re.DOTALL).group(1)
+    (tmp_path / "experiments" / "data").mkdir(parents=True)
+    shutil.copy(README.parent / "experiments" / "data" / "churn.csv", tmp_path / "experiments" / "data")
+    code = block + "\nprint(json.dumps(result.trials[['label', 'recommended_epochs']].astype(str).values.tolist()))\n"
+    done = subprocess.run([sys.executable, "-c", "import json\n" + code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(rows) == 8
+    assert all(label in ("good_fit", "high_bias", "high_variance", "high_bias_high_variance") for label, _ in rows)
+    assert all(int(epochs) >= 1 for _, epochs in rows)
+    assert (tmp_path / "mlflow.db").is_file() and list((tmp_path / "reports").glob("*.html"))
