@@ -248,6 +248,8 @@ def run_variant(variant: str, csv: Path, specs: dict[int, Path], epochs: int, fo
                f"sqlite:///{folder / 'mlflow.db'}", "--no-progress"]
     if "-ray" in variant:
         command += ["--executor", "ray"]
+    if "-nofuse" in variant:
+        command += ["--no-fuse"]
     seconds, peak = timed(command, folder)
     return seconds, peak, fitcheck_accuracies(folder / "mlflow.db")
 

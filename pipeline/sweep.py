@@ -55,6 +55,8 @@ class SweepOptions:
     report: bool = True
     progress: bool = True
     verbose: bool = False
+    #: Train compatible trials as one fused model per group (:mod:`pipeline.fusion`); False: one model per trial.
+    fuse: bool = True
     #: ``time.perf_counter()`` when the command started (the CLI sets it), so the wall time is the command's own.
     started: float | None = None
 
@@ -219,7 +221,8 @@ class Sweep:
             raise FitcheckError(f"{spec.source}: grid has {len(grid.trials)} trials, over max_trials={spec.max_trials}; "
                                 "pass --yes to run it anyway or raise max_trials")
         executor = self.executor or make_executor(options.executor, workers=options.workers,
-                                                  ray_address=options.ray_address, verbose=options.verbose)
+                                                  ray_address=options.ray_address, verbose=options.verbose,
+                                                  fuse=options.fuse)
         executor.warm_up(data)  # workers load TensorFlow while the sweep sets itself up
         try:
             reference = resolve_reference(spec, options, data)  # may refuse the data: before the store opens

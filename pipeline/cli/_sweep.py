@@ -44,10 +44,13 @@ class ReferenceErrorOption(click.ParamType):
 @click.option("--fail-on-error", is_flag=True, help="Exit with code 1 when any trial failed.")
 @click.option("--no-report", is_flag=True, help="Do not write the HTML report.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option("--no-fuse", is_flag=True,
+              help="Train one model per trial (default: trials sharing optimizer, learning rate, batch size, epochs "
+                   "and seed train as one fused model).")
 @verbose_option
 @click.pass_context
 def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experiment, executor, ray_address, resume,
-                  reference_error, yes, fail_on_error, no_report, no_progress) -> None:
+                  reference_error, yes, fail_on_error, no_report, no_progress, no_fuse) -> None:
     """Run the sweep described by the YAML file SPEC."""
     from pipeline import interrupt
     from pipeline.sweep import SweepOptions, run_sweep
@@ -57,8 +60,8 @@ def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experime
     options = SweepOptions(
         tracking_uri=tracking_uri, experiment=experiment, workers=workers, executor=executor,
         ray_address=ray_address, resume=resume, yes=yes, reference_error=reference_error,
-        report=not no_report, progress=not no_progress, verbose=bool(ctx.find_root().obj.get("verbose")),
-        started=STARTED,
+        report=not no_report, progress=not no_progress, fuse=not no_fuse,
+        verbose=bool(ctx.find_root().obj.get("verbose")), started=STARTED,
     )
     result = run_sweep(spec, options)
     _print_summary(result)
