@@ -107,6 +107,7 @@ class LocalExecutor(Executor):
         pending = job_groups(jobs, fuse=self.fuse, workers=self.workers)
         self._open(data, min(self.workers, len(pending)))
         slots = self._slots
+        started: set[int] = set()  # a trial rerun after its group's worker died is not started twice
 
         def feed(slot: _Slot) -> None:
             slot.group = pending.pop(0) if pending else []
@@ -138,7 +139,9 @@ class LocalExecutor(Executor):
                                 feed(idle)
                         continue
                     if kind == "started":
-                        yield TrialStarted(payload)
+                        if payload not in started:
+                            started.add(payload)
+                            yield TrialStarted(payload)
                         continue
                     remaining -= 1
                     owner.group = [job for job in owner.group if job[0] != payload.index]

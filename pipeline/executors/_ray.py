@@ -90,11 +90,15 @@ class RayExecutor(Executor):
         pending = job_groups(jobs, fuse=self.fuse, workers=workers)
         running: dict = {}  # object ref -> (actor, group)
         actors: list = []
+        started: set[int] = set()  # a trial rerun after its group's actor died is not started twice
 
         def submit(actor) -> Iterator[Event]:
             group = pending.pop(0)
             running[actor.train.remote(group)] = (actor, group)
-            yield from (TrialStarted(index) for index, _ in group)
+            for index, _ in group:
+                if index not in started:
+                    started.add(index)
+                    yield TrialStarted(index)
 
         try:
             for _ in range(min(workers, len(pending))):
