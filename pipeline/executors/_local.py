@@ -112,7 +112,10 @@ class LocalExecutor(Executor):
         def feed(slot: _Slot) -> None:
             slot.group = pending.pop(0) if pending else []
             if slot.group:
-                slot.conn.send(slot.group)
+                try:
+                    slot.conn.send(slot.group)
+                except OSError:  # the worker died since its last result: wait() reads its end-of-file below
+                    pass
 
         try:
             for slot in slots:
