@@ -65,10 +65,14 @@ class EpochEndEvaluation(keras.callbacks.Callback):
         self.diverged_epoch: int | None = None
 
     def on_train_begin(self, logs=None):
+        self.reset()
+        self._forward = self._make_forward()
+
+    def reset(self) -> None:
+        """Forget the curves and the divergence measured so far."""
         names = [f"{split}_loss" for split in self._bounds] + [f"{split}_{self.metric}" for split in self._bounds]
         self.curves = {name: [] for name in (*curve_columns(self.task), *names)}
         self.diverged_epoch = None
-        self._forward = self._make_forward()
 
     def _make_forward(self):
         import tensorflow as tf
@@ -90,7 +94,9 @@ class EpochEndEvaluation(keras.callbacks.Callback):
 
     def measure(self) -> dict[str, float]:
         """Loss and task metric of the model's current weights on every split (``val_loss``, ``val_error``, ...)."""
-        per_sample_loss, y_pred = self._forward(self._x, self._y_target)
+        return self._values(*self._forward(self._x, self._y_target))
+
+    def _values(self, per_sample_loss, y_pred) -> dict[str, float]:
         per_sample_loss, y_pred = np.asarray(per_sample_loss, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
         values = {}
         for name, (start, stop) in self._bounds.items():
@@ -101,12 +107,77 @@ class EpochEndEvaluation(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        values = {RUNNING_LOSS: float(logs.get("loss", math.nan)), **self.measure()}
+        per_sample_loss, y_pred = self._forward(self._x, self._y_target)
+        logs.update(self.record(epoch, logs.get("loss", math.nan), per_sample_loss, y_pred))
+        if self.diverged_epoch is not None:
+            self.model.stop_training = True
+
+    def record(self, epoch: int, running_loss: float, per_sample_loss, y_pred) -> dict[str, float]:
+        """Append epoch ``epoch``'s (0-based) values, from the model's outputs on every split's rows.
+
+        Returns the values appended; sets :attr:`diverged_epoch` at the first non-finite loss.
+        """
+        values = {RUNNING_LOSS: float(running_loss), **self._values(per_sample_loss, y_pred)}
         for name, value in values.items():
             self.curves[name].append(value)
-        logs.update(values)
         if not all(math.isfinite(values[name]) for name in (RUNNING_LOSS, TRAIN_LOSS, VAL_LOSS)):
             self.diverged_epoch = epoch + 1
+        return values
+
+
+class FusedEpochEndEvaluation(keras.callbacks.Callback):
+    """:class:`EpochEndEvaluation` for the sub-networks of a fused model, in one forward pass per epoch.
+
+    Parameters
+    ----------
+    networks : sequence of keras.Model
+        The sub-networks, one per trial, each called on the same rows.
+    evaluations : sequence of EpochEndEvaluation
+        One per sub-network, on the same features (its own targets, loss and head); each keeps
+        its trial's :attr:`~EpochEndEvaluation.curves` and :attr:`~EpochEndEvaluation.diverged_epoch`.
+        They are measurers here, not callbacks of the fit.
+    running_losses : sequence of str
+        The ``logs`` key of each sub-network's running training loss.
+
+    A sub-network whose loss becomes non-finite stops being measured at that epoch (its curves
+    end as they would have alone); the fit stops once every sub-network has diverged.
+    """
+
+    def __init__(self, networks, evaluations, *, running_losses):
+        super().__init__()
+        if not len(networks) == len(evaluations) == len(running_losses):
+            raise ValueError(f"networks, evaluations and running_losses must have one entry per trial but got "
+                             f"{len(networks)}, {len(evaluations)} and {len(running_losses)}.")
+        self.networks, self.evaluations, self.running_losses = list(networks), list(evaluations), list(running_losses)
+        self._forward = None
+
+    def on_train_begin(self, logs=None):
+        for evaluation in self.evaluations:
+            evaluation.reset()
+        self._forward = self._make_forward()
+
+    def _make_forward(self):
+        import tensorflow as tf
+
+        networks, loss_fns = self.networks, [evaluation._loss_fn for evaluation in self.evaluations]
+
+        @tf.function(reduce_retracing=True)
+        def forward(x, y_targets):
+            outputs = []
+            for network, loss_fn, y_target in zip(networks, loss_fns, y_targets):
+                y_pred = network(x, training=False)
+                outputs.append((loss_fn(y_target, y_pred), y_pred))
+            return outputs
+
+        return forward
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        outputs = self._forward(self.evaluations[0]._x, [evaluation._y_target for evaluation in self.evaluations])
+        for evaluation, running, (per_sample_loss, y_pred) in zip(self.evaluations, self.running_losses, outputs):
+            if evaluation.diverged_epoch is None:
+                evaluation.record(epoch, logs.get(running, math.nan), per_sample_loss, y_pred)
+        if all(evaluation.diverged_epoch is not None for evaluation in self.evaluations):
             self.model.stop_training = True
 
 

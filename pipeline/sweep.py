@@ -63,6 +63,8 @@ class SweepOptions:
     verbose: bool = False
     #: End each trial with the online recommendation rule (as the spec's ``stopping: {early: true}``).
     early_stopping: bool = False
+    #: Train compatible trials as one fused model per group (:mod:`pipeline.fusion`); False: one model per trial.
+    fuse: bool = True
     #: ``time.perf_counter()`` when the command started (the CLI sets it), so the wall time is the command's own.
     started: float | None = None
     #: After the sweep, add learning curves over training-set size for its best configurations (the spec's
@@ -332,7 +334,8 @@ class Sweep:
         if model and grid.trials:  # build, check and count every distinct model before anything is written
             self._count(grid.trials, data)
         executor = self.executor or make_executor(options.executor, workers=options.workers,
-                                                  ray_address=options.ray_address, verbose=options.verbose)
+                                                  ray_address=options.ray_address, verbose=options.verbose,
+                                                  fuse=options.fuse)
         executor.warm_up(data)  # workers load TensorFlow while the sweep sets itself up
         try:
             reference = resolve_reference(spec, options, data)  # may refuse the data: before the store opens

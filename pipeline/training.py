@@ -90,7 +90,7 @@ def train_trial(index: int, config: TrialConfig, data: PreparedData) -> TrialOut
     try:
         keras.backend.clear_session()
         keras.utils.set_random_seed(config.seed)
-        X_train, y_train_raw = _training_rows(config, data)
+        X_train, y_train_raw = training_rows(config, data)
         if config.builder:
             from pipeline.builders import build
 
@@ -108,7 +108,7 @@ def train_trial(index: int, config: TrialConfig, data: PreparedData) -> TrialOut
             loss=loss, head=head, target_scale=data.target_scale,
         )
         stoppers = _stoppers(config, monitor=f"val_{task_metric(data.task)}")
-        model.fit(_epoch_stream(X_train, y_train, config), steps_per_epoch=steps_per_epoch,
+        model.fit(epoch_stream(X_train, y_train, config), steps_per_epoch=steps_per_epoch,
                   epochs=config.epochs, shuffle=False, verbose=0, callbacks=[evaluation, *stoppers.values()])
     except Exception as error:  # a failing trial must not take the sweep down
         curves = evaluation.curves if evaluation is not None else {}
@@ -143,7 +143,7 @@ def _stoppers(config: TrialConfig, *, monitor: str) -> dict:
     return stoppers
 
 
-def _training_rows(config: TrialConfig, data: PreparedData) -> tuple[np.ndarray, np.ndarray]:
+def training_rows(config: TrialConfig, data: PreparedData) -> tuple[np.ndarray, np.ndarray]:
     """The training features and targets of the trial's ``train_size``."""
     if config.train_size == FULL_TRAIN_SIZE:
         return data.X_train, data.y_train
@@ -151,7 +151,7 @@ def _training_rows(config: TrialConfig, data: PreparedData) -> tuple[np.ndarray,
     return data.X_train[rows], data.y_train[rows]
 
 
-def _epoch_stream(X: np.ndarray, y: np.ndarray, config: TrialConfig):
+def epoch_stream(X: np.ndarray, y: np.ndarray, config: TrialConfig):
     """Shuffled batches, reshuffled every epoch, repeated: one iterator for the whole fit.
 
     Keras builds a new ``tf.data`` iterator per epoch for in-memory arrays; on small tabular

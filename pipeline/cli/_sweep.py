@@ -50,10 +50,14 @@ class ReferenceErrorOption(click.ParamType):
                    "would help.")
 @click.option("--no-report", is_flag=True, help="Do not write the HTML report.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option("--no-fuse", is_flag=True,
+              help="Train one model per trial (default: trials sharing optimizer, learning rate, batch size, epochs "
+                   "and seed train as one fused model).")
 @verbose_option
 @click.pass_context
 def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experiment, executor, ray_address, resume,
-                  reference_error, yes, early_stopping, fail_on_error, learning_curve, no_report, no_progress) -> None:
+                  reference_error, yes, early_stopping, fail_on_error, learning_curve, no_report, no_progress,
+                  no_fuse) -> None:
     """Run the sweep described by the YAML file SPEC."""
     from pipeline import interrupt
     from pipeline.sweep import SweepOptions, run_sweep
@@ -63,9 +67,8 @@ def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experime
     options = SweepOptions(
         tracking_uri=tracking_uri, experiment=experiment, workers=workers, executor=executor,
         ray_address=ray_address, resume=resume, yes=yes, reference_error=reference_error,
-        early_stopping=early_stopping, report=not no_report, progress=not no_progress,
-        verbose=bool(ctx.find_root().obj.get("verbose")),
-        started=STARTED, learning_curve=learning_curve,
+        early_stopping=early_stopping, report=not no_report, progress=not no_progress, fuse=not no_fuse,
+        verbose=bool(ctx.find_root().obj.get("verbose")), started=STARTED, learning_curve=learning_curve,
     )
     result = run_sweep(spec, options)
     _print_summary(result)

@@ -10,14 +10,18 @@ from pipeline.errors import FitcheckError
 __all__ = ["Event", "Executor", "InProcessExecutor", "LocalExecutor", "TrialDone", "TrialStarted", "make_executor"]
 
 
-def make_executor(name: str, *, workers: int | None, ray_address: str | None = None, verbose: bool = False) -> Executor:
-    """The executor called ``name`` (``local``, ``ray`` or ``inprocess``); Ray is imported only when asked for."""
+def make_executor(name: str, *, workers: int | None, ray_address: str | None = None, verbose: bool = False,
+                  fuse: bool = True) -> Executor:
+    """The executor called ``name`` (``local``, ``ray`` or ``inprocess``); Ray is imported only when asked for.
+
+    ``fuse``: train compatible trials as fused groups (:mod:`pipeline.fusion`); off, one model per trial.
+    """
     if name == "inprocess":
-        return InProcessExecutor()
+        return InProcessExecutor(fuse=fuse)
     if name == "local":
-        return LocalExecutor(workers, verbose=verbose)
+        return LocalExecutor(workers, verbose=verbose, fuse=fuse)
     if name == "ray":
         from pipeline.executors._ray import RayExecutor
 
-        return RayExecutor(address=ray_address, workers=workers, verbose=verbose)
+        return RayExecutor(address=ray_address, workers=workers, verbose=verbose, fuse=fuse)
     raise FitcheckError(f"--executor: unknown executor '{name}'; accepted: local, ray, inprocess")

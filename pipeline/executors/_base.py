@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from pipeline.data import PreparedData
+from pipeline.fusion import Job, plan_groups
 from pipeline.grid import TrialConfig
 from pipeline.training import TrialOutcome
 
@@ -32,8 +33,13 @@ class Executor(abc.ABC):
     """Runs trials somewhere (local processes, a Ray cluster) and yields their events.
 
     An executor trains and measures; it never talks to MLflow. It yields exactly one
-    :class:`TrialDone` per job, a ``FAILED`` one when the trial's worker died.
+    :class:`TrialStarted` and one :class:`TrialDone` per job, a ``FAILED`` one when the trial's
+    worker died. With ``fuse`` on, it packs compatible jobs into groups that train as one model
+    (:mod:`pipeline.fusion`); the events stay one per trial.
     """
+
+    #: Train compatible trials as one fused model (see :func:`pipeline.fusion.plan_groups`).
+    fuse: bool = True
 
     def warm_up(self, data: PreparedData) -> None:  # noqa: B027 - optional hook
         """Optionally start workers early; called once before :meth:`run`. Default: nothing."""
@@ -44,3 +50,8 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def run(self, jobs: Sequence[tuple[int, TrialConfig]], data: PreparedData) -> Iterator[Event]:
         """Run ``(index, config)`` jobs on ``data``; yield events until every job is done."""
+
+
+def job_groups(jobs: Sequence[Job], *, fuse: bool, workers: int) -> list[list[Job]]:
+    """The groups ``workers`` workers train ``jobs`` in: fused groups with ``fuse``, else one job each."""
+    return plan_groups(jobs, workers=workers) if fuse else [[job] for job in jobs]

@@ -9,16 +9,21 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from pipeline.data import PreparedData
-from pipeline.executors._base import Event, Executor, TrialDone, TrialStarted
+from pipeline.executors._base import Event, Executor, TrialDone, TrialStarted, job_groups
 from pipeline.grid import TrialConfig
 
 
 class InProcessExecutor(Executor):
-    """Train each trial in this process, in order."""
+    """Train each trial (or fused group of trials, with ``fuse``) in this process, in order."""
+
+    def __init__(self, *, fuse: bool = True):
+        self.fuse = fuse
 
     def run(self, jobs: Sequence[tuple[int, TrialConfig]], data: PreparedData) -> Iterator[Event]:
-        from pipeline.training import train_trial
+        from pipeline.fused_training import train_group
 
-        for index, config in jobs:
-            yield TrialStarted(index)
-            yield TrialDone(train_trial(index, config, data))
+        for group in job_groups(jobs, fuse=self.fuse, workers=1):
+            for index, _ in group:
+                yield TrialStarted(index)
+            for outcome in train_group(group, data):
+                yield TrialDone(outcome)

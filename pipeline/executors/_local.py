@@ -1,4 +1,4 @@
-"""Run trials in local worker processes, each importing TensorFlow once and training many trials."""
+"""Run trials in local worker processes, each importing TensorFlow once and training many trials (or fused groups)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 
 from pipeline.data import PreparedData
-from pipeline.executors._base import Event, Executor, TrialDone, TrialStarted
-from pipeline.grid import TrialConfig
+from pipeline.executors._base import Event, Executor, TrialDone, TrialStarted, job_groups
+from pipeline.fusion import Job
 from pipeline.training import TrialOutcome
 
 _POLL_SECONDS = 0.5
 
 
 def _worker(conn: Connection, data: PreparedData, threads: int, verbose: bool) -> None:
-    from pipeline.training import configure_tensorflow, train_trial
+    from pipeline.fused_training import train_group
+    from pipeline.training import configure_tensorflow
 
     if not verbose:  # TensorFlow's C++ start-up chatter; a trial's errors come back in its outcome
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -29,21 +30,22 @@ def _worker(conn: Connection, data: PreparedData, threads: int, verbose: bool) -
             if os.getppid() != parent:  # the sweep process died (e.g. SIGKILL): do not linger
                 return
             continue
-        job = conn.recv()
-        if job is None:
+        group = conn.recv()
+        if group is None:
             return
-        index, config = job
-        conn.send(("started", index))
-        conn.send(("done", train_trial(index, config, data)))
+        for index, _ in group:
+            conn.send(("started", index))
+        for outcome in train_group(group, data):
+            conn.send(("done", outcome))
 
 
 @dataclasses.dataclass
 class _Slot:
-    """A worker process, the pipe to it, and the job it holds."""
+    """A worker process, the pipe to it, and the jobs of its group not yet done."""
 
     process: mp.process.BaseProcess
     conn: Connection
-    job: tuple[int, TrialConfig] | None = None
+    group: list[Job] = dataclasses.field(default_factory=list)
 
 
 class LocalExecutor(Executor):
@@ -51,15 +53,16 @@ class LocalExecutor(Executor):
 
     TensorFlow's thread pools are sized so that ``workers x threads`` fills the cores without
     oversubscribing them. Each worker has a pipe of its own, so a worker killed mid-write corrupts
-    nothing the others use: it loses only its current trial, which comes back ``FAILED``, and a
-    fresh worker takes its place.
+    nothing the others use: it loses only one trial, which comes back ``FAILED``, and a fresh
+    worker takes its place. A worker that dies in a fused group fails the group's first trial not
+    yet done (which one killed it cannot be told) and the rest run again, each alone.
     """
 
-    def __init__(self, workers: int | None = None, *, verbose: bool = False):
+    def __init__(self, workers: int | None = None, *, verbose: bool = False, fuse: bool = True):
         cores = os.cpu_count() or 1
         self.workers = max(1, workers or cores)
         self.threads = max(1, cores // self.workers)
-        self.verbose = verbose
+        self.verbose, self.fuse = verbose, fuse
         self._context = mp.get_context("spawn")
         self._data: PreparedData | None = None
         self._slots: list[_Slot] = []
@@ -97,24 +100,29 @@ class LocalExecutor(Executor):
             slot.conn.close()
         self._slots = []
 
-    def run(self, jobs: Sequence[tuple[int, TrialConfig]], data: PreparedData) -> Iterator[Event]:
+    def run(self, jobs: Sequence[Job], data: PreparedData) -> Iterator[Event]:
         if not jobs:
             self.close()
             return
-        self._open(data, min(self.workers, len(jobs)))
-        pending, slots = list(jobs), self._slots
+        pending = job_groups(jobs, fuse=self.fuse, workers=self.workers)
+        self._open(data, min(self.workers, len(pending)))
+        slots = self._slots
+        started: set[int] = set()  # a trial rerun after its group's worker died is not started twice
 
         def feed(slot: _Slot) -> None:
-            slot.job = pending.pop(0) if pending else None
-            if slot.job is not None:
-                slot.conn.send(slot.job)
+            slot.group = pending.pop(0) if pending else []
+            if slot.group:
+                try:
+                    slot.conn.send(slot.group)
+                except OSError:  # the worker died since its last result: wait() reads its end-of-file below
+                    pass
 
         try:
             for slot in slots:
                 feed(slot)
             remaining = len(jobs)
             while remaining:
-                busy = [slot for slot in slots if slot.job is not None]
+                busy = [slot for slot in slots if slot.group]
                 for ready in wait([slot.conn for slot in busy], timeout=_POLL_SECONDS):
                     owner = next(slot for slot in busy if slot.conn is ready)
                     try:
@@ -122,20 +130,26 @@ class LocalExecutor(Executor):
                     except (EOFError, OSError):  # the worker died
                         owner.process.join()
                         remaining -= 1
+                        (lost, _), *others = owner.group
                         yield TrialDone(TrialOutcome(
-                            owner.job[0], "FAILED", error=f"worker process died (exit code {owner.process.exitcode})"))
-                        owner.job = None
+                            lost, "FAILED", error=f"worker process died (exit code {owner.process.exitcode})"))
+                        pending[:0] = [[job] for job in others]
+                        owner.group = []
                         if pending:
                             owner.conn.close()
-                            position = slots.index(owner)
-                            slots[position] = self._spawn()
-                            feed(slots[position])
+                            slots[slots.index(owner)] = self._spawn()
+                            for idle in [slot for slot in slots if not slot.group]:  # the fresh one, and any idle
+                                feed(idle)
                         continue
                     if kind == "started":
-                        yield TrialStarted(payload)
+                        if payload not in started:
+                            started.add(payload)
+                            yield TrialStarted(payload)
                         continue
                     remaining -= 1
-                    feed(owner)
+                    owner.group = [job for job in owner.group if job[0] != payload.index]
+                    if not owner.group:
+                        feed(owner)
                     yield TrialDone(payload)
         finally:
             self.close()

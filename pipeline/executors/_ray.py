@@ -14,13 +14,13 @@ from collections.abc import Iterator, Sequence
 
 from pipeline.data import PreparedData
 from pipeline.errors import FitcheckError
-from pipeline.executors._base import Event, Executor, TrialDone, TrialStarted
-from pipeline.grid import TrialConfig
+from pipeline.executors._base import Event, Executor, TrialDone, TrialStarted, job_groups
+from pipeline.fusion import Job
 from pipeline.training import TrialOutcome
 
 
 class _TrialWorker:
-    """A Ray actor holding the data once; trains trials one at a time."""
+    """A Ray actor holding the data once; trains one trial, or one fused group of trials, at a time."""
 
     def __init__(self, data: PreparedData, threads: int, verbose: bool):
         from pipeline.training import configure_tensorflow
@@ -28,10 +28,10 @@ class _TrialWorker:
         configure_tensorflow(threads, verbose=verbose)
         self.data = data
 
-    def train(self, index: int, config: TrialConfig) -> TrialOutcome:
-        from pipeline.training import train_trial
+    def train(self, group: list[Job]) -> list[TrialOutcome]:
+        from pipeline.fused_training import train_group
 
-        return train_trial(index, config, self.data)
+        return train_group(group, self.data)
 
 
 class RayExecutor(Executor):
@@ -48,12 +48,16 @@ class RayExecutor(Executor):
         workers x threads = cores.
     verbose : bool
         Show Ray's and TensorFlow's logs.
+    fuse : bool
+        Train compatible trials as fused groups (:mod:`pipeline.fusion`), one group per call.
 
-    A trial whose actor dies comes back ``FAILED`` and a fresh actor takes its place.
+    A trial whose actor dies comes back ``FAILED`` and a fresh actor takes its place; in a fused
+    group, the first trial fails and the others run again, each alone (as on the local executor).
     """
 
-    def __init__(self, address: str | None = None, workers: int | None = None, *, verbose: bool = False):
-        self.address, self.requested_workers, self.verbose = address, workers, verbose
+    def __init__(self, address: str | None = None, workers: int | None = None, *, verbose: bool = False,
+                 fuse: bool = True):
+        self.address, self.requested_workers, self.verbose, self.fuse = address, workers, verbose, fuse
 
     def _connect(self):
         try:
@@ -73,7 +77,7 @@ class RayExecutor(Executor):
                 raise FitcheckError(f"--ray-address {where}: could not connect: {str(error).splitlines()[0]}") from None
         return ray, started_here
 
-    def run(self, jobs: Sequence[tuple[int, TrialConfig]], data: PreparedData) -> Iterator[Event]:
+    def run(self, jobs: Sequence[Job], data: PreparedData) -> Iterator[Event]:
         if not jobs:
             return
         ray, started_here = self._connect()
@@ -83,35 +87,42 @@ class RayExecutor(Executor):
         threads = max(1, math.floor(per_worker))
         actor_class = ray.remote(max_restarts=0, num_cpus=threads if per_worker >= 1 else per_worker)(_TrialWorker)
         data_ref = ray.put(dataclasses.replace(data, frame=None))
-        pending = list(jobs)
-        running: dict = {}  # object ref -> (actor, index)
+        pending = job_groups(jobs, fuse=self.fuse, workers=workers)
+        running: dict = {}  # object ref -> (actor, group)
         actors: list = []
+        started: set[int] = set()  # a trial rerun after its group's actor died is not started twice
 
-        def submit(actor) -> Event:
-            index, config = pending.pop(0)
-            running[actor.train.remote(index, config)] = (actor, index)
-            return TrialStarted(index)
+        def submit(actor) -> Iterator[Event]:
+            group = pending.pop(0)
+            running[actor.train.remote(group)] = (actor, group)
+            for index, _ in group:
+                if index not in started:
+                    started.add(index)
+                    yield TrialStarted(index)
 
         try:
-            for _ in range(min(workers, len(jobs))):
+            for _ in range(min(workers, len(pending))):
                 actors.append(actor_class.remote(data_ref, threads, self.verbose))
-                yield submit(actors[-1])
+                yield from submit(actors[-1])
             while running:
                 ready, _ = ray.wait(list(running), num_returns=1)
-                actor, index = running.pop(ready[0])
+                actor, group = running.pop(ready[0])
                 try:
-                    outcome = ray.get(ready[0])
+                    outcomes = ray.get(ready[0])
                 except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as error:
-                    outcome = TrialOutcome(index, "FAILED", error=f"Ray worker died: {str(error).splitlines()[0][:300]}")
+                    outcomes = [TrialOutcome(group[0][0], "FAILED",
+                                             error=f"Ray worker died: {str(error).splitlines()[0][:300]}")]
+                    pending[:0] = [[job] for job in group[1:]]
                     ray.kill(actor)
                     actors.remove(actor)
                     actor = actor_class.remote(data_ref, threads, self.verbose)
                     actors.append(actor)
                 except ray.exceptions.RayError as error:
-                    outcome = TrialOutcome(index, "FAILED", error=f"Ray task failed: {str(error).splitlines()[0][:300]}")
-                yield TrialDone(outcome)
+                    message = f"Ray task failed: {str(error).splitlines()[0][:300]}"
+                    outcomes = [TrialOutcome(index, "FAILED", error=message) for index, _ in group]
+                yield from (TrialDone(outcome) for outcome in outcomes)
                 if pending:
-                    yield submit(actor)
+                    yield from submit(actor)
         finally:
             for actor in actors:
                 ray.kill(actor)
