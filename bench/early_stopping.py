@@ -82,7 +82,6 @@ def main() -> None:
              f"load average {min(LOADS):.1f}-{max(LOADS):.1f} on {os.cpu_count()} cores",
              "| variant | epochs trained | wall s | vs full | pruned | best val error | within 1 SE of full |",
              "|---|---|---|---|---|---|---|"]
-    full_seconds = statistics.median(r["seconds"] for r in results["full"])
     for variant in VARIANTS:
         rows = results[variant]
         best = statistics.median(r["best"] for r in rows)

@@ -19,6 +19,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 
 from pipeline import names
+from pipeline.executors import InProcessExecutor, TrialStarted
 from pipeline.diagnostics._labels import fit_label
 
 SYNTHETIC_GRID = {
@@ -148,3 +149,17 @@ def log_synthetic_sweep(
                      metrics=[Metric(key, float(value), start, 0) for key, value in parent_metrics.items()])
     client.set_terminated(parent_id)
     return parent_id
+
+
+class InterruptedExecutor(InProcessExecutor):
+    """Trains in this process and raises KeyboardInterrupt (Ctrl-C) once trial ``after`` has started."""
+
+    def __init__(self, after: int, **options):
+        super().__init__(**options)
+        self.after = after
+
+    def run(self, jobs, data):
+        for event in super().run(jobs, data):
+            yield event
+            if isinstance(event, TrialStarted) and event.index == self.after:
+                raise KeyboardInterrupt

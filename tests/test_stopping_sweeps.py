@@ -21,12 +21,13 @@ from mlflow import MlflowClient
 from pipeline import names
 from pipeline.data import load_dataset
 from pipeline.diagnostics import diagnose, recommend_stop
-from pipeline.executors import InProcessExecutor, TrialStarted
+from pipeline.executors import InProcessExecutor
 from pipeline.search import search_trials
 from pipeline.spec import load_spec, parse_spec
 from pipeline.sweep import Sweep, SweepOptions
 from pipeline.tracking import SweepTracker
 from pipeline.trial_payload import curves_frame
+from synthetic_sweep import InterruptedExecutor
 
 ROOT = Path(__file__).resolve().parents[1]
 FITCHECK = str(Path(sys.executable).with_name("fitcheck"))
@@ -48,19 +49,6 @@ def sweep(spec, uri: str, experiment: str, executor=None, **options):
     options = SweepOptions(tracking_uri=uri, experiment=experiment, progress=False, **{"report": False, **options})
     return Sweep(spec, options, tracker=SweepTracker(uri, settle_seconds=0),
                  executor=executor or InProcessExecutor()).run()
-
-
-class InterruptedExecutor(InProcessExecutor):
-    """Trains in this process and raises KeyboardInterrupt (Ctrl-C) once trial ``after`` has started."""
-
-    def __init__(self, after: int):
-        self.after = after
-
-    def run(self, jobs, data):
-        for event in super().run(jobs, data):
-            yield event
-            if isinstance(event, TrialStarted) and event.index == self.after:
-                raise KeyboardInterrupt
 
 
 def trials_of(client: MlflowClient, parent_id: str) -> list:

@@ -18,11 +18,12 @@ from mlflow import MlflowClient
 
 from pipeline import names
 from pipeline.diagnostics import diagnose, reference_from_sweep
-from pipeline.executors import InProcessExecutor, TrialStarted
+from pipeline.executors import InProcessExecutor
 from pipeline.spec import parse_spec
 from pipeline.sweep import Sweep, SweepOptions
 from pipeline.tracking import SweepTracker
 from pipeline.trial_payload import curves_frame
+from synthetic_sweep import InterruptedExecutor
 
 ROOT = Path(__file__).resolve().parents[1]
 N_TRIALS = 3  # depth 0 collapses relu/tanh: 1 + 2
@@ -126,19 +127,6 @@ def test_run_left_running_by_a_dead_process_is_killed_and_trained_again(finished
     finished = [r for r in runs if r.info.status == "FINISHED"]
     assert sorted(r.data.tags[names.TRIAL_KEY_TAG] for r in finished) == sorted(
         {r.data.tags[names.TRIAL_KEY_TAG] for r in runs})
-
-
-class InterruptedExecutor(InProcessExecutor):
-    """Trains in this process and raises KeyboardInterrupt (Ctrl-C) once trial ``after`` has started."""
-
-    def __init__(self, after: int):
-        self.after = after
-
-    def run(self, jobs, data):
-        for event in super().run(jobs, data):
-            yield event
-            if isinstance(event, TrialStarted) and event.index == self.after:
-                raise KeyboardInterrupt
 
 
 def test_interrupted_sweep_ends_its_runs_killed_and_resumes(tmp_path, store):
