@@ -41,7 +41,7 @@ from pipeline.tracking import (
     settle_sweep,
 )
 from pipeline.trial_payload import curves_frame, trial_payload
-from pipeline.training import TrialOutcome, require_tensorflow
+from pipeline.training import TrialOutcome, native_logs_hidden, require_tensorflow
 
 _log = logging.getLogger(__name__)
 
@@ -316,7 +316,8 @@ class Sweep:
             data = prepare_inputs(self.inputs, spec.split, task=None)
         else:
             data = load_dataset(spec.dataset, spec.split, source=source)
-        model, builder = self._builder(source)
+        with native_logs_hidden(not options.verbose):  # a builder's module imports Keras, hence TensorFlow
+            model, builder = self._builder(source)
         sampler = (TpeSearch(spec, task=data.task, model=model, builder=builder) if spec.search.method == "tpe"
                    else None)
         grid = (search_trials(spec, task=data.task, model=model, builder=builder) if sampler is None
@@ -332,7 +333,8 @@ class Sweep:
                                 "pass --yes to run it anyway, raise max_trials, or sample it with "
                                 "search: {method: random, n_trials: N}")
         if model and grid.trials:  # build, check and count every distinct model before anything is written
-            self._count(grid.trials, data)
+            with native_logs_hidden(not options.verbose):
+                self._count(grid.trials, data)
         executor = self.executor or make_executor(options.executor, workers=options.workers,
                                                   ray_address=options.ray_address, verbose=options.verbose,
                                                   fuse=options.fuse)

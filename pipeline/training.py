@@ -6,11 +6,14 @@ goes back to the sweep as a plain :class:`TrialOutcome`, and the sweep does the 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
 import os
+import sys
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +51,27 @@ def require_tensorflow() -> None:
     if importlib.util.find_spec("tensorflow") is None:
         raise FitcheckError("TensorFlow is not installed; fitcheck trains with it: pip install 'fitcheck[cpu]' "
                             "(CPU), 'fitcheck[gpu]' (NVIDIA GPU), or any TensorFlow >= 2.16 of your own")
+
+
+@contextlib.contextmanager
+def native_logs_hidden(hidden: bool = True) -> Iterator[None]:
+    """Hide what TensorFlow's C++ start-up writes straight to this process's stderr while it loads.
+
+    Its first lines (oneDNN, absl) ignore ``TF_CPP_MIN_LOG_LEVEL``. Python's own errors still raise;
+    with ``hidden=False`` (``--verbose``) nothing is hidden.
+    """
+    if not hidden:
+        yield
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def configure_tensorflow(threads: int, *, verbose: bool = False) -> None:

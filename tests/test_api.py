@@ -285,3 +285,18 @@ def test_a_builder_sweep_resumes_and_images_train_fitchecks_own_mlp(tmp_path, mo
     result = Sweep(images, options, tracker=SweepTracker(uri, settle_seconds=0), executor=InProcessExecutor()).run()
     assert [r.outcome.status for r in result.records] == ["FINISHED"]
     assert result.trials[names.N_PARAMETERS_PARAM].tolist() == [64 * 8 + 8 + 8 * 10 + 10]
+
+
+def test_tensorflow_loading_for_a_builder_check_writes_nothing_to_the_terminal():
+    """Importing a builder's module loads TensorFlow in the sweep's process; its C++ start-up lines
+    (oneDNN, absl), which ignore TF_CPP_MIN_LOG_LEVEL, are hidden unless --verbose."""
+    import subprocess
+    import sys
+
+    code = ("from pipeline.training import native_logs_hidden\n"
+            "with native_logs_hidden():\n"
+            "    import tensorflow as tf\n"
+            "    tf.reduce_sum([1.0]).numpy()\n"
+            "print('loaded')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "loaded\n", "")
