@@ -3,7 +3,8 @@
 Layout of a sweep in MLflow
 ---------------------------
 Parent run (one per sweep), tag ``fitcheck.role = "sweep"``:
-    params   dataset, task, n_train, n_val, n_test, n_features, grid_size, n_dropped_invalid, spec_hash, grid (JSON)
+    params   dataset, task, n_train, n_val, n_test, n_features, input_shape (images, sequences), grid_size,
+             n_dropped_invalid, spec_hash, grid (JSON)
     tags     fitcheck.spec_name, fitcheck.spec_hash, fitcheck.reference_error_source, mlflow.source.git.commit,
              mlflow.note.content (the sweep's summary, markdown), fitcheck.launcher_run_id (under ``mlflow run``)
     metrics  reference_error (+ reference_error_<baseline> when estimated), n_trials, n_finished, n_failed,
@@ -119,6 +120,8 @@ TASK_PARAM = "task"
 GRID_PARAM = "grid"
 N_TRAIN_PARAM = "n_train"
 N_VAL_PARAM = "n_val"
+#: On the sweep run, for inputs that are not one row of features (images, sequences): one sample's shape, ``8x8x1``.
+INPUT_SHAPE_PARAM = "input_shape"
 #: A trial's trainable parameter count (param): the simplest of tied trials is the one recommended.
 N_PARAMETERS_PARAM = "n_parameters"
 #: A builder trial's param: its model builder's reference (``package.module:function``).

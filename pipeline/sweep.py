@@ -605,6 +605,7 @@ class Sweep:
             "dataset": data.name, names.TASK_PARAM: data.task, names.N_TRAIN_PARAM: len(data.y_train),
             names.N_VAL_PARAM: len(data.y_val), "n_test": 0 if data.y_test is None else len(data.y_test),
             "n_features": data.n_features, "grid_size": grid_size, "n_dropped_invalid": grid.n_dropped_invalid,
+            **({names.INPUT_SHAPE_PARAM: "x".join(map(str, data.input_shape))} if len(data.input_shape) > 1 else {}),
             "spec_hash": spec_hash, names.GRID_PARAM: json.dumps(_axis_values(spec, grid)),
         }
         name = spec.stem or "sweep"

@@ -246,7 +246,9 @@ def test_the_digits_cnn_spec_trains_a_convolutional_network_on_images(mlflow_ser
     contexts = _contexts(client.get_run(result.parent_run_id))
     assert contexts[names.TRAINING_CONTEXT]["features_shape"] == [1347, 8, 8, 1]
     assert contexts[names.VALIDATION_CONTEXT]["features_shape"] == [450, 8, 8, 1]
-    assert result.report_path is not None and "filters" in result.report_path.read_text()
+    assert client.get_run(result.parent_run_id).data.params[names.INPUT_SHAPE_PARAM] == "8x8x1"
+    report = result.report_path.read_text()
+    assert "filters" in report and "inputs 8×8×1" in report and "64 features" not in report
 
 
 @pytest.mark.slow

@@ -60,6 +60,7 @@ def _header(sweep: LoggedSweep, frame: pd.DataFrame) -> dict:
         "spec_name": sweep.tags.get(names.SPEC_NAME_TAG), "dataset": params.get("dataset"), "task": sweep.task,
         "metric": sweep.metric, "n_train": params.get("n_train"), "n_val": params.get("n_val"),
         "n_test": params.get("n_test"), "n_features": params.get("n_features"),
+        "input_shape": params.get(names.INPUT_SHAPE_PARAM),
         "n_dropped_invalid": params.get("n_dropped_invalid"), names.REFERENCE_ERROR: metrics.get(names.REFERENCE_ERROR),
         "reference_source": names.REFERENCE_SOURCES.get(source, source) + (
             f"; capped from {metrics[names.REFERENCE_ESTIMATE]:.4g} by the sweep's best validation {sweep.metric}"
