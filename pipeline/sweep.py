@@ -271,12 +271,12 @@ def _logged_stops(run) -> dict:
             "kept_epoch": None if kept is None else int(kept)}
 
 
-def _stopping(spec: SweepSpec, options: SweepOptions, folder: str) -> dict:
+def _stopping(spec: SweepSpec, folder: str) -> dict:
     """The trials' early stopping and pruning settings; pruning reports to a rung record in ``folder``."""
     stopping = spec.stopping
     pruning = Pruning(str(Path(folder) / "rungs.jsonl"), stopping.min_epochs,
                       stopping.reduction_factor) if stopping.prune else None
-    return {"early_stopping": stopping.early or options.early_stopping, "pruning": pruning}
+    return {"early_stopping": stopping.early, "pruning": pruning}
 
 
 def _axis_values(spec: SweepSpec, grid: Grid) -> dict[str, list]:
@@ -298,6 +298,8 @@ class Sweep:
     def __init__(self, spec: SweepSpec, options: SweepOptions, *, spec_path: str | None = None,
                  tracker: SweepTracker | None = None, executor: Executor | None = None, inputs: object = None,
                  builder: Callable | None = None):
+        if options.early_stopping and not spec.stopping.early:  # the flag is the spec's stopping.early: its own sweep
+            spec = spec.model_copy(update={"stopping": spec.stopping.model_copy(update={"early": True})})
         self.spec, self.options, self.spec_path = spec, options, spec_path
         self.tracker, self.executor = tracker, executor
         #: Data and model builder given in Python (``run_sweep(data=..., build_model=...)``), if any.
@@ -343,7 +345,7 @@ class Sweep:
             reference = resolve_reference(spec, options, data)  # may refuse the data: before the store opens
             tracker = self.tracker or SweepTracker(options.tracking_uri)
             with tempfile.TemporaryDirectory(prefix="fitcheck-rungs-") as folder:  # the pruner's rung record
-                stopping = _stopping(spec, options, folder)
+                stopping = _stopping(spec, folder)
                 grid = replace(grid, trials=tuple(replace(trial, **stopping) for trial in grid.trials))
                 return self._run(tracker, executor, data, grid, reference, started, stopping=stopping,
                                  sampler=sampler)

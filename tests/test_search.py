@@ -199,3 +199,15 @@ def test_tpe_asks_within_the_space_and_refuses_what_it_cannot_search(monkeypatch
     with pytest.raises(FitcheckError) as raised:
         TpeSearch(parse_spec({**MOONS, "search": {"method": "tpe", "n_trials": 2}}, source="s.yaml"), task="binary")
     assert str(raised.value) == "s.yaml: search.method: tpe needs Optuna; pip install 'fitcheck[optuna]'"
+
+
+def test_the_early_stopping_flag_is_the_specs_stopping_early_and_its_own_sweep():
+    """``--early-stopping`` on a spec without it sweeps what ``stopping: {early: true}`` sweeps: the same
+    spec hash (so its trials do not join the plain sweep's parent run under the same names)."""
+    from pipeline.sweep import Sweep, SweepOptions
+
+    plain = parse_spec(MOONS, source="s.yaml")
+    flagged = Sweep(plain, SweepOptions(early_stopping=True)).spec
+    written = parse_spec({**MOONS, "stopping": {"early": True}}, source="s.yaml")
+    assert flagged.fingerprint() == written.fingerprint() != plain.fingerprint()
+    assert Sweep(plain, SweepOptions()).spec is plain

@@ -66,9 +66,9 @@ def test_early_stopping_keeps_the_recommended_epoch_and_its_weights(mlflow_serve
     _, spec = spec_of(tmp_path, "early.yaml", grid={"depth": [1], "width": [16], "activation": ["relu"],
                                                     "learning_rate": [0.05, 0.1], "epochs": [60]})
     stopped = sweep(spec, mlflow_server.uri, experiment, early_stopping=True)
-    full = sweep(spec, mlflow_server.uri, experiment)  # the same trials, every epoch: other keys, same parent
-    assert full.parent_run_id == stopped.parent_run_id and full.n_skipped == 0
-    runs = trials_of(client, stopped.parent_run_id)
+    full = sweep(spec, mlflow_server.uri, experiment)  # the same trials, every epoch: a sweep of its own
+    assert full.parent_run_id != stopped.parent_run_id and full.n_skipped == 0
+    runs = trials_of(client, stopped.parent_run_id) + trials_of(client, full.parent_run_id)
     by_rate = {}
     for run in runs:
         by_rate.setdefault(run.data.params["learning_rate"], {})[run.data.params.get("early_stopping", "no")] = run
