@@ -283,7 +283,7 @@ def _axis_values(spec: SweepSpec, grid: Grid) -> dict[str, list]:
     """The spec's axis values; an axis given as a range has the values its sampled trials took."""
     values = spec.axis_values()
     for axis in dict.fromkeys(axis for spec_grid in spec.grids for axis in spec_grid.ranges()):
-        values[axis] = sorted({getattr(trial, axis) for trial in grid.trials})
+        values[axis] = sorted({trial.axis(axis) for trial in grid.trials})
     return values
 
 

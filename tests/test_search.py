@@ -211,3 +211,18 @@ def test_the_early_stopping_flag_is_the_specs_stopping_early_and_its_own_sweep()
     written = parse_spec({**MOONS, "stopping": {"early": True}}, source="s.yaml")
     assert flagged.fingerprint() == written.fingerprint() != plain.fingerprint()
     assert Sweep(plain, SweepOptions()).spec is plain
+
+
+def test_the_sweep_logs_the_values_a_builders_sampled_ranges_took():
+    """The sweep run's ``grid`` param lists, for an axis given as a range, the values its trials drew,
+    a model builder's hyperparameters included."""
+    from pipeline.search import search_trials
+    from pipeline.sweep import _axis_values
+
+    spec = parse_spec({**MOONS, "model": "models.mlp:build", "search": {"method": "random", "n_trials": 3},
+                       "grid": {"units": {"low": 4, "high": 32}, "learning_rate": {"low": 1e-3, "high": 0.1}}},
+                      source="s.yaml")
+    grid = search_trials(spec, task="binary", model="models.mlp:build", builder=b"function")
+    trials, values = grid.trials, _axis_values(spec, grid)
+    assert values["units"] == sorted({trial.axis("units") for trial in trials}) and len(values["units"]) == 3
+    assert values["learning_rate"] == sorted({trial.learning_rate for trial in trials})
