@@ -2,7 +2,7 @@
 
 The pieces, each usable alone:
 
-- :mod:`pipeline.spec` validates a sweep spec (no Keras, no MLflow);
+- :mod:`pipeline.spec._spec` validates a sweep spec (no Keras, no MLflow);
 - :mod:`pipeline.sweep` runs one (``run_sweep``);
 - :mod:`pipeline.diagnostics` labels any curves (numpy and pandas only);
 - :mod:`pipeline.fit_diagnostics` brings the diagnosis into anyone's ``model.fit``;

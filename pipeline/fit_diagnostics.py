@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import keras
 import numpy as np
 
-from pipeline.callbacks import EpochEndEvaluation
+from pipeline.training._callbacks import EpochEndEvaluation
 from pipeline.names import (
     KERAS_VAL_ACCURACY,
     KERAS_VAL_RMSE,
@@ -27,8 +27,8 @@ from pipeline.names import (
     TASKS,
     summary_metric,
 )
-from pipeline.targets import OutputHead, head_of
-from pipeline.trial_payload import curves_frame
+from pipeline.training import OutputHead, head_of
+from pipeline.runs import curves_frame
 
 #: MLflow's HTTP client settings inside FitDiagnostics' own calls: one try and a short timeout,
 #: so an unreachable server costs seconds once, not MLflow's default minutes of retries per call.
@@ -71,7 +71,7 @@ class FitDiagnostics(keras.callbacks.Callback):
     ----------
     train, validation : tuple of (X, y)
         The data given to ``fit``, with targets encoded as the loss expects them. Supported
-        output conventions (:func:`pipeline.targets.head_of`): regression, one linear unit;
+        output conventions (:func:`pipeline.training._targets.head_of`): regression, one linear unit;
         several units (softmax probabilities or logits) with class-index or one-hot targets,
         read by argmax; one unit on a binary task, either a sigmoid probability with 0/1 targets
         (read at 0.5) or a margin or logit (read at 0): -1/+1 targets, a ``hinge`` or

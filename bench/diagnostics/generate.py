@@ -4,9 +4,9 @@ Every dataset has a known Bayes error: classification labels come from a determi
 (circles, XOR, a random teacher network, a random linear function) and are flipped at a known
 rate ``eta`` (Bayes error = eta); regression targets are Friedman #1 or a random linear function
 plus Gaussian noise of known ``sigma`` (Bayes RMSE = sigma). Each run trains a small Keras MLP
-built by the product (:func:`pipeline.model.build_model`, the head and target encoding of
-:mod:`pipeline.targets`) and records with the product's
-:class:`~pipeline.callbacks.EpochEndEvaluation`, at every epoch end, in inference mode: the
+built by the product (:func:`pipeline.training._model.build_model`, the head and target encoding of
+:mod:`pipeline.training._targets`) and records with the product's
+:class:`~pipeline.training._callbacks.EpochEndEvaluation`, at every epoch end, in inference mode: the
 loss and task metric on the whole training split, on the validation split, and on a fresh
 sample of 20,000 points the diagnostics never see (the truth).
 
@@ -174,15 +174,15 @@ DEFAULT_LOSS = {BINARY: "binary_crossentropy", MULTICLASS: "sparse_categorical_c
 
 
 def _build(job: dict, n_features: int):
-    """The product's model, head and compiled loss for a job (:mod:`pipeline.model`, :mod:`pipeline.targets`).
+    """The product's model, head and compiled loss for a job (:mod:`pipeline.training._model`, :mod:`pipeline.training._targets`).
 
     ``sgd_momentum`` is SGD with momentum 0.9, which the product's optimizer axis cannot name.
     """
     import keras
 
-    from pipeline.grid import TrialConfig
-    from pipeline.model import build_model, make_optimizer
-    from pipeline.targets import output_head
+    from pipeline.search import TrialConfig
+    from pipeline.training import build_model, make_optimizer
+    from pipeline.training import output_head
 
     loss = DEFAULT_LOSS[job["task"]] if job["loss"] == "default" else job["loss"]
     momentum = job["optimizer"] == "sgd_momentum"
@@ -209,12 +209,12 @@ def draw_splits(job: dict) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
 def run_job(job: dict) -> tuple[dict, pd.DataFrame]:
     """Train one run and return its row and its per-epoch curves.
 
-    The curves are measured by the product's :class:`pipeline.callbacks.EpochEndEvaluation`, with
+    The curves are measured by the product's :class:`pipeline.training._callbacks.EpochEndEvaluation`, with
     the fresh sample as one more split (``fresh_loss``, ``fresh_<metric>``).
     """
     import keras
 
-    from pipeline.callbacks import EpochEndEvaluation
+    from pipeline.training._callbacks import EpochEndEvaluation
 
     started = time.perf_counter()
     (X_train, y_train), (X_val, y_val), (X_fresh, y_fresh) = draw_splits(job)
@@ -241,10 +241,10 @@ _REFERENCES: dict[int, dict] = {}
 def references(job: dict, X_train: np.ndarray, y_train: np.ndarray) -> dict:
     """The sweep's reference estimate and each baseline's error, once per dataset.
 
-    ``reference_estimated`` is :func:`pipeline.reference.estimate_reference_error`, exactly
+    ``reference_estimated`` is :func:`pipeline.sweep._reference.estimate_reference_error`, exactly
     what a sweep uses; ``reference_hgb`` and ``reference_linear`` are its two baselines.
     """
-    from pipeline.reference import baseline_errors
+    from pipeline.sweep import baseline_errors
 
     if job["data_seed"] not in _REFERENCES:
         errors = baseline_errors(X_train, y_train, task=job["task"], seed=0)

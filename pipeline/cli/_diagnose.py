@@ -19,8 +19,8 @@ from pipeline import names
 from pipeline.cli import main
 from pipeline.cli._common import tracking_uri_option, verbose_option
 from pipeline.errors import FitcheckError
-from pipeline.keras_names import CurveNames, curve_names, guess_task
-from pipeline.run_sizes import Size, infer_sizes
+from pipeline.runs import CurveNames, curve_names, guess_task
+from pipeline.runs import Size, infer_sizes
 
 
 @dataclass(frozen=True)
@@ -165,8 +165,8 @@ def _curves(reader, run, found: CurveNames) -> pd.DataFrame:
 
 def _write_back(writer, diagnosed: Diagnosed) -> None:
     """Put the diagnosis on its run: labels, summary metrics, files and description (the user's own text kept)."""
-    from pipeline.descriptions import merge_description
-    from pipeline.trial_payload import trial_payload
+    from pipeline.runs import merge_description
+    from pipeline.runs import trial_payload
 
     run, diagnosis = diagnosed.run, diagnosed.diagnosis
     curves = {name: list(values) for name, values in diagnosed.curves.drop(columns="epoch").items()}

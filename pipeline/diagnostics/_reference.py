@@ -1,7 +1,7 @@
 """Keeping an estimated reference error honest against what the sweep's own networks reached.
 
 Pure: takes numbers, returns numbers. Estimating the reference (baselines, cross-validation)
-lives in ``pipeline.reference``; this module never trains anything.
+lives in ``pipeline.sweep._reference``; this module never trains anything.
 """
 
 from __future__ import annotations

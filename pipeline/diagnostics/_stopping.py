@@ -93,7 +93,7 @@ class OnlineStop:
     the smoothed values of epochs ``r`` to ``r + patience`` no longer depend on epochs to come
     (``r + patience + window // 2 <= n``): every earlier epoch is then beaten by a final value and
     ``r`` is beaten by none, so training on would recommend ``r`` too. It judges the values it is
-    given and changes nothing else; a Keras callback (:class:`pipeline.callbacks.OnlineStopping`)
+    given and changes nothing else; a Keras callback (:class:`pipeline.training._callbacks.OnlineStopping`)
     feeds it and keeps the weights.
 
     Examples

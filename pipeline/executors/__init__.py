@@ -14,7 +14,7 @@ def make_executor(name: str, *, workers: int | None, ray_address: str | None = N
                   fuse: bool = True) -> Executor:
     """The executor called ``name`` (``local``, ``ray`` or ``inprocess``); Ray is imported only when asked for.
 
-    ``fuse``: train compatible trials as fused groups (:mod:`pipeline.fusion`); off, one model per trial.
+    ``fuse``: train compatible trials as fused groups (:mod:`pipeline.training._fusion`); off, one model per trial.
     """
     if name == "inprocess":
         return InProcessExecutor(fuse=fuse)

@@ -7,8 +7,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from pipeline.data import PreparedData
-from pipeline.fusion import Job, plan_groups
-from pipeline.grid import TrialConfig
+from pipeline.training import Job, plan_groups
+from pipeline.search import TrialConfig
 from pipeline.training import TrialOutcome
 
 
@@ -35,10 +35,10 @@ class Executor(abc.ABC):
     An executor trains and measures; it never talks to MLflow. It yields exactly one
     :class:`TrialStarted` and one :class:`TrialDone` per job, a ``FAILED`` one when the trial's
     worker died. With ``fuse`` on, it packs compatible jobs into groups that train as one model
-    (:mod:`pipeline.fusion`); the events stay one per trial.
+    (:mod:`pipeline.training._fusion`); the events stay one per trial.
     """
 
-    #: Train compatible trials as one fused model (see :func:`pipeline.fusion.plan_groups`).
+    #: Train compatible trials as one fused model (see :func:`pipeline.training._fusion.plan_groups`).
     fuse: bool = True
 
     def warm_up(self, data: PreparedData) -> None:  # noqa: B027 - optional hook

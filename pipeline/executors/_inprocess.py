@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 
 from pipeline.data import PreparedData
 from pipeline.executors._base import Event, Executor, TrialDone, TrialStarted, job_groups
-from pipeline.grid import TrialConfig
+from pipeline.search import TrialConfig
 
 
 class InProcessExecutor(Executor):
@@ -20,7 +20,7 @@ class InProcessExecutor(Executor):
         self.fuse = fuse
 
     def run(self, jobs: Sequence[tuple[int, TrialConfig]], data: PreparedData) -> Iterator[Event]:
-        from pipeline.fused_training import train_group
+        from pipeline.training import train_group
 
         for group in job_groups(jobs, fuse=self.fuse, workers=1):
             for index, _ in group:

@@ -10,14 +10,14 @@ from multiprocessing.connection import Connection, wait
 
 from pipeline.data import PreparedData
 from pipeline.executors._base import Event, Executor, TrialDone, TrialStarted, job_groups
-from pipeline.fusion import Job
+from pipeline.training import Job
 from pipeline.training import TrialOutcome
 
 _POLL_SECONDS = 0.5
 
 
 def _worker(conn: Connection, data: PreparedData, threads: int, verbose: bool) -> None:
-    from pipeline.fused_training import train_group
+    from pipeline.training import train_group
     from pipeline.training import configure_tensorflow
 
     if not verbose:  # TensorFlow's C++ start-up chatter; a trial's errors come back in its outcome

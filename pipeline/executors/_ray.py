@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pipeline.data import PreparedData
 from pipeline.errors import FitcheckError
 from pipeline.executors._base import Event, Executor, TrialDone, TrialStarted, job_groups
-from pipeline.fusion import Job
+from pipeline.training import Job
 from pipeline.training import TrialOutcome
 
 
@@ -29,7 +29,7 @@ class _TrialWorker:
         self.data = data
 
     def train(self, group: list[Job]) -> list[TrialOutcome]:
-        from pipeline.fused_training import train_group
+        from pipeline.training import train_group
 
         return train_group(group, self.data)
 
@@ -49,7 +49,7 @@ class RayExecutor(Executor):
     verbose : bool
         Show Ray's and TensorFlow's logs.
     fuse : bool
-        Train compatible trials as fused groups (:mod:`pipeline.fusion`), one group per call.
+        Train compatible trials as fused groups (:mod:`pipeline.training._fusion`), one group per call.
 
     A trial whose actor dies comes back ``FAILED`` and a fresh actor takes its place; in a fused
     group, the first trial fails and the others run again, each alone (as on the local executor).

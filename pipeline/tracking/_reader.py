@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from pipeline import names
-from pipeline.run_sizes import LoggedDataset
+from pipeline.runs import LoggedDataset
 from pipeline.tracking._connection import make_client, with_retries
 from pipeline.tracking._store import require_store
 

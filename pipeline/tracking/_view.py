@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import names
-from pipeline.descriptions import ML_LAYOUT
+from pipeline.runs import ML_LAYOUT
 
 #: Where ``mlflow ui`` serves by default.
 LOCAL_UI = "http://127.0.0.1:5000"

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import names
-from pipeline.descriptions import TrialLine, launcher_description, sweep_description
+from pipeline.runs import TrialLine, launcher_description, sweep_description
 from pipeline.errors import FitcheckError
 from pipeline.tracking._claiming import again_if_raced
 from pipeline.tracking._claims import IN_FLIGHT, SETTLE_SECONDS, current_sweep

@@ -7,7 +7,7 @@ import pytest
 from pipeline import names
 from pipeline.diagnostics import advice_contradictions, data_size_verdict, diagnose, with_data_size
 from pipeline.errors import FitcheckError
-from pipeline.trial_payload import curves_frame
+from pipeline.runs import curves_frame
 
 SIZES = [250, 500, 1000, 2000]
 

@@ -73,9 +73,9 @@ def test_a_missing_column_is_named():
     (4, 256, 20, 1, "hinge"), (2, 32, 10, 3, "categorical_crossentropy"),
 ])
 def test_parameter_count_matches_the_keras_model_fitcheck_builds(depth, width, n_features, n_outputs, loss):
-    from pipeline.grid import TrialConfig
-    from pipeline.model import build_model
-    from pipeline.targets import output_head
+    from pipeline.search import TrialConfig
+    from pipeline.training import build_model
+    from pipeline.training import output_head
 
     task = "multiclass" if n_outputs > 1 else "binary"
     config = TrialConfig(depth=depth, width=width, activation="relu", loss=loss, optimizer="adam",
