@@ -1,7 +1,12 @@
-"""Loading and preparing data: files, arrays and synthetic sets become a :class:`PreparedData`."""
+"""Loading and preparing data: files, arrays and synthetic sets become a :class:`PreparedData`.
+
+Must never import TensorFlow/Keras or MLflow: a bad dataset is refused before either is paid for.
+"""
 
 from __future__ import annotations
 
-from pipeline.data._prepare import PreparedData, infer_task, load_dataset, prepare_inputs, subset_rows, training_subset
+from pipeline.data._prepare import infer_task, load_dataset, prepare_inputs
+from pipeline.data._prepared import PreparedData
+from pipeline.data._subsets import subset_rows, training_subset
 
 __all__ = ["PreparedData", "infer_task", "load_dataset", "prepare_inputs", "subset_rows", "training_subset"]

@@ -11,251 +11,17 @@ loaded, not with this module, so that a bad spec is refused before it is paid fo
 
 from __future__ import annotations
 
-import difflib
-import hashlib
-import math
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pipeline.data._read_csv import read_csv
+from pipeline.data._load import check_columns, check_values, digits_images, handle_missing, load_frame, read_npz
+from pipeline.data._prepared import PreparedData
 from pipeline.errors import FitcheckError, echo
 from pipeline.names import TEST_CONTEXT, TRAINING_CONTEXT, VALIDATION_CONTEXT
 from pipeline.spec import MAX_CLASSES, DatasetSpec, SplitSpec
-
-_DECIMAL_COMMA = re.compile(r"^\s*[-+]?[0-9]+,[0-9]+\s*$")
-
-
-@dataclass
-class PreparedData:
-    """Float32 feature matrices and encoded targets for each split.
-
-    Classification targets are integer class indices ``0..n_classes-1``; regression targets are
-    standardised with the training split's mean and scale (``target_scale`` turns a standardised
-    RMSE back into the target's units).
-    """
-
-    name: str
-    task: str
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_val: np.ndarray
-    y_val: np.ndarray
-    X_test: np.ndarray | None
-    y_test: np.ndarray | None
-    feature_names: list[str]
-    classes: list[str] = field(default_factory=list)
-    target_scale: float = 1.0
-    frame: pd.DataFrame | None = None
-    target: str = "target"
-    #: Positions in ``frame`` of each split's rows, by :data:`pipeline.names.TRAINING_CONTEXT` and the others.
-    rows: dict[str, np.ndarray] = field(default_factory=dict)
-    #: The split's seed: it also fixes the order :func:`training_subset` takes training rows in.
-    split_seed: int = 0
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.classes)
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        """One sample's shape: ``(n_features,)`` for tabular data, ``(8, 8, 1)`` for 8x8 grey images."""
-        return tuple(int(size) for size in self.X_train.shape[1:])
-
-    @property
-    def n_features(self) -> int:
-        """Values per sample (the product of :attr:`input_shape`)."""
-        return math.prod(self.input_shape)
-
-    def fingerprint(self) -> str:
-        """A hash of the prepared arrays: same data and split, same fingerprint."""
-        digest = hashlib.sha256()
-        for array in (self.X_train, self.y_train, self.X_val, self.y_val):
-            digest.update(np.ascontiguousarray(array).tobytes())
-        digest.update(self.task.encode())
-        if len(self.input_shape) > 1:  # tabular data keeps the fingerprint it always had
-            digest.update(repr(self.input_shape).encode())
-        return digest.hexdigest()[:16]
-
-
-def _load_frame(spec: DatasetSpec) -> tuple[pd.DataFrame, str]:
-    from sklearn import datasets as sk_datasets
-
-    if spec.sklearn:
-        loader = getattr(sk_datasets, f"load_{spec.sklearn}")
-        bunch = loader(as_frame=True)
-        frame = bunch.frame.copy()
-        if spec.sklearn != "diabetes":
-            frame["target"] = np.asarray(bunch.target_names)[bunch.target]
-        return frame, "target"
-    if spec.synthetic:
-        n, seed = spec.n_samples, spec.seed
-        if spec.synthetic == "moons":
-            X, y = sk_datasets.make_moons(n, noise=spec.noise, random_state=seed)
-        elif spec.synthetic == "circles":
-            X, y = sk_datasets.make_circles(n, noise=spec.noise, factor=spec.factor, random_state=seed)
-        elif spec.synthetic == "classification":
-            X, y = sk_datasets.make_classification(
-                n, n_features=spec.n_features, n_informative=min(spec.n_informative, spec.n_features),
-                n_redundant=0, n_classes=spec.n_classes, flip_y=spec.flip_y, class_sep=spec.class_sep,
-                random_state=seed)
-        else:
-            X, y = sk_datasets.make_friedman1(n, n_features=max(spec.n_features, 5), noise=spec.noise, random_state=seed)
-        if spec.synthetic in ("moons", "circles") and spec.flip_y:
-            # flip each label with probability flip_y: the Bayes error is at least flip_y
-            flipped = np.random.default_rng(seed).random(len(y)) < spec.flip_y
-            y = np.where(flipped, 1 - y, y)
-        frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
-        frame["target"] = y
-        return frame, "target"
-    if spec.parquet:
-        return _read_parquet(spec.parquet), spec.target  # type: ignore[return-value]
-    return read_csv(spec.csv), spec.target  # type: ignore[arg-type,return-value]
-
-
-def _read_parquet(path: str) -> pd.DataFrame:
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as error:  # noqa: BLE001 - pyarrow raises many kinds for a file it cannot read
-        raise FitcheckError(f"{path}: not a readable Parquet file: {str(error).splitlines()[0][:200]}") from None
-    frame.columns = [str(column) for column in frame.columns]
-    return frame
-
-
-def _read_npz(spec: DatasetSpec) -> tuple[np.ndarray, np.ndarray]:
-    """The arrays ``spec.x`` and ``spec.y`` of an ``.npz`` file (never unpickles objects)."""
-    path = spec.npz
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise FitcheckError(f"{path}: not a readable NumPy .npz file: {str(error).splitlines()[0][:200]}") from None
-    with archive:
-        if not hasattr(archive, "files"):
-            raise FitcheckError(f"{path}: dataset.npz must be a .npz archive of named arrays but got a single array")
-        arrays = {}
-        for key in ("x", "y"):
-            name = getattr(spec, key)
-            if name not in archive.files:
-                raise FitcheckError(f"{path}: dataset.{key}: array {echo(name)} not found; arrays are: "
-                                    f"{', '.join(archive.files) or 'none'}")
-            try:
-                arrays[key] = archive[name]
-            except ValueError as error:  # an object array would need unpickling
-                raise FitcheckError(f"{path}: dataset.{key}: array {echo(name)} cannot be read without unpickling "
-                                    f"({str(error).splitlines()[0][:120]}); save numbers or strings") from None
-    return arrays["x"], arrays["y"]
-
-
-def _digits_images() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's 8x8 digits as images of shape (8, 8, 1), scaled from 0..16 to [0, 1]."""
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    return (bunch.images / 16.0)[..., np.newaxis].astype(np.float32), bunch.target
-
-
-def _not_found(kind: str, name: str, columns: list[str], where: str) -> FitcheckError:
-    close = [column for column in columns if column.casefold() == name.casefold()] or \
-        difflib.get_close_matches(name, columns, n=1)
-    hint = f" (did you mean {echo(close[0])}?)" if close else ""
-    if all(_is_number(column) for column in columns):
-        hint += " (the first row looks like data: the CSV needs a header row naming the columns)"
-    shown = ", ".join(columns[:20]) + (f", ... ({len(columns)} columns)" if len(columns) > 20 else "")
-    return FitcheckError(f"{where}: {kind} column {echo(name)} not found{hint}; columns are: {shown}")
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _check_columns(frame: pd.DataFrame, features: list[str] | None, target: str, where: str) -> pd.DataFrame:
-    columns = [str(column) for column in frame.columns]
-    if target not in columns:
-        raise _not_found("target", target, columns, where)
-    features = features or [c for c in columns if c != target]
-    missing = [c for c in features if c not in columns]
-    if missing:
-        raise _not_found("feature", missing[0], columns, where)
-    if target in features:
-        raise FitcheckError(f"{where}: the target column '{target}' is also listed in dataset.features")
-    if not features:
-        raise FitcheckError(f"{where}: no feature columns besides the target '{target}'")
-    frame = frame[features + [target]]
-    for column in frame.columns:
-        _check_values(frame[column], column=column, is_target=column == target, where=where)
-    return frame
-
-
-def _check_values(series: pd.Series, *, column: str, is_target: bool, where: str) -> None:
-    """Refuse a column that is empty, infinite, numbers written as text, or one value written several ways."""
-    name = f"target column {echo(column)}" if is_target else f"column {echo(column)}"
-    present = series.dropna()
-    if present.empty:
-        fix = "give the column to predict" if is_target else "remove it or leave it out of dataset.features"
-        raise FitcheckError(f"{where}: {name} has no values (all {len(series)} rows are empty); {fix}")
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        infinite = int(np.isinf(present.to_numpy(dtype=float)).sum())
-        if infinite:
-            raise FitcheckError(f"{where}: {name} holds an infinite value in {infinite} row(s); "
-                                "the values must be finite numbers")
-        return
-    text = present.astype(str)
-    decimal_comma = text.str.match(_DECIMAL_COMMA)
-    if decimal_comma.mean() >= 0.8:
-        raise FitcheckError(f"{where}: {name} holds numbers with a decimal comma ({echo(text[decimal_comma].iloc[0])}); "
-                            "write them with a decimal point (1.5, not 1,5)")
-    numeric = pd.to_numeric(text, errors="coerce")
-    bad = text[numeric.isna()]
-    if not is_target and numeric.notna().mean() >= 0.8 and len(bad):
-        raise FitcheckError(f"{where}: {name} is numeric but holds non-numeric value {echo(bad.iloc[0])} "
-                            f"({len(bad)} such row{'s' * (len(bad) > 1)}); fix or remove those values")
-    blank = text[text.str.strip() == ""]
-    if is_target and len(blank):
-        raise FitcheckError(f"{where}: {name} has {len(blank)} blank label(s) ({echo(blank.iloc[0])}); "
-                            "leave missing labels empty and set dataset.impute: drop")
-    variants = _variants(text, fold_case=is_target)
-    if variants:
-        differ = "spaces or case" if is_target else "surrounding spaces"
-        raise FitcheckError(f"{where}: {name} writes one {'label' if is_target else 'value'} several ways that differ "
-                            f"only by {differ}: {', '.join(map(echo, variants))}; write each "
-                            f"{'class' if is_target else 'category'} one way (fitcheck would count them as different)")
-
-
-def _variants(values: pd.Series, *, fold_case: bool) -> list[str]:
-    """The first group of distinct values equal once stripped of surrounding spaces (and case-folded)."""
-    groups: dict[str, list[str]] = {}
-    for value in values.unique():
-        key = value.strip().casefold() if fold_case else value.strip()
-        groups.setdefault(key, []).append(value)
-    return next((sorted(group)[:3] for group in groups.values() if len(group) > 1), [])
-
-
-def _handle_missing(frame: pd.DataFrame, impute: str, target: str, where: str) -> pd.DataFrame:
-    if frame[target].isna().any():
-        count = int(frame[target].isna().sum())
-        if impute != "drop":
-            raise FitcheckError(f"{where}: target column '{target}' has {count} missing value(s); "
-                                "set dataset.impute: drop to drop those rows")
-    counts = frame.drop(columns=[target]).isna().sum()
-    counts = counts[counts > 0]
-    if impute == "drop":
-        frame = frame.dropna()
-    elif len(counts) and impute == "none":
-        column, count = counts.index[0], int(counts.iloc[0])
-        raise FitcheckError(f"{where}: column '{column}' has {count} missing value(s)"
-                            f"{f' (and {len(counts) - 1} more columns)' if len(counts) > 1 else ''}; "
-                            "set dataset.impute: mean or dataset.impute: drop")
-    if frame.empty:
-        raise FitcheckError(f"{where}: no rows left after dropping rows with missing values")
-    return frame
 
 
 def infer_task(target: pd.Series) -> str:
@@ -279,9 +45,9 @@ def load_dataset(spec: DatasetSpec, split: SplitSpec, *, source: str = "spec") -
     """
     where = spec.file or f"{source}: dataset"
     if spec.npz is not None or spec.as_images:
-        X, y = _read_npz(spec) if spec.npz is not None else _digits_images()
+        X, y = read_npz(spec) if spec.npz is not None else digits_images()
         return _prepare_arrays(X, y, split=split, name=spec.name, task=spec.task, where=where)
-    frame, target = _load_frame(spec)
+    frame, target = load_frame(spec)
     return _prepare_frame(frame, target, split=split, name=spec.name, task=spec.task, where=where,
                           features=spec.features, impute=spec.impute)
 
@@ -401,7 +167,7 @@ def _prepare_arrays(X: Any, y: np.ndarray, *, split: SplitSpec | None, name: str
     labels = pd.Series(y, name="y")
     if labels.isna().any():
         raise FitcheckError(f"{where}: y has {int(labels.isna().sum())} missing value(s); every row needs a target")
-    _check_values(labels, column="y", is_target=True, where=where)
+    check_values(labels, column="y", is_target=True, where=where)
     task, y_encoded, classes = _encode_target(labels, task=task, target="y", where=where)
     indices = positions or _split_rows(y_encoded, task=task, classes=classes, split=split, where=where)
     y_encoded, target_scale = _scaled_target(y_encoded, task, indices[TRAINING_CONTEXT])
@@ -482,8 +248,8 @@ def _prepare_frame(frame: pd.DataFrame, target: str, *, split: SplitSpec | None,
     from sklearn.compose import ColumnTransformer
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    frame = _check_columns(frame, features, target, where)
-    frame = _handle_missing(frame, impute, target, where)
+    frame = check_columns(frame, features, target, where)
+    frame = handle_missing(frame, impute, target, where)
     task, y, classes = _encode_target(frame[target], task=task, target=target, where=where)
     X_frame = frame.drop(columns=[target])
     indices = positions or _split_rows(y, task=task, classes=classes, split=split, where=where)
@@ -522,64 +288,3 @@ def _prepare_frame(frame: pd.DataFrame, target: str, *, split: SplitSpec | None,
         split_seed=split.seed if split is not None else 0,
         rows={split_name: rows for split_name, rows in indices.items() if len(rows)},
     )
-
-
-def subset_rows(size: float | int, n_train: int, *, source: str = "spec", key: str = "train_size") -> int:
-    """The rows a ``train_size`` takes of ``n_train``: a fraction (at least 2 rows) or a row count.
-
-    >>> subset_rows(0.25, 1000), subset_rows(1.0, 1000), subset_rows(300, 1000)
-    (250, 1000, 300)
-    """
-    if isinstance(size, float) or size == 1:
-        if not 0 < size <= 1:
-            raise FitcheckError(f"{source}: {key} must be a fraction in (0, 1] or a whole number of rows >= 2 "
-                                f"but got {size!r}")
-        return max(2, min(n_train, int(round(size * n_train))))
-    if not 2 <= size <= n_train:
-        raise FitcheckError(f"{source}: {key} must be at most the {n_train} rows of the training split "
-                            f"(or a fraction of it) but got {size}")
-    return int(size)
-
-
-def training_subset(y: np.ndarray, size: float | int, *, task: str, seed: int) -> np.ndarray:
-    """Indices of the first ``size`` training rows in one fixed order: nested, and stratified by class.
-
-    The order is fixed by ``seed`` (the split's), so the rows of a smaller size are among those of
-    any larger one, and every size is measured against the same validation split. For classification
-    the order interleaves the classes in proportion (the ``k``-th row of a class with ``n_c`` rows
-    sits at ``k / n_c``): any prefix holds each class's share to within one row, and the first
-    ``n_classes`` rows hold one of each. Regression rows are taken in a seeded random order.
-
-    Parameters
-    ----------
-    y : ndarray
-        The training targets (class indices for classification).
-    size : float or int
-        A fraction in (0, 1] of the rows, or a row count >= 2 (:func:`subset_rows`).
-    task : {"binary", "multiclass", "regression"}
-    seed : int
-
-    Returns
-    -------
-    ndarray of int
-        Sorted row indices into ``y``.
-
-    Examples
-    --------
-    >>> y = np.array([0] * 8 + [1] * 4)
-    >>> small = training_subset(y, 3, task="binary", seed=0)
-    >>> large = training_subset(y, 0.5, task="binary", seed=0)
-    >>> set(small) <= set(large), np.bincount(y[large]).tolist()
-    (True, [4, 2])
-    """
-    n_rows = subset_rows(size, len(y))
-    rng = np.random.default_rng(seed)
-    if task == "regression":
-        order = rng.permutation(len(y))
-    else:
-        position = np.empty(len(y))
-        for label in np.unique(y):
-            rows = np.flatnonzero(y == label)
-            position[rng.permutation(rows)] = np.arange(len(rows)) / len(rows)
-        order = np.lexsort((rng.random(len(y)), position))  # ties (equal shares) in a seeded order
-    return np.sort(order[:n_rows])
