@@ -1,4 +1,9 @@
-"""The ``fitcheck`` command line: ``sweep``, ``diagnose`` and ``report``."""
+"""The ``fitcheck`` command line: ``sweep``, ``diagnose`` and ``report``; flags in, text out.
+
+Each command parses its flags, calls one library function and prints; the work lives elsewhere.
+
+Never imports: mlflow, tensorflow, keras, pipeline.training.
+"""
 
 from __future__ import annotations
 

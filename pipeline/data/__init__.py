@@ -1,6 +1,8 @@
 """Loading and preparing data: files, arrays and synthetic sets become a :class:`PreparedData`.
 
-Must never import TensorFlow/Keras or MLflow: a bad dataset is refused before either is paid for.
+Arrays out, ready for any trainer; a bad dataset is refused before TensorFlow or MLflow is paid for.
+
+Never imports: tensorflow, keras, mlflow, pipeline.training, pipeline.tracking, pipeline.sweep.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Diagnostics: label a run's fit and recommend where to stop, from its curves alone.
 
-Pure: numpy and pandas only. Never imports TensorFlow, Keras, MLflow or scikit-learn.
+Pure: numpy and pandas only; it judges curves and changes nothing.
+
+Never imports: tensorflow, keras, mlflow, sklearn, pipeline.tracking, pipeline.training, pipeline.runs, pipeline.sweep, pipeline.report.
 """
 
 from pipeline.diagnostics._advice import LABEL_ADVICE, UNDECIDED_BIAS_ADVICE, advice

@@ -1,4 +1,9 @@
-"""Where trials run: local worker processes, or a Ray cluster (optional extra)."""
+"""Where trials run: in-process, local worker processes, or a Ray cluster (optional extra).
+
+An executor hands jobs to :mod:`pipeline.training` and events back to the sweep; it never logs.
+
+Never imports: mlflow, pipeline.tracking, pipeline.report, pipeline.sweep.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""Training in worker processes: models, builders, callbacks, fused groups, pruning rungs."""
+"""Training in worker processes: models, builders, callbacks, fused groups, pruning rungs.
+
+Keras and TensorFlow are imported here (lazily, except by the callbacks module, which is not
+re-exported); what a run logs is decided elsewhere.
+
+Never imports: mlflow, pipeline.tracking, pipeline.report, pipeline.sweep, pipeline.runs.
+"""
 
 from __future__ import annotations
 
