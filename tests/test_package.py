@@ -147,3 +147,32 @@ def test_no_file_holds_a_merge_conflict_marker():
         marked += [f"{name}:{number}" for number, line in enumerate(lines, 1)
                    if line.startswith(("<<<<<<< ", ">>>>>>> "))]
     assert marked == []
+
+
+def _returns_nothing() -> set[str]:
+    """Names of package functions that never return a value: asserting that they return None tests nothing."""
+    found = set()
+    for tree in _sources().values():
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not any(
+                    isinstance(inner, (ast.Return, ast.Yield)) and inner.value is not None
+                    and not (isinstance(inner.value, ast.Constant) and inner.value.value is None)
+                    for inner in ast.walk(node)):
+                found.add(node.name)
+    return found
+
+
+def test_no_test_passes_by_not_raising_alone():
+    """``assert f() is None`` where ``f`` always returns None passes whenever ``f`` does not raise: say what it did."""
+    nothing = _returns_nothing()
+    hollow = []
+    for path in sorted(PACKAGE.parent.joinpath("tests").rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare)
+                    and isinstance(node.test.ops[0], ast.Is) and isinstance(node.test.left, ast.Call)
+                    and isinstance(node.test.comparators[0], ast.Constant) and node.test.comparators[0].value is None):
+                called = node.test.left.func
+                name = getattr(called, "id", getattr(called, "attr", None))
+                if name in nothing:
+                    hollow.append(f"{path.name}:{node.lineno}: {ast.unparse(node.test)}")
+    assert hollow == []

@@ -159,6 +159,14 @@ def test_a_success_after_a_connection_error_returns_its_value():
 
 
 # -- check_tracking_uri ------------------------------------------------------------------------
+def _accepted(uri: str) -> bool:
+    try:
+        check_tracking_uri(uri)
+    except FitcheckError:
+        return False
+    return True
+
+
 @pytest.mark.parametrize("uri", [
     "postgresql://user:secret@db.invalid:5432/mlflow",
     "postgresql+psycopg://user@db.invalid/mlflow",
@@ -166,7 +174,8 @@ def test_a_success_after_a_connection_error_returns_its_value():
     "file:///nowhere/mlruns",
 ])
 def test_database_and_file_uris_are_accepted_without_connecting(uri):
-    assert check_tracking_uri(uri) is None
+    assert _accepted(uri)
+    assert not _accepted(uri.replace("://", "x://", 1))  # the same URI under an unknown scheme is refused
 
 
 def test_a_database_uri_without_its_driver_names_the_driver():
@@ -176,8 +185,9 @@ def test_a_database_uri_without_its_driver_names_the_driver():
 
 
 def test_sqlite_in_an_existing_folder_is_accepted(tmp_path):
-    assert check_tracking_uri(f"sqlite:///{tmp_path / 'new.db'}") is None
+    assert _accepted(f"sqlite:///{tmp_path / 'new.db'}")
     assert not (tmp_path / "new.db").exists()
+    assert not _accepted(f"sqlite:///{tmp_path / 'missing' / 'new.db'}")
 
 
 HEALTH, API = "/health", "/api/2.0/mlflow/experiments/search?max_results=1"
@@ -185,15 +195,15 @@ HEALTH, API = "/health", "/api/2.0/mlflow/experiments/search?max_results=1"
 
 def test_a_server_answering_ok_and_json_is_accepted(http_server):
     server = http_server(404, b"", routes={HEALTH: (200, b"OK"), API: (200, b'{"experiments": []}')})
-    assert check_tracking_uri(server.uri) is None
-    assert check_tracking_uri(server.uri + "/") is None
+    assert _accepted(server.uri)
+    assert _accepted(server.uri + "/")
     assert server.requests == [f"GET {HEALTH}", f"GET {API}"] * 2
 
 
 def test_a_server_asking_for_credentials_is_accepted(http_server):
     """An MLflow server with authentication: the client, not the check, sends the credentials."""
     server = http_server(401, b"", routes={HEALTH: (200, b"OK")})
-    assert check_tracking_uri(server.uri) is None
+    assert _accepted(server.uri)
 
 
 def test_a_web_server_answering_health_ok_and_404_elsewhere(http_server):
