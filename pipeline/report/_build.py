@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import names
+from pipeline.diagnostics import confound_note, confounds
 from pipeline.report import _figures, _summary
 from pipeline.report._gather import LoggedSweep, gather_sweep
 from pipeline.report._render import render_report
@@ -205,6 +206,8 @@ def report_context(sweep: LoggedSweep) -> dict:
     effects = []
     for axis in ordered:
         rows = _summary.axis_effects(frame, axis)
+        for row in rows:
+            row["confound"] = confound_note(confounds(frame, axis, row["value"], axes=varying))
         effects.append({"axis": axis, "rows": rows, "figure": _figures.effect_figure(rows, axis, sweep.metric)})
     curves = _summary.learning_curves(frame, axes, metric=sweep.metric, n_val=_int(sweep.params.get(names.N_VAL_PARAM)),
                                       reference=reference)

@@ -1,0 +1,65 @@
+"""Which other axes an axis value was run with only in part: a per-axis summary's confounds.
+
+A summary such as "learning_rate 0.0003: 100% high variance" reads as the learning rate's effect,
+but when that value was run only with depth 4 it is depth's effect as much. Pure: a table in,
+plain values out; it never decides which axes a report shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+
+def confounds(frame: pd.DataFrame, axis: str, value: object, *, axes: Sequence[str]) -> dict[str, list]:
+    """The other axes on which the trials with ``axis == value`` did not meet every value the sweep ran.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per trial, one column per axis.
+    axis, value : str, object
+        The axis value whose trials are summarised.
+    axes : sequence of str
+        The axes to check (those that vary in the sweep); ``axis`` itself is skipped.
+
+    Returns
+    -------
+    dict
+        ``{other axis: the values it took with axis == value}``, in ``axes`` order, for each other
+        axis whose values there are fewer than in all trials; empty when the value met them all.
+
+    Examples
+    --------
+    >>> trials = pd.DataFrame({"learning_rate": [0.01, 0.01, 0.0003], "depth": [1, 4, 4]})
+    >>> confounds(trials, "learning_rate", 0.0003, axes=["learning_rate", "depth"])
+    {'depth': [4]}
+    >>> confounds(trials, "learning_rate", 0.01, axes=["learning_rate", "depth"])
+    {}
+    """
+    group = frame[frame[axis] == value]
+    found = {}
+    for other in axes:
+        if other == axis or other not in frame:
+            continue
+        everywhere, here = _values(frame[other]), _values(group[other])
+        if len(everywhere) > 1 and len(here) < len(everywhere):
+            found[other] = here
+    return found
+
+
+def confound_note(found: dict[str, list]) -> str | None:
+    """``found`` (from :func:`confounds`) in words, e.g. ``"run only with depth 4"``; None when empty."""
+    if not found:
+        return None
+    parts = [f"{other} {', '.join(_shown(v) for v in values)}" for other, values in found.items()]
+    return "run only with " + "; ".join(parts) + ": its effect cannot be told from theirs"
+
+
+def _values(column: pd.Series) -> list:
+    return sorted(dict.fromkeys(column.dropna()), key=lambda v: (isinstance(v, str), str(v) if isinstance(v, str) else v))
+
+
+def _shown(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
