@@ -7,6 +7,7 @@ Never imports: tensorflow, keras, mlflow, sklearn, pipeline.tracking, pipeline.t
 
 from pipeline.diagnostics._advice import LABEL_ADVICE, UNDECIDED_BIAS_ADVICE, advice
 from pipeline.diagnostics._concentration import concentration
+from pipeline.diagnostics._confounds import confound_note, confounds
 from pipeline.diagnostics._consistency import advice_contradictions
 from pipeline.diagnostics._curves import diverged_at
 from pipeline.diagnostics._data_size import DataSizeVerdict, data_size_verdict, with_data_size
@@ -41,7 +42,7 @@ __all__ = [
     "DIVERGED", "GOOD_FIT", "HIGH_BIAS", "HIGH_BIAS_HIGH_VARIANCE", "HIGH_VARIANCE", "LABELS",
     "CappedReference", "DataSizeVerdict", "Diagnosis", "LABEL_ADVICE", "OnlineStop", "SuccessiveHalving",
     "TrainingTrend", "UNDECIDED_BIAS_ADVICE", "advice",
-    "advice_contradictions", "cap_reference", "concentration", "curve_summary", "data_size_verdict", "diagnose",
+    "advice_contradictions", "cap_reference", "concentration", "confound_note", "confounds", "curve_summary", "data_size_verdict", "diagnose",
     "diverged_at",
     "early_stopping_settings",
     "error_rate_se", "label_improves", "mlp_parameter_count", "online_stop", "patience_floor", "rank_trials",
