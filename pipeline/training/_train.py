@@ -99,7 +99,7 @@ def train_trial(index: int, config: TrialConfig, data: PreparedData) -> TrialOut
 
     A Python error, or a loss that becomes NaN or infinite, gives a ``FAILED`` outcome with the
     error message (or the epoch it diverged at) and the curves measured so far. A ``train_size``
-    below the whole split trains on :func:`pipeline.data._prepare.training_subset`'s rows, against the same
+    below the whole split trains on :func:`pipeline.data.training_subset`'s rows, against the same
     validation split.
     """
     import keras
