@@ -134,6 +134,7 @@ def check_values(series: pd.Series, *, column: str, is_target: bool, where: str)
     """Refuse a column that is empty, infinite, numbers written as text, or one value written several ways."""
     name = f"target column {echo(column)}" if is_target else f"column {echo(column)}"
     present = series.dropna()
+    _check_kind(series, present, name=name, where=where)
     if present.empty:
         fix = "give the column to predict" if is_target else "remove it or leave it out of dataset.features"
         raise FitcheckError(f"{where}: {name} has no values (all {len(series)} rows are empty); {fix}")
@@ -163,6 +164,30 @@ def check_values(series: pd.Series, *, column: str, is_target: bool, where: str)
         raise FitcheckError(f"{where}: {name} writes one {'label' if is_target else 'value'} several ways that differ "
                             f"only by {differ}: {', '.join(map(echo, variants))}; write each "
                             f"{'class' if is_target else 'category'} one way (fitcheck would count them as different)")
+
+
+#: What a table's column may hold, for messages: numbers, booleans and text (categories).
+ACCEPTED_VALUES = "numbers, booleans or text (categories)"
+
+
+def _check_kind(series: pd.Series, present: pd.Series, *, name: str, where: str) -> None:
+    """Refuse a column whose values are neither numbers, booleans nor text: dates, durations, complex
+    numbers, bytes, lists, dicts and other objects would otherwise be one-hot encoded by their text,
+    one feature per distinct value."""
+    dtype = series.dtype
+    kind = ("dates" if pd.api.types.is_datetime64_any_dtype(dtype) else
+            "durations" if pd.api.types.is_timedelta64_dtype(dtype) else
+            "complex numbers" if pd.api.types.is_complex_dtype(dtype) else
+            "periods or intervals" if isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype)) else None)
+    if kind is None and dtype == object and len(present):
+        odd = present[~present.map(lambda value: isinstance(value, (str, bool, int, float, np.number, np.bool_)))]
+        if len(odd):
+            kind = f"{type(odd.iloc[0]).__name__} values ({len(odd)} row{'s' * (len(odd) > 1)})"
+    if kind is None and not isinstance(dtype, pd.CategoricalDtype) and getattr(dtype, "kind", "O") not in "biufO":
+        kind = f"values of type {dtype}"
+    if kind is not None:
+        raise FitcheckError(f"{where}: {name} holds {kind}; accepted: {ACCEPTED_VALUES}: convert it "
+                            "(e.g. dates to days since a start) or leave it out of dataset.features")
 
 
 def _variants(values: pd.Series, *, fold_case: bool) -> list[str]:

@@ -46,6 +46,7 @@ def load_dataset(spec: DatasetSpec, split: SplitSpec, *, source: str = "spec") -
     where = spec.file or f"{source}: dataset"
     if spec.npz is not None or spec.as_images:
         X, y = read_npz(spec) if spec.npz is not None else digits_images()
+        X, y = checked_arrays(X, y, where=where if spec.npz is None else f"{spec.npz}: dataset.x/y")
         return _prepare_arrays(X, y, split=split, name=spec.name, task=spec.task, where=where)
     frame, target = load_frame(spec)
     return _prepare_frame(frame, target, split=split, name=spec.name, task=spec.task, where=where,
@@ -101,18 +102,42 @@ def _input_pair(pair: Any, where: str) -> tuple[Any, Any]:
             raise FitcheckError(f"{where}: a target column name ({echo(target)}) goes with a pandas DataFrame "
                                 f"but got {type(features).__name__}")
         return features, target
-    X = features if isinstance(features, pd.DataFrame) else np.asarray(features)
-    y = np.asarray(target)
+    return checked_arrays(features, target, where=where)
+
+
+def checked_arrays(X: Any, y: Any, *, where: str) -> tuple[Any, np.ndarray]:
+    """Inputs ``X`` (rows first, any shape) and one target per row, or a one-line refusal.
+
+    Every array entry point goes through here (``data=(X, y)``, a spec's ``npz``). A column of
+    targets (``(n, 1)``, ``(n, 1, 1)``) is flattened and one-hot rows (``(n, k)`` of 0/1 with one 1)
+    become class indices, as Keras' ``to_categorical`` made them; anything else must be ``(n,)``.
+    """
+    X = X if isinstance(X, pd.DataFrame) else np.asarray(X)
+    y = np.asarray(y)
     if X.ndim == 0 or y.ndim == 0:
         raise FitcheckError(f"{where}: X and y must be arrays with one row per sample but got "
                             f"{'a scalar X' if X.ndim == 0 else 'a scalar y'}")
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
+    if y.ndim > 1 and all(size == 1 for size in y.shape[1:]):
+        y = y.reshape(len(y))
+    elif y.ndim == 2 and _one_hot(y):
+        y = y.argmax(axis=1)
     if y.ndim != 1:
-        raise FitcheckError(f"{where}: y must hold one target per row (shape (n,)) but got shape {y.shape}")
+        raise FitcheckError(f"{where}: y must hold one target per row (shape (n,), or one-hot rows (n, classes)) "
+                            f"but got shape {y.shape}")
     if len(X) != len(y):
-        raise FitcheckError(f"{where}: X and y must have the same number of rows but got {len(X)} and {len(y)}")
+        raise FitcheckError(f"{where}: X and y must have the same number of rows but got {len(X)} "
+                            f"(X of shape {tuple(X.shape)}) and {len(y)}")
+    if len(y) == 0:
+        raise FitcheckError(f"{where}: X and y hold no rows")
     return X, y
+
+
+def _one_hot(y: np.ndarray) -> bool:
+    """Rows of 0 and 1 with exactly one 1 each, over at least two columns."""
+    if y.shape[1] < 2 or not (np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.bool_)):
+        return False
+    values = y.astype(float)
+    return bool(np.isin(values, (0.0, 1.0)).all() and (values.sum(axis=1) == 1).all())
 
 
 def _prepare_sets(sets: Mapping, *, where: str, task: str | None) -> PreparedData:

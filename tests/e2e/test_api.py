@@ -137,7 +137,7 @@ def test_digits_as_images_keep_the_tabular_fingerprint_apart():
     (dict(spec={"dataset": {"synthetic": "moons"}}, data=(moons_frame(), "churned")),
      "spec (dict): the data is given twice, in the spec's dataset section and as data=; remove one"),
     (dict(spec={}, data=(np.zeros((100, 2)), np.zeros(99))),
-     "data=: X and y must have the same number of rows but got 100 and 99"),
+     "data=: X and y must have the same number of rows but got 100 (X of shape (100, 2)) and 99"),
     (dict(spec={"model": "models.cnn:build", "grid": GRID}, data=(moons_frame(), "churned"), build_model=small_mlp),
      "spec (dict): the model is given twice, as model: 'models.cnn:build' and as build_model=; remove one"),
 ])
