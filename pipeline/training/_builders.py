@@ -19,6 +19,8 @@ function defined in a notebook or a test module works there as well.
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
+import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -46,12 +48,25 @@ def builder_reference(function: Callable) -> str:
 
 
 def resolve_builder(reference: str, *, folder: Path | None, source: str) -> Callable:
-    """The function ``package.module:function`` names, imported with ``folder`` (the spec's) and the working
-    folder on ``sys.path``; a one-line :class:`FitcheckError` naming the ``model`` key otherwise."""
+    """The function ``package.module:function`` names, or a one-line :class:`FitcheckError` naming the ``model`` key.
+
+    The module is looked for in ``folder`` (the spec's), then the working folder, then the installed
+    packages. The folders are searched after the installed packages and only while the module is
+    imported (``sys.path`` is restored), so a file there named like an installed package never runs in
+    its place; a module of the spec's that would shadow an installed one is refused. The module is
+    trusted code: it runs as the user who runs the sweep.
+    """
     module_name, _, attribute = reference.partition(":")
-    for path in [str(Path.cwd()), *([str(folder.resolve())] if folder else [])]:
-        if path not in sys.path:
-            sys.path.insert(0, path)
+    folders = list(dict.fromkeys(str(path.resolve()) for path in [*([folder] if folder else []), Path.cwd()]))
+    top = module_name.split(".")[0]
+    local = importlib.machinery.PathFinder.find_spec(top, folders)
+    installed = _installed_spec(top) if local is not None else None
+    if installed is not None and installed.origin != local.origin:
+        found = local.origin or next(iter(local.submodule_search_locations or []), top)
+        raise FitcheckError(f"{source}: model: module {echo(top)} ({found}) has the name of an installed package "
+                            f"({installed.origin}); rename the file so that it cannot shadow it")
+    saved = list(sys.path)
+    sys.path.extend(path for path in folders if path not in sys.path)
     try:
         target = importlib.import_module(module_name)
     except Exception as error:  # noqa: BLE001 - any failure importing the user's module is theirs to fix
@@ -60,6 +75,8 @@ def resolve_builder(reference: str, *, folder: Path | None, source: str) -> Call
         raise FitcheckError(f"{source}: model: cannot import module {echo(module_name)} "
                             f"({type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}); "
                             f"looked in {looked} and the installed packages") from None
+    finally:
+        sys.path[:] = saved
     for part in attribute.split("."):
         if not hasattr(target, part):
             raise FitcheckError(f"{source}: model: module {echo(module_name)} has no {echo(attribute)}")
@@ -67,6 +84,14 @@ def resolve_builder(reference: str, *, folder: Path | None, source: str) -> Call
     if not callable(target):
         raise FitcheckError(f"{source}: model: {echo(reference)} must be a function but got {type(target).__name__}")
     return target
+
+
+def _installed_spec(name: str):
+    """Where ``import name`` finds the module without the spec's folders, or None."""
+    try:
+        return importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
 
 
 def serialise_builder(function: Callable, *, where: str) -> bytes:
