@@ -1,8 +1,18 @@
-"""Which trials to run: the grid expanded as data, and the samplers that draw from it."""
+"""Which trials to run: the grid expanded as data, and the samplers that draw from it.
+
+Every search method is a :class:`Sampler` (ask for trials, tell their values); the sweep runs one loop
+over whichever :func:`make_sampler` gives. Never imports Keras or MLflow.
+"""
 
 from __future__ import annotations
 
+from pipeline.search._base import PlannedSampler, Sampler
 from pipeline.search._grid import Grid, LOSSES_BY_TASK, Pruning, TrialConfig, expand_grid, varying_axes
-from pipeline.search._sampling import TpeSearch, sample_trials, search_trials
+from pipeline.search._grid_sampler import GridSampler
+from pipeline.search._random import RandomSampler, sample_trials
+from pipeline.search._samplers import SAMPLERS, make_sampler, search_trials
+from pipeline.search._tpe import TpeSampler
 
-__all__ = ["Grid", "LOSSES_BY_TASK", "Pruning", "TpeSearch", "TrialConfig", "expand_grid", "sample_trials", "search_trials", "varying_axes"]
+__all__ = ["Grid", "GridSampler", "LOSSES_BY_TASK", "PlannedSampler", "Pruning", "RandomSampler", "SAMPLERS",
+           "Sampler", "TpeSampler", "TrialConfig", "expand_grid", "make_sampler", "sample_trials", "search_trials",
+           "varying_axes"]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pipeline.sweep._api import run_sweep
+from pipeline.sweep._options import SweepOptions
 from pipeline.sweep._reference import BASELINES, baseline_errors, estimate_reference_error
-from pipeline.sweep._sweep import Sweep, SweepOptions, SweepResult, run_sweep
+from pipeline.sweep._result import SweepResult, TrialRecord
+from pipeline.sweep._sweep import Sweep
 
-__all__ = ["BASELINES", "Sweep", "SweepOptions", "SweepResult", "baseline_errors", "estimate_reference_error", "run_sweep"]
+__all__ = ["BASELINES", "Sweep", "SweepOptions", "SweepResult", "TrialRecord", "baseline_errors",
+           "estimate_reference_error", "run_sweep"]

@@ -1,7 +1,8 @@
 """Learning curves over training-set size in a sweep: which trials to add, and each configuration's curve.
 
-Plans and groups; never trains, never talks to MLflow (the sweep does both) and holds no statistics
-(:func:`pipeline.diagnostics.data_size_verdict` judges a curve).
+The helpers plan and group and are pure; :func:`add_learning_curves` and :func:`judge_learning_curves`
+run the phase through the sweep's :class:`~pipeline.sweep._session.Session` (the only way they train or
+talk to MLflow). No statistics here: :func:`pipeline.diagnostics.data_size_verdict` judges a curve.
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ import pandas as pd
 
 from pipeline import names
 from pipeline.data import subset_rows
-from pipeline.search import TrialConfig
 from pipeline.names import FULL_TRAIN_SIZE
+from pipeline.runs import trial_payload
+from pipeline.search import TrialConfig
+from pipeline.spec import LearningCurveSpec
+from pipeline.sweep._result import SweepResult, TrialRecord
+from pipeline.sweep._session import Session, failure, trial_diagnosis
 
 
 @dataclass(frozen=True)
@@ -89,3 +94,101 @@ def curve_metrics(name: str, points: Sequence[CurvePoint], *, task: str) -> dict
     if train:
         series[names.learning_curve_metric(names.LC_TRAIN_PREFIX, task, name)] = train
     return series
+
+
+def add_learning_curves(session: Session, records: list[TrialRecord], finished_before: list, result: SweepResult,
+                        curve_spec: LearningCurveSpec) -> list[TrialRecord]:
+    """Train the best configurations at the curve's sizes they lack, as more trials of the sweep
+    (claimed, resumed and isolated like any other); return the records of those trials."""
+    data = session.data
+    metric = names.task_metric(data.task)
+    at_stop = names.summary_metric(names.RECOMMENDED_VAL, data.task)
+    logged = {run.data.tags.get(names.TRIAL_KEY_TAG): run.data.metrics for run in finished_before}
+    full = set(largest([record.config for record in records], len(data.y_train)))
+    candidates = pd.DataFrame([{
+        "config": record.config, "n_parameters": record.n_parameters,
+        "value": (record.diagnosis.recommended_val_metric if record.diagnosis is not None
+                  else logged.get(record.key, {}).get(at_stop, math.nan)),
+        "epochs": (record.diagnosis.recommended_epochs if record.diagnosis is not None
+                   else logged.get(record.key, {}).get(names.RECOMMENDED_EPOCHS, math.nan)),
+    } for record in records if record.config in full and (record.diagnosis is not None or record.key in logged)])
+    if candidates.empty:
+        return []
+    best = top_configurations(candidates, top=curve_spec.top, metric=metric, n_val=len(data.y_val))
+    axes = tuple(dict.fromkeys((*result.varying_axes, "train_size")))
+    extra = [session.record(len(records) + i, config, axes) for i, config in
+             enumerate(missing_trials(best, curve_spec.sizes, (record.config for record in records)))]
+    finished = {run.data.tags[names.TRIAL_KEY_TAG] for run in finished_before}
+    todo = [record for record in extra if record.key not in finished]
+    if extra:
+        result.varying_axes = axes
+    result.n_trials += len(extra)
+    result.n_skipped += len(extra) - len(todo)
+    try:
+        claimed, n_held = session.claim(todo)
+        result.n_held += n_held
+        session.train(claimed, result)
+    except KeyboardInterrupt:
+        session.mark_interrupted()
+        raise
+    return extra
+
+
+def _points(records: list[TrialRecord], finished_before: list, task: str) -> list[CurvePoint]:
+    """Each trial's point: trained now (a failed size is no point), else as an earlier invocation logged it."""
+    at_stop, train_at_stop = (names.summary_metric(kind, task)
+                              for kind in (names.RECOMMENDED_VAL, names.RECOMMENDED_TRAIN))
+    logged = {run.data.tags.get(names.TRIAL_KEY_TAG): run for run in finished_before}
+    points = []
+    for record in records:
+        if record.diagnosis is not None and record.outcome.status == "FINISHED":
+            diagnosis = record.diagnosis
+            train = diagnosis.at_recommended.get("epoch_train_metric")
+            points.append(CurvePoint(record.config, record.n_train, diagnosis.recommended_val_metric, train,
+                                     record.run_id))
+        elif record.key in logged:
+            run = logged[record.key]
+            points.append(CurvePoint(record.config, record.n_train, run.data.metrics.get(at_stop),
+                                     run.data.metrics.get(train_at_stop), run.info.run_id))
+    return points
+
+
+def judge_learning_curves(session: Session, records: list[TrialRecord], finished_before: list,
+                          result: SweepResult) -> None:
+    """Judge each configuration's curve over training-set size; describe it on its largest trial and
+    log it on the parent (``step`` = training rows)."""
+    from pipeline.diagnostics import data_size_verdict, with_data_size
+
+    data = session.data
+    runs = {run.info.run_id: run for run in finished_before}
+    by_record = {record.run_id: record for record in records if record.run_id}
+    axes = tuple(axis for axis in result.varying_axes if axis != "train_size")
+    series: dict[str, list[tuple[int, float]]] = {}
+    for config, curve in curves_by_configuration(_points(records, finished_before, data.task)).items():
+        name = config.name(axes)
+        series.update(curve_metrics(name, curve, task=data.task))
+        if len(curve) < 3:
+            continue
+        trains = [point.train_metric for point in curve]
+        verdict = data_size_verdict(
+            [point.n_train for point in curve], [point.val_metric for point in curve], n_val=len(data.y_val),
+            metric=names.task_metric(data.task), reference_error=result.reference_error,
+            train_metric=None if any(value is None or not math.isfinite(value) for value in trains) else trains)
+        last = curve[-1]
+        result.learning_curves.append((name, last.run_id, verdict))
+        record = by_record.get(last.run_id)
+        if record is not None and record.diagnosis is not None:
+            record.diagnosis = with_data_size(record.diagnosis, verdict)
+            curves, title, failed = record.outcome.curves, record.name, failure(record.outcome)
+        else:
+            curves = session.logged_curves(last.run_id)
+            title, failed = runs[last.run_id].info.run_name, None
+            diagnosis = trial_diagnosis(curves, data, result.reference_error, result.reference_source,
+                                        n_train=last.n_train)
+            if diagnosis is None:
+                continue
+            record = TrialRecord(-1, last.config, "", title, 0, diagnosis=with_data_size(diagnosis, verdict))
+        session.update_run(last.run_id, trial_payload(curves, task=data.task, title=title, diagnosis=record.diagnosis,
+                                                      failure=failed, reference_error=result.reference_error))
+    if series:
+        session.safe(lambda: session.tracker.log_parent_curves(series))

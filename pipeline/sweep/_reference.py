@@ -9,14 +9,26 @@ axis-aligned, non-linear structure, and a linear model (logistic or ridge regres
 standardised inputs), strong on smooth, oblique boundaries where trees need many rows.
 Each is an upper bound of the Bayes error, so the lower is the tighter one.
 This module is the only place fitcheck imports scikit-learn's estimators.
+
+It also keeps the sweep's reference through the sweep: resolved before any trial runs
+(:func:`resolve_reference`), settled once every trial has (:func:`settle_reference`, from the sweep's
+own best), and every trial diagnosed again when it moved (:func:`rediagnose`).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from pipeline import names
+from pipeline.data import PreparedData
 from pipeline.errors import FitcheckError
-from pipeline.names import TASKS
+from pipeline.runs import trial_payload
+from pipeline.spec import SweepSpec
+from pipeline.sweep._options import SweepOptions
+from pipeline.sweep._result import SweepResult
+from pipeline.sweep._session import Session, failure, logged_stops, stops, trial_diagnosis
 
 MIN_ROWS = 20
 #: The baselines :func:`estimate_reference_error` takes the lower error of.
@@ -77,8 +89,8 @@ def baseline_errors(
     from sklearn.preprocessing import StandardScaler
     from threadpoolctl import threadpool_limits
 
-    if task not in TASKS:
-        raise FitcheckError(f"task must be one of {', '.join(TASKS)} but got {task!r}.")
+    if task not in names.TASKS:
+        raise FitcheckError(f"task must be one of {', '.join(names.TASKS)} but got {task!r}.")
     X_train = np.asarray(X_train, dtype=float)
     X_train = X_train.reshape(len(X_train), -1)  # images and sequences: one column per value
     y_train = np.asarray(y_train)
@@ -105,3 +117,85 @@ def baseline_errors(
             score = float(np.mean(cross_val_score(model, X_train, y_train, cv=split, scoring=scoring)))
             errors[name] = -score if task == "regression" else 1.0 - score
     return errors
+
+
+def resolve_reference(
+    spec: SweepSpec, options: SweepOptions, data: PreparedData
+) -> tuple[float | None, str, dict[str, float]]:
+    """The reference (Bayes-like) error, its source and, when estimated, each baseline's error.
+
+    In order of preference: the command line, the spec's number (source ``given``), the lower
+    of the non-neural baselines' errors (``estimated``, when the spec says ``estimate``, the
+    default), or the best validation error of the sweep (``sweep_best_val``: ``None`` here; the
+    sweep fills it in once every trial has finished).
+    """
+    if options.reference_error is not None:
+        return options.reference_error, names.REFERENCE_GIVEN, {}
+    if isinstance(spec.reference_error, float):
+        return spec.reference_error, names.REFERENCE_GIVEN, {}
+    if spec.reference_error == "estimate":
+        scale = data.target_scale if data.task == names.REGRESSION else 1.0
+        try:
+            errors = baseline_errors(data.X_train, data.y_train, task=data.task, seed=spec.split.seed)
+        except FitcheckError as error:
+            raise FitcheckError(f"{spec.source}: reference_error: estimate: {str(error).rstrip('.')} (dataset "
+                                f"{data.name}); give a known error rate instead, or 'sweep', or pass "
+                                "--reference-error") from None
+        baselines = {name: float(error) * scale for name, error in errors.items()}
+        return min(baselines.values()), names.REFERENCE_ESTIMATED, baselines
+    return None, names.REFERENCE_SWEEP_BEST, {}
+
+
+def settle_reference(data: PreparedData, result: SweepResult, finished_before: list) -> bool:
+    """Once every trial has run, fix the reference the whole sweep is diagnosed against; True when
+    it differs from the one the trials were diagnosed against live.
+
+    ``reference_error: sweep``: the best validation metric of the sweep, earlier invocations'
+    trials included. An estimated reference: capped by that best plus an allowance for picking
+    the best of K noisy values (:func:`pipeline.diagnostics.cap_reference`), so it is never
+    above what the sweep's own networks reached.
+    """
+    from pipeline.diagnostics import cap_reference, curve_summary, reference_from_sweep
+
+    best_val = names.summary_metric("best_val", data.task)
+    bests = [curve_summary(r.outcome.curves, task=data.task).get(best_val, math.nan)
+             for r in result.records if r.outcome.status == "FINISHED"]
+    bests += [run.data.metrics[best_val] for run in finished_before if best_val in run.data.metrics]
+    bests = [value for value in bests if math.isfinite(value)]
+    if not bests:
+        return False
+    if result.reference_error is None:
+        result.reference_error = reference_from_sweep(bests)
+        return True
+    if result.reference_source != names.REFERENCE_ESTIMATED:
+        return False
+    estimate = result.reference_estimate if result.reference_estimate is not None else result.reference_error
+    capped = cap_reference(estimate, best_val=min(bests), n_val=len(data.y_val), n_trials=len(bests),
+                           metric=names.task_metric(data.task))
+    result.reference_estimate = estimate
+    if not capped.capped:
+        return False
+    result.reference_error = capped.value
+    return True
+
+
+def rediagnose(session: Session, result: SweepResult, finished_before: list) -> None:
+    """Diagnose every trial of the sweep, earlier invocations' included, against the settled reference."""
+    data = session.data
+    for record in result.records:
+        session.diagnose(record, result.reference_error, result.reference_source)
+        if record.diagnosis is not None and record.run_id:
+            session.update_run(record.run_id, trial_payload(
+                record.outcome.curves, task=data.task, title=record.name, diagnosis=record.diagnosis,
+                failure=failure(record.outcome), diverged_epoch=record.outcome.diverged_epoch,
+                reference_error=result.reference_error, **stops(record.outcome)))
+    for run in finished_before:
+        curves = session.logged_curves(run.info.run_id)
+        n_train = int(run.data.params.get(names.N_TRAIN_PARAM, len(data.y_train)))
+        diagnosis = trial_diagnosis(curves, data, result.reference_error, result.reference_source,
+                                    n_train=n_train, kept_epoch=logged_stops(run)["kept_epoch"])
+        if diagnosis is None:
+            continue
+        session.update_run(run.info.run_id, trial_payload(
+            curves, task=data.task, title=run.info.run_name, diagnosis=diagnosis,
+            reference_error=result.reference_error, **logged_stops(run)))

@@ -12,7 +12,7 @@ from pipeline.diagnostics import OnlineStop, SuccessiveHalving, recommend_stop
 from pipeline.errors import FitcheckError
 from pipeline.search import expand_grid
 from pipeline.training import RungRecord
-from pipeline.search import TpeSearch, sample_trials, search_trials
+from pipeline.search import GridSampler, RandomSampler, TpeSampler, sample_trials, search_trials
 from pipeline.spec import parse_spec
 
 MOONS = {"dataset": {"synthetic": "moons"}}
@@ -183,21 +183,22 @@ def test_the_rung_record_loses_no_report_between_processes(tmp_path):
 
 
 def test_tpe_asks_within_the_space_and_refuses_what_it_cannot_search(monkeypatch):
-    sampler = TpeSearch(parse_spec({**MOONS, "grid": RANGES, "search": {"method": "tpe", "n_trials": 3}},
-                                   source="s.yaml"), task="binary")
+    sampler = TpeSampler(parse_spec({**MOONS, "grid": RANGES, "search": {"method": "tpe", "n_trials": 3}},
+                                    source="s.yaml"), task="binary")
     asked = sampler.ask(5)
-    assert [number for number, _ in asked] == [0, 1, 2] and sampler.ask(5) == []
-    assert all(1e-4 <= config.learning_rate <= 0.1 and 4 <= config.width <= 64 for _, config in asked)
+    assert [config.seed for config in asked] == [0, 1] * 3 and sampler.exhausted and sampler.ask(5) == []
+    assert sampler.n_trials == 6
+    assert all(1e-4 <= config.learning_rate <= 0.1 and 4 <= config.width <= 64 for config in asked)
     assert sampler.varying == ("depth", "width", "optimizer", "learning_rate", "dropout", "seed")
     two = parse_spec({**MOONS, "grid": [{"depth": [1]}, {"depth": [2]}], "search": {"method": "tpe", "n_trials": 2}},
                      source="s.yaml")
     with pytest.raises(FitcheckError) as raised:
-        TpeSearch(two, task="binary")
+        TpeSampler(two, task="binary")
     assert str(raised.value) == ("s.yaml: grid: a tpe search must search one grid (a mapping) but got a list of 2 "
                                  "grids; merge them or use method: random")
     monkeypatch.setitem(sys.modules, "optuna", None)  # as if the extra were not installed
     with pytest.raises(FitcheckError) as raised:
-        TpeSearch(parse_spec({**MOONS, "search": {"method": "tpe", "n_trials": 2}}, source="s.yaml"), task="binary")
+        TpeSampler(parse_spec({**MOONS, "search": {"method": "tpe", "n_trials": 2}}, source="s.yaml"), task="binary")
     assert str(raised.value) == "s.yaml: search.method: tpe needs Optuna; pip install 'fitcheck[optuna]'"
 
 
@@ -217,12 +218,52 @@ def test_the_sweep_logs_the_values_a_builders_sampled_ranges_took():
     """The sweep run's ``grid`` param lists, for an axis given as a range, the values its trials drew,
     a model builder's hyperparameters included."""
     from pipeline.search import search_trials
-    from pipeline.sweep._sweep import _axis_values
+    from pipeline.sweep._parent import axis_values
 
     spec = parse_spec({**MOONS, "model": "models.mlp:build", "search": {"method": "random", "n_trials": 3},
                        "grid": {"units": {"low": 4, "high": 32}, "learning_rate": {"low": 1e-3, "high": 0.1}}},
                       source="s.yaml")
     grid = search_trials(spec, task="binary", model="models.mlp:build", builder=b"function")
-    trials, values = grid.trials, _axis_values(spec, grid)
+    trials = grid.trials
+    values = axis_values(spec, trials)
     assert values["units"] == sorted({trial.axis("units") for trial in trials}) and len(values["units"]) == 3
     assert values["learning_rate"] == sorted({trial.learning_rate for trial in trials})
+
+
+def test_a_planned_sampler_gives_every_trial_at_the_first_ask_and_learns_nothing():
+    """Grid and random search are samplers too: one ask, whatever its size, gives their whole plan."""
+    grid = parse_spec({**MOONS, "grid": {"depth": [1, 2], "seeds": [0, 1]}}, source="s.yaml")
+    sampler = GridSampler(grid, task="binary")
+    assert (sampler.n_trials, sampler.varying, sampler.exhausted) == (4, ("depth", "seed"), False)
+    asked = sampler.ask(1)
+    assert asked == list(expand_grid(grid.grids, task="binary", skip_invalid=False).trials) == list(sampler.planned)
+    sampler.tell(asked[0], 0.1)
+    assert sampler.exhausted and sampler.ask(1) == []
+    sampled = RandomSampler(spec(n_trials=3, seed=3), task="binary")
+    assert sampled.ask(1) == list(trials(n_trials=3, seed=3)) and sampled.ask(1) == []
+
+
+def test_tpe_is_told_a_configurations_mean_over_its_seeds_once_every_seed_is_told():
+    sampler = TpeSampler(parse_spec({**MOONS, "grid": RANGES, "search": {"method": "tpe", "n_trials": 2}},
+                                    source="s.yaml"), task="binary")
+    first, second = sampler.ask(1), sampler.ask(1)
+    assert sampler.exhausted
+    sampler.tell(first[0], 0.2)
+    assert [trial.state.name for trial in sampler.study.trials] == ["RUNNING", "RUNNING"]
+    sampler.tell(first[1], 0.4)
+    sampler.tell(second[0], None)  # a failed seed fails its configuration
+    sampler.tell(second[1], 0.1)
+    assert [trial.state.name for trial in sampler.study.trials] == ["COMPLETE", "FAIL"]
+    assert sampler.study.trials[0].value == pytest.approx(0.3)
+    with pytest.raises(FitcheckError, match="must be asked before it is told"):
+        sampler.tell(first[0], 0.2)
+
+
+def test_importing_search_loads_no_framework():
+    """The samplers never train and never log: importing them loads no Keras, MLflow or Optuna."""
+    import subprocess
+
+    code = ("import sys, pipeline.search; "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'mlflow', 'optuna') if m in sys.modules))")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert output.stdout.strip() == "[]"
