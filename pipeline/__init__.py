@@ -6,10 +6,11 @@ The pieces, each usable alone:
 - :mod:`pipeline.sweep` runs one (``run_sweep``);
 - :mod:`pipeline.diagnostics` labels any curves (numpy and pandas only);
 - :mod:`pipeline.fit_diagnostics` brings the diagnosis into anyone's ``model.fit``;
+- :mod:`pipeline.own_runs` diagnoses runs fitcheck did not sweep (``diagnose_run``);
 - :mod:`pipeline.report` writes the HTML report from what MLflow holds.
 
 From a notebook: ``run_sweep(spec, options, data=(frame, "target"), build_model=my_builder)``
-(imported on first use, so ``import pipeline`` stays cheap).
+or ``diagnose_run(run_id, tracking_uri=...)`` (each imported on first use, so ``import pipeline`` stays cheap).
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -19,14 +20,20 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = ["SweepOptions", "SweepResult", "__version__", "run_sweep"]
+__all__ = ["SweepOptions", "SweepResult", "__version__", "diagnose_run", "run_sweep"]
 _SWEEP_API = ("SweepOptions", "SweepResult", "run_sweep")
+_OWN_RUNS_API = ("diagnose_run",)
 
 
 def __getattr__(name: str):
-    """``pipeline.run_sweep`` and friends, imported from :mod:`pipeline.sweep` when first asked for."""
+    """``pipeline.run_sweep`` and friends (:mod:`pipeline.sweep`) and ``pipeline.diagnose_run``
+    (:mod:`pipeline.own_runs`), imported when first asked for."""
     if name in _SWEEP_API:
         from pipeline import sweep
 
         return getattr(sweep, name)
+    if name in _OWN_RUNS_API:
+        from pipeline import own_runs
+
+        return getattr(own_runs, name)
     raise AttributeError(f"module 'pipeline' has no attribute {name!r}")

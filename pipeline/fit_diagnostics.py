@@ -1,22 +1,19 @@
 """``FitDiagnostics``: fitcheck's measurement, diagnosis and stopping rule inside anyone's ``model.fit``.
 
-Its MLflow logging is guarded: a failing MLflow call warns once and turns logging off for the
-rest of the ``fit``; it never stops the user's training.
+It logs through :class:`pipeline.tracking.ActiveRunLog`: a failing MLflow call warns once and turns
+logging off for the rest of the ``fit``; it never stops the user's training. Stopping and the weights
+it restores are :class:`pipeline.training._callbacks.OnlineStopping`'s, composed here.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import keras
 import numpy as np
 
-from pipeline.training._callbacks import EpochEndEvaluation
+from pipeline.training._callbacks import EpochEndEvaluation, OnlineStopping
 from pipeline.names import (
     KERAS_VAL_ACCURACY,
     KERAS_VAL_RMSE,
@@ -29,10 +26,8 @@ from pipeline.names import (
 )
 from pipeline.training import OutputHead, head_of
 from pipeline.runs import curves_frame
+from pipeline.tracking import ActiveRunLog
 
-#: MLflow's HTTP client settings inside FitDiagnostics' own calls: one try and a short timeout,
-#: so an unreachable server costs seconds once, not MLflow's default minutes of retries per call.
-_BOUNDED_HTTP = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
 #: How close Keras' own validation metric must come to fitcheck's, every epoch, to count as the same
 #: measurement (Keras accumulates in float32).
 _SAME_MEASUREMENT = {"rel_tol": 1e-5, "abs_tol": 1e-6}
@@ -82,8 +77,9 @@ class FitDiagnostics(keras.callbacks.Callback):
     stop : bool, default False
         Stop training once the noise-robust rule (a trailing moving average of the validation
         metric that has not improved for ``patience`` epochs) says so, or at a divergence, and
-        restore the weights of the epoch the diagnosis recommends (kept in memory, one copy per
-        epoch, while training). ``stopped_epoch`` and ``restored_epoch`` say what happened; the
+        restore the weights of the epoch the diagnosis recommends (kept in memory while training: only
+        the epochs it may still recommend, at most 12 copies with the default rule, one once it is
+        final). ``stopped_epoch`` and ``restored_epoch`` say what happened; the
         diagnosis then describes the restored model (``diagnose(..., restored_epoch=...)``).
     patience : int, default 5
     log_to_mlflow : bool, default True
@@ -109,8 +105,8 @@ class FitDiagnostics(keras.callbacks.Callback):
         self.stopped_epoch: int | None = None
         self.restored_epoch: int | None = None
         self._evaluation: EpochEndEvaluation | None = None
-        self._weights: list[list[np.ndarray]] = []
-        self._logging = False
+        self._stopping: OnlineStopping | None = None  # keeps and restores the weights when ``stop``
+        self._mlflow = ActiveRunLog("FitDiagnostics")
         #: Keras' name for the validation metric fitcheck measures, and whether it measured the same each epoch.
         self._keras_monitor = KERAS_VAL_RMSE if task == REGRESSION else KERAS_VAL_ACCURACY
         self._keras_agrees = False
@@ -127,11 +123,15 @@ class FitDiagnostics(keras.callbacks.Callback):
                                               head=head)
         self._evaluation.set_model(self.model)
         self._evaluation.on_train_begin(logs)
-        self.diagnosis, self.stopped_epoch, self.restored_epoch, self._weights = None, None, None, []
+        # the recommendation rule's defaults, as the diagnosis recommends an epoch
+        self._stopping = OnlineStopping(f"val_{self._evaluation.metric}")
+        self._stopping.set_model(self.model)
+        self._stopping.on_train_begin(logs)
+        self.diagnosis, self.stopped_epoch, self.restored_epoch = None, None, None
         self._keras_agrees = True
-        self._logging = self.log_to_mlflow
-        self._log(lambda mlflow: mlflow.log_params({
-            N_TRAIN_PARAM: len(self.train[0]), N_VAL_PARAM: len(self.validation[0]), TASK_PARAM: self.task}))
+        self._mlflow.begin(enabled=self.log_to_mlflow)
+        self._mlflow.params({N_TRAIN_PARAM: len(self.train[0]), N_VAL_PARAM: len(self.validation[0]),
+                             TASK_PARAM: self.task})
 
     def _head(self) -> OutputHead:
         """How the model's outputs and the user's targets are read (see the class's conventions)."""
@@ -151,21 +151,20 @@ class FitDiagnostics(keras.callbacks.Callback):
         val = np.asarray(curves[f"val_{self._evaluation.metric}"])
         self._keras_agrees = self._keras_agrees and keras_value is not None and math.isclose(
             float(keras_value) if self.task == REGRESSION else 1.0 - float(keras_value), val[-1], **_SAME_MEASUREMENT)
-        self._log(lambda mlflow: mlflow.log_metrics({k: float(v[-1]) for k, v in curves.items()}, step=epoch + 1))
+        self._mlflow.metrics({k: float(v[-1]) for k, v in curves.items()}, step=epoch + 1)
         if not self.stop:
             return
-        from pipeline.diagnostics import diverged_at, online_stop, recommend_stop
+        from pipeline.diagnostics import diverged_at, online_stop
 
-        self._weights.append([np.copy(w) for w in self.model.get_weights()])
         diverged = diverged_at(curves_frame(curves))  # as the diagnosis judges it: non-finite or exploding loss
-        # the rule stops at this epoch when it ends training here whatever the next epoch brings
+        if diverged is None:  # the epochs before a divergence are the ones the rule judges
+            self._stopping.observe(epoch, val[-1])
+        # the trailing average stops at this epoch when it ends training here whatever the next epoch brings
         if diverged is not None or online_stop(np.append(val, val[-1]), patience=self.patience)[0] <= len(val):
-            self.model.stop_training = True
-            self.stopped_epoch = epoch + 1
-            usable = len(val) if diverged is None else diverged - 1
-            if usable:  # the epoch the diagnosis recommends: the same rule on the same epochs
-                self.restored_epoch = recommend_stop(val[:usable])
-                self.model.set_weights(self._weights[self.restored_epoch - 1])
+            rule = self._stopping.rule  # its pick: the epoch the diagnosis recommends, on the same epochs
+            self._stopping.stop(epoch, rule.pick if rule.n_epochs else None)
+            self._stopping.restore()
+            self.stopped_epoch, self.restored_epoch = self._stopping.stopped_epoch, self._stopping.kept_epoch
 
     def on_train_end(self, logs=None):
         from pipeline.diagnostics import curve_summary, diagnose
@@ -177,48 +176,13 @@ class FitDiagnostics(keras.callbacks.Callback):
         self.diagnosis = diagnose(curves, task=self.task, n_train=len(self.train[0]), n_val=len(self.validation[0]),
                                   reference_error=self.reference_error, restored_epoch=self.restored_epoch,
                                   monitor=monitor)
-        self._weights = []
+        self._stopping.restore()  # drops the copies of a fit that did not stop
         summary = curve_summary(self._evaluation.curves, task=self.task)
         if self.restored_epoch is not None:  # the model fit leaves behind is the restored one
             summary.update({summary_metric("final_train", self.task): self.diagnosis.train_metric,
                             summary_metric("final_val", self.task): self.diagnosis.val_metric})
-        self._log(lambda mlflow: self._log_diagnosis(mlflow, summary))
-
-    def _log_diagnosis(self, mlflow, summary: dict[str, float | None]) -> None:
-        mlflow.set_tags(self.diagnosis.tags())
+        self._mlflow.tags(self.diagnosis.tags())
         metrics = {**summary, **self.diagnosis.metrics()}
-        mlflow.log_metrics({name: float(value) for name, value in metrics.items()
-                            if value is not None and math.isfinite(value)})
-        mlflow.log_dict(json.loads(json.dumps(self.diagnosis.to_dict(), default=str)), "diagnosis.json")
-
-    def _log(self, write: Callable[..., None]) -> None:
-        """Run ``write(mlflow)`` against the active run, if any; a failure warns once and stops logging."""
-        if not self._logging:
-            return
-        import mlflow
-
-        if mlflow.active_run() is None:
-            return
-        try:
-            with _bounded_http():
-                write(mlflow)
-        except Exception as error:  # MLflow must never stop the user's training
-            self._logging = False
-            warnings.warn(f"FitDiagnostics: MLflow logging failed, so it is off for the rest of this fit "
-                          f"(training and the diagnosis go on): {type(error).__name__}: {error}",
-                          RuntimeWarning, stacklevel=2)
-
-
-@contextmanager
-def _bounded_http() -> Iterator[None]:
-    """MLflow's HTTP retry settings bounded (:data:`_BOUNDED_HTTP`) for the calls inside, then restored."""
-    saved = {name: os.environ.get(name) for name in _BOUNDED_HTTP}
-    os.environ.update(_BOUNDED_HTTP)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        self._mlflow.metrics({name: float(value) for name, value in metrics.items()
+                              if value is not None and math.isfinite(value)})
+        self._mlflow.json_file(json.loads(json.dumps(self.diagnosis.to_dict(), default=str)), "diagnosis.json")

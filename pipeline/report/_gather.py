@@ -10,16 +10,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pipeline import names
 from pipeline.errors import FitcheckError
-from pipeline.tracking import TrackingReader, one_run_per_trial_key
-
-if TYPE_CHECKING:
-    from mlflow.entities import Run
-
+from pipeline.tracking import TrackingReader, one_run_per_trial_key, store_errors
 
 
 @dataclass(frozen=True)
@@ -75,7 +69,8 @@ def _parse(value: str) -> object:
     return value
 
 
-def _find_parent(reader: TrackingReader, experiment_name: str | None, sweep_run_id: str | None) -> Run:
+def _find_parent(reader: TrackingReader, experiment_name: str | None, sweep_run_id: str | None):
+    """The sweep's parent run: ``sweep_run_id``'s, else the latest sweep in ``experiment_name``."""
     if sweep_run_id:
         run = reader.find_run(sweep_run_id)
         if run is None:
@@ -107,13 +102,8 @@ def gather_sweep(tracking_uri: str, *, experiment_name: str | None = None,
     >>> len(sweep.trials), sweep.metric  # doctest: +SKIP
     (24, 'error')
     """
-    from mlflow.exceptions import MlflowException
-
-    if tracking_uri.startswith("sqlite:///") and not Path(tracking_uri.removeprefix("sqlite:///")).is_file():
-        raise FitcheckError(f"no MLflow store at {tracking_uri!r}: the file does not exist; "
-                            "pass the --tracking-uri the sweep wrote to")
-    reader = TrackingReader(tracking_uri)
-    try:
+    reader = TrackingReader(tracking_uri)  # refuses a store that does not exist
+    with store_errors(f"cannot read the sweep from {tracking_uri}"):
         parent = _find_parent(reader, experiment_name, sweep_run_id)
         experiment = reader.experiment_by_id(parent.info.experiment_id)
         if experiment_name and experiment.name != experiment_name:
@@ -126,8 +116,6 @@ def gather_sweep(tracking_uri: str, *, experiment_name: str | None = None,
         curve_keys = tuple(key for key in names.curve_columns(task) if key != names.RUNNING_LOSS)
         histories = reader.histories((run.info.run_id, key) for run in runs for key in curve_keys
                                      if key in run.data.metrics)
-    except MlflowException as error:
-        raise FitcheckError(f"cannot read the sweep from {tracking_uri}: {error.message.splitlines()[0]}") from None
     trials = [
         LoggedTrial(
             run_id=run.info.run_id, run_name=run.info.run_name or run.info.run_id[:8], status=run.info.status,

@@ -2,7 +2,8 @@
 
 A trial's description says its label, the evidence, the advice and where to stop; a sweep's
 summarises its trials by label and links to them. Pure: builds text from a
-:class:`~pipeline.diagnostics.Diagnosis` and plain rows; never imports MLflow and writes nothing.
+:class:`~pipeline.diagnostics.Diagnosis`, plain rows and the links it is given (the MLflow UI's
+addresses are :mod:`pipeline.tracking`'s); never imports MLflow and writes nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from pipeline.diagnostics import LABEL_ADVICE, Diagnosis
 
 #: Longest description written: MLflow keeps 8000 characters of a tag and fitcheck's writer 5000.
 MAX_CHARS = 5000
-#: The MLflow UI's query for its machine-learning layout (runs, models), rather than its GenAI one.
-ML_LAYOUT = "workflowType=machine_learning"
 #: Marks the part of a description fitcheck wrote, so a later diagnosis replaces it and keeps the user's text.
 MARKER = "<!-- fitcheck -->"
 
@@ -35,6 +34,8 @@ class TrialLine:
     recommended_epochs: int | None = None
     #: Training rows it trained on (a learning curve's smaller sizes are never the best configuration).
     n_train: int | None = None
+    #: Its run's page in the MLflow UI (relative, ``#/experiments/...``); the name links there.
+    link: str | None = None
 
 
 def number(value: float | None, metric: str, *, difference: bool = False) -> str:
@@ -84,8 +85,11 @@ def trial_description(diagnosis: Diagnosis | None, *, failure: str | None = None
                       f"**Pruned** at epoch {pruned_epoch}: by successive halving, its best validation {metric} so far "
                       "was not among the best of the sweep's trials at that epoch. Its curves up to there read as "
                       f"{_title(d.label)}.", ""]
-        lines += [f"### {_title(d.label).capitalize()}", "", (
-            f"**Evidence** (last epoch, {d.epochs_run}): training {metric} {number(d.train_metric, metric)}, "
+        evidence_epoch = d.evidence_epoch if d.evidence_epoch is not None else d.epochs_run
+        where = (f"last epoch, {evidence_epoch}" if evidence_epoch == d.epochs_run
+                 else f"kept epoch {evidence_epoch} of the {d.epochs_run} trained")
+        lines += [f"### {_title(d.label).capitalize()}{_label_detail(d)}", "", (
+            f"**Evidence** ({where}): training {metric} {number(d.train_metric, metric)}, "
             f"validation {metric} {number(d.val_metric, metric)}, reference {number(d.reference_error, metric)} "
             f"({names.REFERENCE_SOURCES.get(d.reference_source, d.reference_source)}); "
             f"gap {_pp(d.variance_gap, metric)} ± {_pp(d.variance_gap_se, metric)} "
@@ -113,6 +117,20 @@ def trial_description(diagnosis: Diagnosis | None, *, failure: str | None = None
     return "\n".join(lines)
 
 
+def _label_detail(d: Diagnosis) -> str:
+    """What qualifies the label: still learning (``converged: no``), unstable, borderline."""
+    details = []
+    if d.converged is False and d.label in (names.HIGH_BIAS, names.HIGH_BIAS_HIGH_VARIANCE):
+        details.append("converged: no, still learning")
+    if d.unstable:
+        details.append(f"unstable from epoch {d.unstable_epoch}")
+    if d.borderline:
+        details.append(f"borderline {' and '.join(d.borderline)}")
+    if d.memorised_noise:
+        details.append("the gap is memorised noise")
+    return f" ({'; '.join(details)})" if details else ""
+
+
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -138,13 +156,13 @@ def best_trial(trials: Sequence[TrialLine]) -> TrialLine | None:
     return min(fitted, key=lambda t: t.best_val) if fitted else None
 
 
-def sweep_description(trials: Sequence[TrialLine], *, experiment_id: str, task: str,
+def sweep_description(trials: Sequence[TrialLine], *, task: str,
                       reference_error: float | None, reference_source: str, view_link: str | None = None,
                       learning_curves: Sequence[tuple[str, str | None, str]] = ()) -> str:
     """A sweep (parent) run's description: counts by label, the best configuration, the reference,
     a link to the view of its trials, the verdict of each learning curve over training-set size
-    (``(configuration, run of its largest size, verdict in words)``) and a table of trials by label,
-    each linking to its run.
+    (``(configuration, link to the run of its largest size, verdict in words)``) and a table of trials
+    by label, each linking to its run.
 
     Links are relative to the MLflow UI (``#/experiments/...``), so they work wherever it is served.
     The table is cut, with a note, to keep the text under :data:`MAX_CHARS`.
@@ -157,7 +175,7 @@ def sweep_description(trials: Sequence[TrialLine], *, experiment_id: str, task: 
     best = best_trial(trials)
     if best is not None:
         stop = f", stop at epoch {best.recommended_epochs}" if best.recommended_epochs is not None else ""
-        lines += [f"**Best configuration:** [{_text(best.name)}]({run_link(experiment_id, best.run_id)}), "
+        lines += [f"**Best configuration:** {_linked(best.name, best.link)}, "
                   f"{_title(best.label)}, best validation {metric} {number(best.best_val, metric)}{stop}.", ""]
     source = names.REFERENCE_SOURCES.get(reference_source, reference_source)
     lines += [f"**Reference {metric}:** {number(reference_error, metric)} ({source}).", ""]
@@ -167,13 +185,12 @@ def sweep_description(trials: Sequence[TrialLine], *, experiment_id: str, task: 
     if learning_curves:
         lines += ["#### More data or more capacity? Learning curves over training-set size", "",
                   f"The parent's `lc_val_{metric}/<configuration>` metrics plot each curve (step = training rows).", ""]
-        lines += [f"- {f'[{_text(name)}]({run_link(experiment_id, run_id)})' if run_id else _text(name)}: {verdict}."
-                  for name, run_id, verdict in learning_curves]
+        lines += [f"- {_linked(name, link)}: {verdict}." for name, link, verdict in learning_curves]
         lines.append("")
     header = ["#### Trials by label", "",
               f"| label | trial | validation {metric} at the recommended epoch | recommended epochs |", "|---|---|---|---|"]
     ranked = sorted(trials, key=lambda t: (order.get(t.label, 99), _sort_value(t.recommended_val), t.name))
-    rows = [f"| {_title(t.label)} | [{_text(t.name)}]({run_link(experiment_id, t.run_id)}) | "
+    rows = [f"| {_title(t.label)} | {_linked(t.name, t.link)} | "
             f"{number(t.recommended_val, metric)} | {'' if t.recommended_epochs is None else t.recommended_epochs} |"
             for t in ranked]
     text = "\n".join([*lines, *header])
@@ -191,17 +208,16 @@ def _text(value: str) -> str:
     return value
 
 
-def launcher_description(*, sweep_name: str, experiment_id: str, sweep_run_id: str, experiment_name: str,
-                         view_link: str) -> str:
+def _linked(name: str, link: str | None) -> str:
+    """A name as markdown, linking to ``link`` when there is one."""
+    return f"[{_text(name)}]({link})" if link else _text(name)
+
+
+def launcher_description(*, sweep_name: str, sweep_link: str, experiment_name: str, view_link: str) -> str:
     """The description of the run ``mlflow run`` made: which sweep it ran, and where to see it."""
-    return (f"{MARKER}\nRan the fitcheck sweep [{_text(sweep_name)}]({run_link(experiment_id, sweep_run_id)}) "
+    return (f"{MARKER}\nRan the fitcheck sweep [{_text(sweep_name)}]({sweep_link}) "
             f"in experiment {_text(experiment_name)!r}: [its trials grouped by label]({view_link}).")
 
 
 def _sort_value(value: float | None) -> float:
     return value if value is not None and math.isfinite(value) else math.inf
-
-
-def run_link(experiment_id: str, run_id: str) -> str:
-    """A run's page inside the MLflow UI, for a description's links."""
-    return f"#/experiments/{experiment_id}/runs/{run_id}?{ML_LAYOUT}"

@@ -9,8 +9,8 @@ first found first:
    profile MLflow stores; autolog's ``validation_split`` is carved from the training rows as Keras does;
 3. ``steps_per_epoch`` and ``validation_steps`` times the batch size (at most: a last batch may be short).
 
-Each size says where it came from. Pure: reads plain mappings; :mod:`pipeline.tracking` turns a run's
-inputs into :class:`LoggedDataset`.
+Each size says where it came from. Pure: reads plain mappings and the
+:class:`pipeline.tracking.LoggedDataset` values that :func:`pipeline.tracking.logged_datasets` reads from a run.
 """
 
 from __future__ import annotations
@@ -18,23 +18,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pipeline import names
+
+if TYPE_CHECKING:
+    from pipeline.tracking import LoggedDataset
 
 TRAIN_CONTEXTS = ("train", "training")
 VALIDATION_CONTEXTS = ("eval", "validation", "val", "valid")
 #: Keras' ``fit`` arguments as autolog logs them.
 VALIDATION_SPLIT, BATCH_SIZE, VALIDATION_BATCH_SIZE = "validation_split", "batch_size", "validation_batch_size"
 STEPS_PER_EPOCH, VALIDATION_STEPS = "steps_per_epoch", "validation_steps"
-
-
-@dataclass(frozen=True)
-class LoggedDataset:
-    """A dataset logged as a run's input: its name, its context tag and MLflow's profile of it."""
-
-    name: str
-    context: str | None
-    profile: Mapping
 
 
 @dataclass(frozen=True)
@@ -82,6 +77,7 @@ def _dataset(datasets: Sequence[LoggedDataset], contexts: tuple[str, ...]) -> tu
 def infer_sizes(params: Mapping[str, str], datasets: Sequence[LoggedDataset]) -> tuple[Size | None, Size | None]:
     """``(n_train, n_val)`` from a run's params (its parent's merged in) and dataset inputs; None where unknown.
 
+    >>> from pipeline.tracking import LoggedDataset
     >>> train = LoggedDataset("x", "train", {"features_shape": [500, 4]})
     >>> infer_sizes({"validation_split": "0.2"}, [train])
     (Size(value=400, source="dataset 'x' (train, 500 rows) less validation_split 0.2"), Size(value=100, source="validation_split 0.2 of dataset 'x' (train, 500 rows)"))

@@ -13,7 +13,8 @@ import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlparse
@@ -47,6 +48,15 @@ TELEMETRY_SWITCH = "MLFLOW_DISABLE_TELEMETRY"
 #: Set by a parent MLflow process (``mlflow run``); MLflow deletes it at import when telemetry is off.
 TELEMETRY_SESSION = "_MLFLOW_TELEMETRY_SESSION_ID"
 _NOISY_LOGGERS = ("alembic", "mlflow.store.db.utils", "mlflow.tracking.fluent")
+
+
+#: The store a command uses when neither ``--tracking-uri`` nor ``$MLFLOW_TRACKING_URI`` names one.
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+
+
+def default_tracking_uri() -> str:
+    """``$MLFLOW_TRACKING_URI``, else :data:`DEFAULT_TRACKING_URI` (as ``fitcheck``'s commands read them)."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
 class TrackingUnavailable(Exception):
@@ -148,6 +158,21 @@ def make_client(tracking_uri: str) -> MlflowClient:
         logging.getLogger(name).setLevel(logging.WARNING)
     with store_creation_lock(tracking_uri):  # MLflow creates a new store here, schema and all
         return MlflowClient(tracking_uri)
+
+
+@contextmanager
+def store_errors(what: str) -> Iterator[None]:
+    """Turn an MLflow error inside into a :class:`FitcheckError`: ``what``, then MLflow's first line.
+
+    >>> with store_errors("cannot read the sweep from sqlite:///mlflow.db"):  # doctest: +SKIP
+    ...     reader.trial_runs(experiment_id, parent_run_id)
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield
+    except MlflowException as error:
+        raise FitcheckError(f"{what}: {error.message.splitlines()[0]}") from None
 
 
 def with_retries(call: Callable[[], T], *, what: str, delays: Iterable[float] = RETRY_DELAYS) -> T:

@@ -7,12 +7,12 @@ metric logged twice at one step (a resumed run) is read by one rule everywhere. 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pipeline import names
-from pipeline.runs import LoggedDataset
 from pipeline.tracking._connection import make_client, with_retries
 from pipeline.tracking._store import require_store
 
@@ -27,6 +27,15 @@ _HISTORY_THREADS = 8
 def latest_per_step(history: Iterable[Metric]) -> dict[int, float]:
     """A metric history as one value per step, in step order; a step logged again keeps its latest value."""
     return {m.step: m.value for m in sorted(history, key=lambda m: (m.step, m.timestamp))}
+
+
+@dataclass(frozen=True)
+class LoggedDataset:
+    """A dataset logged as a run's input: its name, its context tag and MLflow's profile of it."""
+
+    name: str
+    context: str | None
+    profile: Mapping
 
 
 def logged_datasets(run: Run) -> list[LoggedDataset]:

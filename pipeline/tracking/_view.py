@@ -8,7 +8,7 @@ base64 of zlib, and lists the view by its name. It restores the search facets an
 settings, but not which parent rows are expanded, so the view searches for the sweep's child runs
 (which shows them without their parent) and groups them by the ``diagnosis`` tag.
 
-Pure: builds the state and the URLs; :meth:`SweepTracker.publish_sweep` writes the tag.
+Pure: builds the state and the URLs (of the view and of a run's page); :meth:`SweepTracker.publish_sweep` writes the tag.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import names
-from pipeline.runs import ML_LAYOUT
 
+#: The MLflow UI's query for its machine-learning layout (runs, models), rather than its GenAI one.
+ML_LAYOUT = "workflowType=machine_learning"
 #: Where ``mlflow ui`` serves by default.
 LOCAL_UI = "http://127.0.0.1:5000"
 _RUN_NAME_COLUMN = "attributes.`Run Name`"
@@ -148,3 +149,8 @@ def sweep_links(tracking_uri: str, experiment_id: str, key: str) -> SweepLinks:
 def relative_view_link(experiment_id: str, key: str) -> str:
     """The view's address inside the UI (``#/experiments/...``), for links in run descriptions."""
     return f"#/experiments/{experiment_id}/runs?{ML_LAYOUT}&viewStateShareKey={key}"
+
+
+def run_link(experiment_id: str, run_id: str) -> str:
+    """A run's page inside the MLflow UI, for a description's links."""
+    return f"#/experiments/{experiment_id}/runs/{run_id}?{ML_LAYOUT}"

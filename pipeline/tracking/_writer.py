@@ -26,14 +26,15 @@ import numpy as np
 import pandas as pd
 
 from pipeline import names
-from pipeline.runs import TrialLine, launcher_description, sweep_description
 from pipeline.errors import FitcheckError
 from pipeline.tracking._claiming import again_if_raced
 from pipeline.tracking._claims import IN_FLIGHT, SETTLE_SECONDS, current_sweep
 from pipeline.tracking._connection import check_tracking_uri, make_client, with_retries
 from pipeline.tracking._reader import TrackingReader, by_trial_key, one_run_per_trial_key
 from pipeline.tracking._run_writer import write_run
-from pipeline.tracking._view import SweepLinks, relative_view_link, sweep_links, view_key, view_state, view_tag_value
+from pipeline.tracking._texts import SweepTexts, TrialRun
+from pipeline.tracking._view import (SweepLinks, relative_view_link, run_link, sweep_links, view_key, view_state,
+                                    view_tag_value)
 
 _log = logging.getLogger(__name__)
 #: The experiment ``mlflow run`` uses when given no ``--experiment-name``: the sweep goes to its own instead.
@@ -91,17 +92,11 @@ def _launcher_run_id() -> str | None:
     return os.environ.get("MLFLOW_RUN_ID") or None
 
 
-def _trial_line(run, task: str) -> TrialLine:
-    """A trial run as its sweep's description lists it."""
-    metrics, tags = run.data.metrics, run.data.tags
-    label = tags.get(names.DIAGNOSIS_TAG) or (names.DIVERGED if run.info.status == "FAILED" else names.UNDIAGNOSED)
-    epochs = metrics.get(names.RECOMMENDED_EPOCHS)
-    n_train = run.data.params.get(names.N_TRAIN_PARAM)
-    return TrialLine(run_id=run.info.run_id, name=run.info.run_name or run.info.run_id[:8], label=label,
-                     best_val=metrics.get(names.summary_metric("best_val", task)),
-                     recommended_val=metrics.get(names.summary_metric(names.RECOMMENDED_VAL, task)),
-                     recommended_epochs=None if epochs is None else int(epochs),
-                     n_train=int(n_train) if n_train and n_train.isdigit() else None)
+def _trial_run(run) -> TrialRun:
+    """A trial run as plain values, for its sweep's description."""
+    return TrialRun(run_id=run.info.run_id, name=run.info.run_name or run.info.run_id[:8],
+                    link=run_link(run.info.experiment_id, run.info.run_id), status=run.info.status,
+                    tags=dict(run.data.tags), metrics=dict(run.data.metrics), params=dict(run.data.params))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -115,11 +110,16 @@ def _pid_alive(pid: int) -> bool:
 
 
 class SweepTracker:
-    """Writes one sweep into MLflow: a parent run and one nested child run per trial."""
+    """Writes one sweep into MLflow: a parent run and one nested child run per trial.
 
-    def __init__(self, tracking_uri: str, *, settle_seconds: float = SETTLE_SECONDS):
+    ``texts`` words the descriptions :meth:`publish_sweep` writes (``pipeline.runs.SweepDescriptions``);
+    without them it shares the view of the trials and describes nothing.
+    """
+
+    def __init__(self, tracking_uri: str, *, settle_seconds: float = SETTLE_SECONDS, texts: SweepTexts | None = None):
         check_tracking_uri(tracking_uri)
         self.tracking_uri = tracking_uri
+        self.texts = texts
         #: How long a claim waits for rival claims (:mod:`._claiming`); 0 only where no other sweep can run.
         self.settle_seconds = settle_seconds
         self.client = make_client(tracking_uri)
@@ -129,6 +129,11 @@ class SweepTracker:
         self.experiment_id: str | None = None
         self.experiment_name: str | None = None
         self.parent_run_id: str | None = None
+
+    def describing(self, texts: SweepTexts) -> SweepTracker:
+        """Word descriptions with ``texts`` unless the tracker was made with its own; returns the tracker."""
+        self.texts = self.texts or texts
+        return self
 
     # -- experiment and parent -------------------------------------------------------------
     def use_experiment(self, name: str) -> str:
@@ -314,19 +319,12 @@ class SweepTracker:
         parent = self.reader.find_run(self.parent_run_id)
         key = view_key(self.parent_run_id)
         view_link = relative_view_link(self.experiment_id, key)
-        lines = [_trial_line(run, task) for run in one_run_per_trial_key(
-            run for runs in self.trial_runs().values() for run in runs)]
-        description = sweep_description(lines, experiment_id=self.experiment_id, task=task,
-                                        reference_error=reference_error, reference_source=reference_source,
-                                        view_link=view_link, learning_curves=learning_curves)
         state = view_tag_value(view_state(parent_run_id=self.parent_run_id, task=task, axes=axes),
                                name=f"fitcheck {parent.info.run_name} ({self.parent_run_id[:8]})",
                                now_ms=int(time.time() * 1000))
-        tags = [(self.parent_run_id, description)]
-        if _launcher_run_id():
-            tags.append((_launcher_run_id(), launcher_description(
-                sweep_name=parent.info.run_name, experiment_id=self.experiment_id, sweep_run_id=self.parent_run_id,
-                experiment_name=self.experiment_name, view_link=view_link)))
+        tags = self._descriptions(parent, task=task, reference_error=reference_error,
+                                  reference_source=reference_source, view_link=view_link,
+                                  learning_curves=learning_curves)
         try:
             with_retries(lambda: self.client.set_experiment_tag(self.experiment_id, names.SHARED_VIEW_TAG_PREFIX + key,
                                                                 state), what="share the view")
@@ -337,6 +335,24 @@ class SweepTracker:
                          str(error).splitlines()[0][:200])
             return None
         return sweep_links(self.tracking_uri, self.experiment_id, key)
+
+    def _descriptions(self, parent, *, task: str, reference_error: float | None, reference_source: str,
+                      view_link: str, learning_curves: Sequence[tuple[str, str | None, str]]) -> list[tuple[str, str]]:
+        """(run id, description) of the parent and, under ``mlflow run``, of its launcher, worded by :attr:`texts`."""
+        if self.texts is None:
+            return []
+        trials = [_trial_run(run) for run in one_run_per_trial_key(
+            run for runs in self.trial_runs().values() for run in runs)]
+        curves = [(name, run_link(self.experiment_id, run_id) if run_id else None, verdict)
+                  for name, run_id, verdict in learning_curves]
+        described = [(self.parent_run_id, self.texts.sweep_description(
+            trials, task=task, reference_error=reference_error, reference_source=reference_source,
+            view_link=view_link, learning_curves=curves))]
+        if _launcher_run_id():
+            described.append((_launcher_run_id(), self.texts.launcher_description(
+                sweep_name=parent.info.run_name, sweep_link=run_link(self.experiment_id, self.parent_run_id),
+                experiment_name=self.experiment_name, view_link=view_link)))
+        return described
 
     def log_parent_artifact(self, path: str | Path, *, name: str) -> None:
         """Attach a file to the parent run under ``name`` (e.g. the report as ``report.html``)."""

@@ -186,8 +186,13 @@ class OnlineStopping(keras.callbacks.Callback):
 
     Reads ``monitor`` from the epoch's logs (put there by :class:`EpochEndEvaluation`, which must
     come first in the callbacks) and feeds it to :class:`pipeline.diagnostics.OnlineStop`. Keeps
-    the weights of the epochs that may still be picked (at most ``patience + window // 2 + 1``).
-    After ``fit``, :attr:`stopped_epoch` and :attr:`kept_epoch` are set when it stopped the run.
+    the weights of the epochs that may still be picked (at most ``patience + window // 2`` while the
+    pick is open; one copy once it is final). After ``fit``, :attr:`stopped_epoch` and
+    :attr:`kept_epoch` are set when it stopped the run.
+
+    A callback with a stopping reason of its own (``FitDiagnostics``) composes it instead of listing
+    it: it calls :meth:`observe` each epoch, and :meth:`stop` and :meth:`restore` when it stops;
+    :attr:`rule`'s ``pick`` is then the epoch to keep.
     """
 
     def __init__(self, monitor: str, **rule):
@@ -199,7 +204,16 @@ class OnlineStopping(keras.callbacks.Callback):
         self.stopped_epoch: int | None = None
         self.kept_epoch: int | None = None
 
+    @property
+    def n_weight_copies(self) -> int:
+        """How many epochs' weights are held now."""
+        return len(self._weights)
+
     def on_train_begin(self, logs=None):
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the curve, the weights and the stop: a new ``fit`` starts."""
         self.rule.reset()
         self._weights, self.stopped_epoch, self.kept_epoch = {}, None, None
 
@@ -207,18 +221,33 @@ class OnlineStopping(keras.callbacks.Callback):
         value = (logs or {}).get(self.monitor, math.nan)
         if not math.isfinite(value):  # a diverged run: EpochEndEvaluation stops it
             return
-        self.rule.update(value)
-        self._weights[epoch + 1] = self.model.get_weights()
-        self._weights = {kept: weights for kept, weights in self._weights.items()
-                         if kept >= self.rule.earliest_candidate}
+        self.observe(epoch, value)
         if self.rule.kept_epoch is not None:
-            self.stopped_epoch, self.kept_epoch = epoch + 1, self.rule.kept_epoch
-            self.model.stop_training = True
+            self.stop(epoch, self.rule.kept_epoch)
+
+    def observe(self, epoch: int, value: float) -> None:
+        """Feed epoch ``epoch``'s (0-based) finite ``value`` to the rule and keep the weights it may still pick."""
+        self.rule.update(value)
+        final = self.rule.kept_epoch
+        if final is None or final == epoch + 1:
+            self._weights[epoch + 1] = self.model.get_weights()
+        self._weights = {kept: weights for kept, weights in self._weights.items()
+                         if (kept == final if final is not None else kept >= self.rule.earliest_candidate)}
+
+    def stop(self, epoch: int, kept_epoch: int | None) -> None:
+        """End training after epoch ``epoch`` (0-based); ``kept_epoch`` (1-based) is restored, if any."""
+        self.stopped_epoch, self.kept_epoch = epoch + 1, kept_epoch
+        self.model.stop_training = True
 
     def on_train_end(self, logs=None):
-        if self.kept_epoch is not None:
-            self.model.set_weights(self._weights[self.kept_epoch])
-        self._weights = {}
+        self.restore()
+
+    def restore(self) -> None:
+        """Put the kept epoch's weights back into the model (when it stopped with one) and drop every copy;
+        a second call finds none and changes nothing."""
+        weights, self._weights = self._weights, {}
+        if self.kept_epoch is not None and weights:
+            self.model.set_weights(weights[self.kept_epoch])
 
 
 class RungPruning(keras.callbacks.Callback):

@@ -330,3 +330,24 @@ def test_tensorflow_autolog_run(mlflow_server):
         mlflow.set_tracking_uri(None)
     payload = diagnose_json(mlflow_server.uri, "--run-id", run.info.run_id)
     assert (payload["sizes"]["n_train"], payload["sizes"]["n_val"]) == (300, 100)
+
+
+def test_the_command_prints_what_the_library_function_returns(tmp_path, monkeypatch):
+    """``fitcheck diagnose --run-id`` only parses, calls ``pipeline.diagnose_run`` and prints."""
+    import mlflow
+
+    import pipeline
+
+    store = f"sqlite:///{tmp_path}/m.db"
+    client = mlflow.MlflowClient(store)
+    run_id = client.create_run(client.create_experiment("own")).info.run_id
+    for name, values in (("train_loss", TRAIN * 2), ("val_loss", VAL * 2), ("train_error", TRAIN), ("val_error", VAL)):
+        for epoch, value in zip(EPOCHS, values):
+            client.log_metric(run_id, name, float(value), step=int(epoch))
+    for name, value in (("n_train", 500), ("n_val", 2000), ("task", "binary")):
+        client.log_param(run_id, name, value)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)  # the library's default store, as the command's
+    diagnosed = pipeline.diagnose_run(run_id, reference_error=0.1)
+    assert (diagnosed.diagnosis.label, diagnosed.n_train.source) == ("high_variance", "param n_train")
+    assert diagnose_json(store, "--run-id", run_id, "--reference-error", 0.1) == json.loads(
+        json.dumps(diagnosed.to_dict()))

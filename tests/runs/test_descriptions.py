@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 
 from pipeline import names
-from pipeline.runs import MARKER, MAX_CHARS, TrialLine, merge_description, sweep_description, trial_description
+from pipeline.runs import (MARKER, MAX_CHARS, SweepDescriptions, TrialLine, merge_description, sweep_description,
+                           trial_description)
+from pipeline.tracking import TrialRun, run_link
 from pipeline.diagnostics import diagnose
 from pipeline.search import TrialConfig, expand_grid, varying_axes
 from pipeline.spec import GridSpec
@@ -61,11 +63,19 @@ def test_payload_holds_the_description_and_the_metrics_at_the_recommended_epoch(
 
 
 def test_sweep_description_counts_links_and_orders_by_label():
-    trials = [TrialLine("r1", "d1-relu", names.HIGH_VARIANCE, 0.10, 0.12, 7),
-              TrialLine("r2", "d2-relu", names.GOOD_FIT, 0.11, 0.11, 9),
-              TrialLine("r3", "d0|x", names.DIVERGED, None, None, None)]
-    text = sweep_description(trials, experiment_id="4", task=names.BINARY, reference_error=0.08,
-                             reference_source=names.REFERENCE_ESTIMATED, view_link="#/experiments/4/runs?v=1")
+    def trial(run_id, name, status, label=None, best=None, at_stop=None, epochs=None):
+        tags = {names.DIAGNOSIS_TAG: label} if label else {}
+        metrics = {key: value for key, value in (("best_val_error", best), ("recommended_val_error", at_stop),
+                                                 (names.RECOMMENDED_EPOCHS, epochs)) if value is not None}
+        return TrialRun(run_id, name, run_link("4", run_id), status, tags, metrics, {})
+
+    # what the tracker hands over: plain runs with their links; a failed run without a label is diverged
+    trials = [trial("r1", "d1-relu", "FINISHED", names.HIGH_VARIANCE, 0.10, 0.12, 7),
+              trial("r2", "d2-relu", "FINISHED", names.GOOD_FIT, 0.11, 0.11, 9),
+              trial("r3", "d0|x", "FAILED")]
+    text = SweepDescriptions().sweep_description(
+        trials, task=names.BINARY, reference_error=0.08, reference_source=names.REFERENCE_ESTIMATED,
+        view_link="#/experiments/4/runs?v=1", learning_curves=())
     assert "### Sweep of 3 trials: 1 good fit, 1 high variance, 1 diverged" in text
     assert "**Best configuration:** [d1-relu](#/experiments/4/runs/r1?workflowType=machine_learning), high variance, best validation error 10.0%" in text
     assert "**Reference error:** 8.0% (estimated:" in text
@@ -78,7 +88,7 @@ def test_sweep_description_counts_links_and_orders_by_label():
 
 def test_a_large_sweep_description_is_cut_to_fit_a_tag():
     trials = [TrialLine(f"run{i:04d}", f"d{i}w256-relu-lr0.001", names.GOOD_FIT, 0.1, 0.1, 5) for i in range(400)]
-    text = sweep_description(trials, experiment_id="1", task=names.BINARY, reference_error=None,
+    text = sweep_description(trials, task=names.BINARY, reference_error=None,
                              reference_source=names.REFERENCE_ASSUMED_ZERO)
     assert len(text) <= MAX_CHARS
     assert text.endswith("more trials: open the view above to see them all.")

@@ -147,6 +147,29 @@ def test_a_reused_callback_describes_only_the_latest_fit():
 
 
 @pytest.mark.slow
+def test_stop_holds_only_the_weights_it_may_restore_and_forgets_them_between_fits():
+    """Like Keras' EarlyStopping, a bounded number of weight copies, not one per epoch; state resets per fit."""
+    X, y, X_val, y_val = _data(n=240)
+    # a patience of 20 trains at least 21 epochs: more than the rule ever holds open
+    callback = FitDiagnostics((X, y), (X_val, y_val), task="binary", stop=True, patience=20, log_to_mlflow=False)
+    stops = []
+    for _ in range(2):  # the same callback, the same training twice: nothing of the first fit may count
+        model, weights, held = _model(), [], []
+        record = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: weights.append(model.get_weights()))
+        count = keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: held.append(callback._stopping.n_weight_copies))
+        model.fit(X, y, epochs=200, batch_size=16, verbose=0, callbacks=[record, callback, count])
+        stops.append((callback.stopped_epoch, callback.restored_epoch))
+        assert callback.stopped_epoch == len(weights) and callback.restored_epoch < callback.stopped_epoch
+        rule = callback._stopping.rule  # the recommendation rule: window 5, patience 10
+        assert max(held[:-1]) <= rule.patience + rule.window // 2 < callback.stopped_epoch
+        assert callback._stopping.n_weight_copies == 0  # none outlive the fit
+        for restored, kept in zip(model.get_weights(), weights[callback.restored_epoch - 1]):
+            np.testing.assert_array_equal(restored, kept)
+    assert stops[0] == stops[1]
+
+
+@pytest.mark.slow
 def test_the_recommended_early_stopping_settings_restore_the_epoch_their_replay_promises():
     X, y, X_val, y_val = _data(n=240)
     measured = FitDiagnostics((X, y), (X_val, y_val), task="binary", log_to_mlflow=False)

@@ -62,3 +62,13 @@ def test_rung_pruning_stops_a_trial_worse_than_the_one_before(tmp_path):
                               reduction_factor=2), Scripted([0.3] * 20)
     fit([script, bad], epochs=20)
     assert (good.pruned_epoch, bad.pruned_epoch, len(script.weights)) == (None, 2, 2)
+
+
+def test_online_stopping_holds_only_the_epochs_it_may_still_keep():
+    script, stopping = Scripted(CURVE), OnlineStopping("val_error")
+    held = []
+    count = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: held.append(stopping.n_weight_copies))
+    fit([script, stopping, count])
+    # window 5, patience 10: at most 12 epochs are open; the last epoch holds only the final pick
+    assert max(held) == stopping.rule.patience + stopping.rule.window // 2 and held[-1] == 1
+    assert stopping.n_weight_copies == 0
