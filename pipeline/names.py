@@ -110,10 +110,18 @@ REFERENCE_ESTIMATE = "reference_estimate"
 REFERENCE_BASELINE_PREFIX = "reference_error_"
 
 # -- params and metrics ----------------------------------------------------------------------
-AXES = (
-    "depth", "width", "activation", "loss", "optimizer", "learning_rate",
-    "batch_size", "epochs", "seed", "l2", "dropout", "train_size",
-)
+#: ``AXES``: every grid axis's param name, from the one declaration :data:`pipeline.spec._axes.AXIS_TABLE`
+#: (read on first use, so importing this module stays free of the spec's validation code).
+
+
+def __getattr__(name: str) -> object:
+    if name == "AXES":
+        from pipeline.spec._axes import AXES
+
+        return AXES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 #: The ``train_size`` axis's default: the whole training split (a trial at it keeps its pre-axis key).
 FULL_TRAIN_SIZE = 1.0
 TASK_PARAM = "task"

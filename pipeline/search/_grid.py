@@ -10,21 +10,14 @@ import itertools
 import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from pipeline.errors import FitcheckError
-from pipeline.names import AXES, FULL_TRAIN_SIZE, MODEL_PARAM
-from pipeline.spec import GridSpec
-
-#: The fields of a trial that configure training, whatever builds its model.
-TRAINING_FIELDS = ("loss", "optimizer", "learning_rate", "batch_size", "epochs", "seed", "train_size")
-
-#: Losses each task accepts. Binary targets may also be read as two classes (softmax).
-LOSSES_BY_TASK = {
-    "binary": {"binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
-               "hinge", "squared_hinge", "mse", "mae", "huber"},
-    "multiclass": {"categorical_crossentropy", "sparse_categorical_crossentropy", "mse", "mae", "huber"},
-    "regression": {"mse", "mae", "huber"},
-}
+from pipeline.names import MODEL_PARAM
+from pipeline.spec import (AXES, AXIS_TABLE, HIDDEN_LAYER_AXES, LOSSES_BY_TASK, TRAINING_AXES, GridSpec,
+                           incompatibility)
+from pipeline.spec._axes import (ADDED_DEFAULTS, ALWAYS, AWAY_FROM_DEFAULT, EXPANSION_ORDER, RUN_NAME_ORDER,
+                                 builder_values, by_name, trial_values)
 
 
 @dataclass(frozen=True)
@@ -41,26 +34,36 @@ class Pruning:
 
 
 #: Fields added after runs were first logged, with their defaults: at them, a trial's key is as before.
-_ADDED_FIELDS = {"model": "", "hyperparameters": (), "early_stopping": False, "train_size": FULL_TRAIN_SIZE}
+_ADDED_FIELDS = {"model": "", "hyperparameters": (), "early_stopping": False, **ADDED_DEFAULTS}
 #: Fields that say how a trial runs, not what it is.
 _NOT_IDENTITY = ("builder", "pruning")
 
 
-@dataclass(frozen=True)
-class TrialConfig:
-    """One point of the grid with its seed: everything needed to build and train a model."""
+def _with_axes(cls: type) -> type:
+    """Give ``cls`` one field per axis of :data:`~pipeline.spec._axes.AXIS_TABLE`, before :func:`dataclass` reads them.
 
-    depth: int
-    width: int
-    activation: str
-    loss: str
-    optimizer: str
-    learning_rate: float
-    batch_size: int
-    epochs: int
-    seed: int
-    l2: float = 0.0
-    dropout: float = 0.0
+    Fields in order: the required axes (positional), the other axes with their defaults, the class's own
+    fields, then the axes added later (``train_size``): ``TrialConfig(1, 8, "relu", "mse", "adam", 0.01, 32, 10, 0)``.
+    """
+    own = dict(cls.__dict__.get("__annotations__", {}))
+    first = {axis.name: axis.kind for axis in AXIS_TABLE if not axis.added}
+    last = {axis.name: axis.kind for axis in AXIS_TABLE if axis.added}
+    cls.__annotations__ = {**first, **own, **last}
+    for axis in AXIS_TABLE:
+        if not axis.required:
+            setattr(cls, axis.name, axis.default)
+    return cls
+
+
+@dataclass(frozen=True)
+@_with_axes
+class TrialConfig:
+    """One point of the grid with its seed: everything needed to build and train a model.
+
+    One field per grid axis of :data:`pipeline.spec.AXIS_TABLE` (added by :func:`_with_axes`), and the
+    fields below.
+    """
+
     #: The model builder's reference (``package.module:function``); empty for fitcheck's MLP.
     model: str = ""
     #: The builder's hyperparameters as sorted ``(name, value)`` pairs.
@@ -72,9 +75,6 @@ class TrialConfig:
     early_stopping: bool = False
     #: Successive halving against the sweep's other trials; None: never pruned.
     pruning: Pruning | None = None
-    #: The training rows it trains on: a fraction in (0, 1] of the training split, or a row count >= 2
-    #: (:func:`pipeline.data._prepare.training_subset`); nested subsets, so a smaller size's rows are in a larger's.
-    train_size: float | int = FULL_TRAIN_SIZE
 
     def _identity(self) -> dict[str, object]:
         """Every field that identifies the trial; fields added later count only away from their default,
@@ -104,41 +104,39 @@ class TrialConfig:
         if self.model:
             return self._builder_name(shown if varying else None)
         hidden = self.depth > 0
-        parts = [
-            ("depth", f"d{self.depth}", True), ("width", f"w{self.width}", hidden),
-            ("activation", f"-{self.activation}", hidden), ("optimizer", f"-{self.optimizer}", True),
-            ("loss", f"-{self.loss}", True), ("learning_rate", f"-lr{self.learning_rate:g}", True),
-            ("batch_size", f"-bs{self.batch_size}", True), ("epochs", f"-e{self.epochs}", True),
-            ("l2", f"-l2{self.l2:g}", bool(self.l2)), ("dropout", f"-do{self.dropout:g}", hidden and bool(self.dropout)),
-            ("seed", f"-s{self.seed}", True), ("train_size", f"-n{self.train_size:g}", bool(varying) or self.train_size != FULL_TRAIN_SIZE),
-        ]
-        return "".join(text for axis, text, on in parts if on and axis in shown).strip("-") or "d0"
+        parts = [axis.label.format(getattr(self, axis.name)) for axis in RUN_NAME_ORDER if axis.name in shown
+                 and (hidden or not axis.hidden_layer) and self._named(axis.name, bool(varying))]
+        return "".join(parts).strip("-") or "d0"
+
+    def _named(self, axis: str, varying: bool) -> bool:
+        """Whether a run name shows ``axis`` by its rule (see :data:`pipeline.spec._axes.AXIS_TABLE`)."""
+        rule, value = by_name(axis).name_rule, getattr(self, axis)
+        if rule == ALWAYS:
+            return True
+        return value != by_name(axis).default or (rule != AWAY_FROM_DEFAULT and varying)
 
     def _builder_name(self, shown: Collection[str] | None) -> str:
-        """A builder trial's name: its hyperparameters, then the training axes, e.g. ``filters16-depth2-adam``."""
+        """A builder trial's name: its hyperparameters, then the training axes an MLP's name always shows (so
+        not ``train_size``), e.g. ``filters16-depth2-adam``."""
         parts = [f"{name}{value:g}" if isinstance(value, float) else f"{name}{value}"
                  for name, value in self.hyperparameters if shown is None or name in shown]
-        training = [("optimizer", self.optimizer), ("loss", self.loss), ("learning_rate", f"lr{self.learning_rate:g}"),
-                    ("batch_size", f"bs{self.batch_size}"), ("epochs", f"e{self.epochs}"), ("seed", f"s{self.seed}")]
-        parts += [text for axis, text in training if shown is None or axis in shown]
+        parts += [axis.label.format(getattr(self, axis.name)).lstrip("-") for axis in RUN_NAME_ORDER
+                  if axis.name in TRAINING_AXES and axis.name_rule == ALWAYS and (shown is None or axis.name in shown)]
         return "-".join(parts) or self.model.rpartition(":")[2]
 
     def params(self) -> dict[str, object]:
         """Every axis as an MLflow param; for a builder's trial, the training axes, ``model`` and its hyperparameters."""
-        identity = {**self._identity(), "train_size": self.train_size}  # a learning curve's axis, always shown
+        # an axis added later is left out of the key at its default, never out of the params
+        identity = {**self._identity(), **{axis: getattr(self, axis) for axis in ADDED_DEFAULTS}}
         if not self.model:
             return identity
-        training = {axis: value for axis, value in identity.items() if axis in TRAINING_FIELDS or axis in _ADDED_FIELDS}
+        training = {axis: value for axis, value in identity.items() if axis in TRAINING_AXES or axis in _ADDED_FIELDS}
         del training["model"], training["hyperparameters"]
         return {**training, MODEL_PARAM: self.model, **dict(self.hyperparameters)}
 
     def axis(self, name: str) -> object:
         """The value of axis ``name``: a field, or one of the builder's hyperparameters (None when absent)."""
         return dict(self.hyperparameters).get(name, getattr(self, name, None))
-
-
-#: Axes a depth-0 network does not have (they collapse for it).
-HIDDEN_LAYER_AXES = ("width", "activation", "dropout")
 
 
 def varying_axes(trials: Iterable[TrialConfig]) -> tuple[str, ...]:
@@ -157,7 +155,7 @@ def varying_axes(trials: Iterable[TrialConfig]) -> tuple[str, ...]:
     trials = list(trials)
     if any(trial.model for trial in trials):  # a builder's sweep: its hyperparameters, then the training axes
         candidates = list(dict.fromkeys(name for trial in trials for name, _ in trial.hyperparameters))
-        candidates += list(TRAINING_FIELDS)
+        candidates += list(TRAINING_AXES)
         return tuple(axis for axis in candidates if len({repr(t.axis(axis)) for t in trials}) > 1)
     deep = [trial for trial in trials if trial.depth > 0]
     return tuple(axis for axis in AXES
@@ -173,27 +171,25 @@ class Grid:
     n_collapsed: int
 
 
-def incompatibility(task: str, loss: str) -> str | None:
-    """Why ``loss`` cannot train a ``task`` model, or None when it can."""
-    if loss in LOSSES_BY_TASK[task]:
-        return None
-    accepted = ", ".join(sorted(LOSSES_BY_TASK[task]))
-    return f"loss '{loss}' does not fit a {task} target; a {task} target accepts: {accepted}"
+def trial_config(**values: Any) -> TrialConfig:
+    """One configuration of fitcheck's MLP, its axes by name; a depth-0 network's hidden-layer axes collapse.
+
+    >>> trial_config(depth=0, width=8, activation="relu", loss="mse", optimizer="adam", learning_rate=0.1,
+    ...              batch_size=32, epochs=10, seed=0, l2=0, dropout=0.5).name()
+    'd0-adam-mse-lr0.1-bs32-e10-s0'
+    """
+    return TrialConfig(**trial_values(values))
 
 
-def trial_config(depth: int, width: int, activation: str, loss: str, optimizer: str, learning_rate: float,
-                 batch_size: int, epochs: int, seed: int, l2: float, dropout: float,
-                 train_size: float | int = FULL_TRAIN_SIZE) -> TrialConfig:
-    """One configuration; a depth-0 network's width, activation and dropout collapse (it has no hidden layer)."""
-    if depth == 0:
-        width, activation, dropout = 0, "none", 0.0
-    return TrialConfig(depth, width, activation, loss, optimizer, float(learning_rate), batch_size, epochs, seed,
-                       float(l2), float(dropout), train_size=train_size)
+def builder_config(values: dict[str, Any], *, model: str, hyperparameters: tuple[tuple[str, object], ...],
+                   builder: bytes) -> TrialConfig:
+    """One configuration of a model builder: its training axes' ``values`` and its ``hyperparameters``."""
+    return TrialConfig(**builder_values(values), model=model, hyperparameters=hyperparameters, builder=builder)
 
 
 def check_losses(grids: list[GridSpec], *, task: str, skip_invalid: bool, source: str) -> None:
     """Refuse a loss that cannot train the task, unless ``skip_invalid`` drops such combinations."""
-    for loss in {loss for grid in grids for loss in grid.loss}:
+    for loss in dict.fromkeys(loss for grid in grids for loss in grid.loss):  # the first in spec order
         reason = incompatibility(task, loss)
         if reason and not skip_invalid:
             raise FitcheckError(
@@ -224,16 +220,11 @@ def expand_grid(grids: GridSpec | list[GridSpec], *, task: str, skip_invalid: bo
     seen: set[TrialConfig] = set()
     trials: list[TrialConfig] = []
     dropped = collapsed = 0
-    combinations = itertools.chain.from_iterable(
-        itertools.product(grid.depth, grid.width, grid.activation, grid.loss, grid.optimizer, grid.learning_rate,
-                          grid.batch_size, grid.epochs, grid.l2, grid.dropout, grid.seeds, grid.train_size)
-        for grid in grids)
-    for depth, width, activation, loss, optimizer, lr, batch, epochs, l2, dropout, seed, train_size in combinations:
-        if incompatibility(task, loss):
+    for values in itertools.chain.from_iterable(_combinations(grid, EXPANSION_ORDER) for grid in grids):
+        if incompatibility(task, values["loss"]):
             dropped += 1
             continue
-        config = trial_config(depth, width, activation, loss, optimizer, lr, batch, epochs, seed, l2, dropout,
-                              train_size)
+        config = trial_config(**values)
         if config in seen:
             collapsed += 1
             continue
@@ -244,6 +235,13 @@ def expand_grid(grids: GridSpec | list[GridSpec], *, task: str, skip_invalid: bo
     return Grid(tuple(trials), dropped, collapsed)
 
 
+def _combinations(grid: GridSpec, order: Iterable) -> Iterable[dict[str, Any]]:
+    """Every combination of the grid's ``order`` axes, by trial name, the last axis varying fastest."""
+    names = [axis.name for axis in order]
+    for values in itertools.product(*(getattr(grid, axis.key) for axis in order)):
+        yield dict(zip(names, values))
+
+
 def _builder_grid(grids: list[GridSpec], *, task: str, model: str, builder: bytes, source: str) -> Grid:
     """The trials of a builder's grid (losses already checked): no MLP axes, so nothing collapses."""
     trials: list[TrialConfig] = []
@@ -251,15 +249,12 @@ def _builder_grid(grids: list[GridSpec], *, task: str, model: str, builder: byte
     for grid in grids:
         names = sorted(grid.hyperparameters)
         for values in itertools.product(*(grid.hyperparameters[name] for name in names)):
-            for loss, optimizer, lr, batch, epochs, seed, train_size in itertools.product(
-                    grid.loss, grid.optimizer, grid.learning_rate, grid.batch_size, grid.epochs, grid.seeds,
-                    grid.train_size):
-                if incompatibility(task, loss):
+            for training in _combinations(grid, [axis for axis in EXPANSION_ORDER if axis.name in TRAINING_AXES]):
+                if incompatibility(task, training["loss"]):
                     dropped += 1
                     continue
-                config = TrialConfig(0, 0, "none", loss, optimizer, float(lr), batch, epochs, seed, model=model,
-                                     hyperparameters=tuple(zip(names, values)), builder=builder,
-                                     train_size=train_size)
+                config = builder_config(training, model=model, hyperparameters=tuple(zip(names, values)),
+                                        builder=builder)
                 if config not in trials:
                     trials.append(config)
     if not trials:

@@ -6,15 +6,15 @@ Pure Python: no Keras, no MLflow.
 
 from __future__ import annotations
 
-from pipeline.search._grid import TRAINING_FIELDS, TrialConfig, trial_config
-from pipeline.spec import GridSpec
+from pipeline.search._grid import TrialConfig, trial_config
+from pipeline.spec import HIDDEN_LAYER_AXES, SAMPLED, TRAINING_AXES, GridSpec, by_name
 
 #: Real values drawn from a range are rounded to this many significant digits.
 SIGNIFICANT_DIGITS = 4
-_SAMPLED_AXES = ("depth", "width", "activation", "loss", "optimizer", "learning_rate", "batch_size", "epochs", "l2",
-                 "dropout", "train_size")
+#: The axes fitcheck's MLP draws per configuration (every one but the seed), in the order it draws them.
+_SAMPLED_AXES = SAMPLED
 #: The axes a model builder's trial samples besides its hyperparameters.
-_BUILDER_TRAINING_AXES = tuple(axis for axis in TRAINING_FIELDS if axis != "seed")
+_BUILDER_TRAINING_AXES = tuple(axis for axis in SAMPLED if axis in TRAINING_AXES)
 
 
 def _sampled_axes(grid: GridSpec, model: str) -> tuple[str, ...]:
@@ -31,7 +31,7 @@ def _configuration(point: dict, *, seed: int, model: str, builder: bytes) -> Tri
     """The trial of one drawn point: fitcheck's MLP, or the builder's model with its hyperparameters."""
     if not model:
         return trial_config(**point, seed=seed)
-    hyperparameters = tuple(sorted((axis, value) for axis, value in point.items() if axis not in TRAINING_FIELDS))
+    hyperparameters = tuple(sorted((axis, value) for axis, value in point.items() if axis not in TRAINING_AXES))
     return TrialConfig(0, 0, "none", point["loss"], point["optimizer"], float(point["learning_rate"]),
                        point["batch_size"], point["epochs"], seed, model=model, hyperparameters=hyperparameters,
                        builder=builder, train_size=point["train_size"])
@@ -42,5 +42,5 @@ def _holds(grid: GridSpec, config: TrialConfig) -> bool:
     if config.model:
         return all(config.axis(axis) in _axis_values(grid, axis) for axis in _sampled_axes(grid, config.model))
     hidden = config.depth > 0
-    return all(getattr(config, axis) in getattr(grid, axis) for axis in _SAMPLED_AXES
-               if hidden or axis not in ("width", "activation", "dropout"))
+    return all(getattr(config, axis) in getattr(grid, by_name(axis).key) for axis in _SAMPLED_AXES
+               if hidden or axis not in HIDDEN_LAYER_AXES)

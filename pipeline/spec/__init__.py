@@ -1,7 +1,23 @@
-"""The sweep spec: read, validated and normalised before anything runs."""
+"""The sweep spec: read, validated and normalised before anything runs.
+
+Each grid axis is declared once in :data:`AXIS_TABLE` and the task x loss rule once in
+:data:`LOSS_TABLE`; validation, expansion, sampling, run names and fusion derive from them.
+Never imports Keras or MLflow.
+"""
 
 from __future__ import annotations
 
-from pipeline.spec._spec import ACTIVATIONS, DICT_SOURCE, DatasetSpec, GridSpec, LOSSES, LearningCurveSpec, MAX_CLASSES, OPTIMIZERS, SearchSpec, SplitSpec, SweepSpec, is_range, load_spec, parse_spec
+from pipeline.spec._axes import (ACTIVATIONS, AXES, AXIS_TABLE, FUSION_MEMBER, FUSION_SHARED, HIDDEN_LAYER_AXES,
+                                 OPTIMIZERS, SAMPLED, TRAINING_AXES, TRAINING_KEYS, Axis, axes, by_key, by_name)
+from pipeline.spec._losses import (CROSSENTROPY_LOSSES, LOSS_TABLE, LOSSES, LOSSES_BY_TASK, MARGIN_LOSSES,
+                                   SOFTMAX_LOSSES, Loss, incompatibility)
+from pipeline.spec._sections import (DatasetSpec, GridSpec, LearningCurveSpec, SearchSpec, SplitSpec,
+                                     StoppingSpec)
+from pipeline.spec._spec import DICT_SOURCE, SweepSpec, load_spec, parse_spec
+from pipeline.spec._values import MAX_CLASSES, is_range
 
-__all__ = ["ACTIVATIONS", "DICT_SOURCE", "DatasetSpec", "GridSpec", "LOSSES", "LearningCurveSpec", "MAX_CLASSES", "OPTIMIZERS", "SearchSpec", "SplitSpec", "SweepSpec", "is_range", "load_spec", "parse_spec"]
+__all__ = ["ACTIVATIONS", "AXES", "AXIS_TABLE", "Axis", "CROSSENTROPY_LOSSES", "DICT_SOURCE", "DatasetSpec",
+           "FUSION_MEMBER", "FUSION_SHARED", "GridSpec", "HIDDEN_LAYER_AXES", "LOSSES", "LOSSES_BY_TASK", "LOSS_TABLE",
+           "LearningCurveSpec", "Loss", "MARGIN_LOSSES", "MAX_CLASSES", "OPTIMIZERS", "SAMPLED", "SOFTMAX_LOSSES",
+           "SearchSpec", "SplitSpec", "StoppingSpec", "SweepSpec", "TRAINING_AXES", "TRAINING_KEYS", "axes", "by_key",
+           "by_name", "incompatibility", "is_range", "load_spec", "parse_spec"]

@@ -27,7 +27,8 @@ from pathlib import Path
 
 from pipeline.errors import FitcheckError, echo
 from pipeline.names import BINARY
-from pipeline.training._targets import SOFTMAX_LOSSES, OutputHead, output_head
+from pipeline.spec import CROSSENTROPY_LOSSES
+from pipeline.training._targets import OutputHead, output_head
 
 #: What a builder's model must output, by task and loss (documented in the README).
 OUTPUT_CONVENTIONS = {
@@ -36,8 +37,6 @@ OUTPUT_CONVENTIONS = {
               "(hinge, squared_hinge); or 2 softmax units or logits with a categorical loss",
     "multiclass": "one unit per class: softmax probabilities or logits",
 }
-#: Losses that read probabilities, or logits with ``from_logits=True``.
-CROSSENTROPY_LOSSES = frozenset({"binary_crossentropy", *SOFTMAX_LOSSES})
 _LOSS_CLASSES = {"binary_crossentropy": "BinaryCrossentropy", "categorical_crossentropy": "CategoricalCrossentropy",
                  "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy"}
 

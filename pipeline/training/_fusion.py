@@ -14,11 +14,13 @@ from collections.abc import Hashable, Sequence
 
 from pipeline.errors import FitcheckError
 from pipeline.search import TrialConfig
+from pipeline.spec import FUSION_MEMBER, FUSION_SHARED
 
-#: Axes the trials of one fused group must share: one optimizer steps every sub-network, over one batch stream.
-SHARED_AXES = ("optimizer", "learning_rate", "batch_size", "epochs", "seed", "train_size")
-#: Axes that only shape a sub-network (its layers, head and loss): they may differ within a group.
-MEMBER_AXES = ("depth", "width", "activation", "loss", "l2", "dropout")
+#: Axes the trials of one fused group must share: one optimizer steps every sub-network, over one batch stream
+#: (declared ``fusion=SHARED`` in :data:`pipeline.spec.AXIS_TABLE`).
+SHARED_AXES = FUSION_SHARED
+#: Axes that only shape a sub-network (its layers, head and loss): they may differ within a group (``fusion=MEMBER``).
+MEMBER_AXES = FUSION_MEMBER
 #: Largest group: sub-networks per fused model (memory grows with it; past a few dozen, gains do not).
 MAX_GROUP = 16
 #: Groups each worker gets at least (when there are enough trials): a worker that finishes early finds
@@ -33,8 +35,8 @@ def fusable(config: TrialConfig) -> bool:
 
     Every field of :class:`TrialConfig` that is neither shared by a group (:data:`SHARED_AXES`)
     nor part of a sub-network (:data:`MEMBER_AXES`) must be at its default: a field added later
-    (a user's model builder, early stopping, a training subset) keeps its trials out of fused
-    groups until it is declared here.
+    (a user's model builder, early stopping, an axis declared without ``fusion``) keeps its trials
+    out of fused groups.
 
     Examples
     --------

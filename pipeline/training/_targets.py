@@ -15,9 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.names import BINARY, REGRESSION, TASKS
-
-SOFTMAX_LOSSES = frozenset({"categorical_crossentropy", "sparse_categorical_crossentropy"})
-MARGIN_LOSSES = frozenset({"hinge", "squared_hinge"})
+from pipeline.spec import MARGIN_LOSSES, SOFTMAX_LOSSES
 
 # how labels are written as targets
 INDEX = "index"  # a vector of class indices (sparse categorical crossentropy)

@@ -45,3 +45,13 @@ def test_trial_key_is_stable_and_depends_on_data_and_seed():
     assert a.key("data1") == a.key("data1")
     assert a.key("data1") != a.key("data2")
     assert a.key("data1") != b.key("data1")
+
+
+def test_trial_order_is_configurations_then_seeds_then_training_sizes():
+    grid = GridSpec(depth=[1], l2=[0.0, 0.1], seeds=[0, 1], train_size=[0.5, 1.0])
+    trials = expand_grid(grid, task="binary", skip_invalid=False).trials
+    assert [(t.l2, t.seed, t.train_size) for t in trials] == [
+        (0.0, 0, 0.5), (0.0, 0, 1.0), (0.0, 1, 0.5), (0.0, 1, 1.0),
+        (0.1, 0, 0.5), (0.1, 0, 1.0), (0.1, 1, 0.5), (0.1, 1, 1.0)]
+    assert [t.name() for t in trials[:2]] == ["d1w32-relu-adam-binary_crossentropy-lr0.001-bs32-e20-s0-n0.5",
+                                              "d1w32-relu-adam-binary_crossentropy-lr0.001-bs32-e20-s0"]
