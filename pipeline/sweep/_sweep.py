@@ -19,6 +19,7 @@ from pipeline.data import PreparedData, load_dataset, prepare_inputs, subset_row
 from pipeline.errors import FitcheckError
 from pipeline.executors import Executor, make_executor
 from pipeline.search import Sampler, TrialConfig, make_sampler
+from pipeline.runs import SweepDescriptions
 from pipeline.spec import LearningCurveSpec, SweepSpec
 from pipeline.sweep._learning_curves import add_learning_curves, judge_learning_curves
 from pipeline.sweep._loop import run_trials
@@ -94,7 +95,7 @@ class Sweep:
         executor.warm_up(data)  # workers load TensorFlow while the sweep sets itself up
         try:
             reference = resolve_reference(spec, options, data)  # may refuse the data: before the store opens
-            tracker = self.tracker or SweepTracker(options.tracking_uri)
+            tracker = (self.tracker or SweepTracker(options.tracking_uri)).describing(SweepDescriptions())
             with tempfile.TemporaryDirectory(prefix="fitcheck-rungs-") as folder:  # the pruner's rung record
                 return self._run(tracker, executor, data, sampler, reference, started,
                                  stopping=stopping_settings(spec, folder))
