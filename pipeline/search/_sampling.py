@@ -6,7 +6,7 @@ Pure Python: no Keras, no MLflow.
 
 from __future__ import annotations
 
-from pipeline.search._grid import TrialConfig, trial_config
+from pipeline.search._grid import TrialConfig, builder_config, trial_config
 from pipeline.spec import HIDDEN_LAYER_AXES, SAMPLED, TRAINING_AXES, GridSpec, by_name
 
 #: Real values drawn from a range are rounded to this many significant digits.
@@ -32,9 +32,8 @@ def _configuration(point: dict, *, seed: int, model: str, builder: bytes) -> Tri
     if not model:
         return trial_config(**point, seed=seed)
     hyperparameters = tuple(sorted((axis, value) for axis, value in point.items() if axis not in TRAINING_AXES))
-    return TrialConfig(0, 0, "none", point["loss"], point["optimizer"], float(point["learning_rate"]),
-                       point["batch_size"], point["epochs"], seed, model=model, hyperparameters=hyperparameters,
-                       builder=builder, train_size=point["train_size"])
+    training = {axis: value for axis, value in point.items() if axis in TRAINING_AXES}
+    return builder_config({**training, "seed": seed}, model=model, hyperparameters=hyperparameters, builder=builder)
 
 
 def _holds(grid: GridSpec, config: TrialConfig) -> bool:
