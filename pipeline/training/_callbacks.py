@@ -126,57 +126,57 @@ class EpochEndEvaluation(keras.callbacks.Callback):
 
 
 class FusedEpochEndEvaluation(keras.callbacks.Callback):
-    """:class:`EpochEndEvaluation` for the sub-networks of a fused model, in one forward pass per epoch.
+    """:class:`EpochEndEvaluation` for the members of a fused model, in one forward pass per epoch.
 
     Parameters
     ----------
-    networks : sequence of keras.Model
-        The sub-networks, one per trial, each called on the same rows.
     evaluations : sequence of EpochEndEvaluation
-        One per sub-network, on the same features (its own targets, loss and head); each keeps
-        its trial's :attr:`~EpochEndEvaluation.curves` and :attr:`~EpochEndEvaluation.diverged_epoch`.
+        One per member, on the same features (its own targets, loss and head); each keeps its
+        trial's :attr:`~EpochEndEvaluation.curves` and :attr:`~EpochEndEvaluation.diverged_epoch`.
         They are measurers here, not callbacks of the fit.
-    running_losses : sequence of str
-        The ``logs`` key of each sub-network's running training loss.
+    blocks : sequence of sequence of int
+        The member positions of each block of the fused model, in the block's output order.
+    targets : sequence of sequence of int
+        The members whose targets each block reads (one per distinct loss and head in it).
+    running_losses : str
+        The ``logs`` key of the members' running training losses, a vector in block order.
 
-    A sub-network whose loss becomes non-finite stops being measured at that epoch (its curves
-    end as they would have alone); the fit stops once every sub-network has diverged.
+    The fused model's ``member_outputs(x, y_targets)`` gives each block's per-sample losses
+    ``[members, rows]`` and predictions ``[members, rows, units]``. A member whose loss becomes
+    non-finite stops being measured at that epoch (its curves end as they would have alone); the
+    fit stops once every member has diverged.
     """
 
-    def __init__(self, networks, evaluations, *, running_losses):
+    def __init__(self, evaluations, *, blocks, targets, running_losses: str):
         super().__init__()
-        if not len(networks) == len(evaluations) == len(running_losses):
-            raise ValueError(f"networks, evaluations and running_losses must have one entry per trial but got "
-                             f"{len(networks)}, {len(evaluations)} and {len(running_losses)}.")
-        self.networks, self.evaluations, self.running_losses = list(networks), list(evaluations), list(running_losses)
+        self.evaluations, self.blocks = list(evaluations), [list(members) for members in blocks]
+        if sorted(member for members in self.blocks for member in members) != list(range(len(self.evaluations))):
+            raise ValueError(f"blocks must hold each of the {len(self.evaluations)} evaluations' positions once "
+                             f"but got {self.blocks}.")
+        self.targets, self.running_losses = [list(members) for members in targets], running_losses
         self._forward = None
 
     def on_train_begin(self, logs=None):
         for evaluation in self.evaluations:
             evaluation.reset()
-        self._forward = self._make_forward()
-
-    def _make_forward(self):
         import tensorflow as tf
 
-        networks, loss_fns = self.networks, [evaluation._loss_fn for evaluation in self.evaluations]
-
-        @tf.function(reduce_retracing=True)
-        def forward(x, y_targets):
-            outputs = []
-            for network, loss_fn, y_target in zip(networks, loss_fns, y_targets):
-                y_pred = network(x, training=False)
-                outputs.append((loss_fn(y_target, y_pred), y_pred))
-            return outputs
-
-        return forward
+        self._forward = tf.function(self.model.member_outputs, reduce_retracing=True)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        outputs = self._forward(self.evaluations[0]._x, [evaluation._y_target for evaluation in self.evaluations])
-        for evaluation, running, (per_sample_loss, y_pred) in zip(self.evaluations, self.running_losses, outputs):
-            if evaluation.diverged_epoch is None:
-                evaluation.record(epoch, logs.get(running, math.nan), per_sample_loss, y_pred)
+        members = [member for block in self.blocks for member in block]  # block order, as the running losses
+        running = np.ravel(np.asarray(logs.get(self.running_losses, np.full(len(members), math.nan)), dtype=np.float64))
+        outputs = self._forward(self.evaluations[0]._x,
+                                [[self.evaluations[member]._y_target for member in members] for members in self.targets])
+        position = 0
+        for block, (per_sample_loss, y_pred) in zip(self.blocks, outputs):
+            per_sample_loss, y_pred = np.asarray(per_sample_loss), np.asarray(y_pred)
+            for slot, member in enumerate(block):
+                evaluation = self.evaluations[member]
+                if evaluation.diverged_epoch is None:
+                    evaluation.record(epoch, running[position + slot], per_sample_loss[slot], y_pred[slot])
+            position += len(block)
         if all(evaluation.diverged_epoch is not None for evaluation in self.evaluations):
             self.model.stop_training = True
 
