@@ -18,6 +18,7 @@ from pipeline.spec import (AXES, AXIS_TABLE, HIDDEN_LAYER_AXES, LOSSES_BY_TASK, 
                            incompatibility)
 from pipeline.spec._axes import (ADDED_DEFAULTS, ALWAYS, AWAY_FROM_DEFAULT, EXPANSION_ORDER, RUN_NAME_ORDER,
                                  builder_values, by_name, trial_values)
+from pipeline.spec._sinks import capped
 
 
 @dataclass(frozen=True)
@@ -102,11 +103,11 @@ class TrialConfig:
         """
         shown = set(AXES) if not varying else set(varying)
         if self.model:
-            return self._builder_name(shown if varying else None)
+            return capped(self._builder_name(shown if varying else None))
         hidden = self.depth > 0
         parts = [axis.label.format(getattr(self, axis.name)) for axis in RUN_NAME_ORDER if axis.name in shown
                  and (hidden or not axis.hidden_layer) and self._named(axis.name, bool(varying))]
-        return "".join(parts).strip("-") or "d0"
+        return capped("".join(parts).strip("-") or "d0")
 
     def _named(self, axis: str, varying: bool) -> bool:
         """Whether a run name shows ``axis`` by its rule (see :data:`pipeline.spec._axes.AXIS_TABLE`)."""
@@ -116,12 +117,13 @@ class TrialConfig:
         return value != by_name(axis).default or (rule != AWAY_FROM_DEFAULT and varying)
 
     def _builder_name(self, shown: Collection[str] | None) -> str:
-        """A builder trial's name: its hyperparameters, then the training axes an MLP's name always shows (so
-        not ``train_size``), e.g. ``filters16-depth2-adam``."""
+        """A builder trial's name: its hyperparameters, then the training axes by the rules of an MLP's name
+        (``train_size`` when it is not the whole split or varies), e.g. ``filters16-depth2-adam-n0.25``."""
         parts = [f"{name}{value:g}" if isinstance(value, float) else f"{name}{value}"
                  for name, value in self.hyperparameters if shown is None or name in shown]
         parts += [axis.label.format(getattr(self, axis.name)).lstrip("-") for axis in RUN_NAME_ORDER
-                  if axis.name in TRAINING_AXES and axis.name_rule == ALWAYS and (shown is None or axis.name in shown)]
+                  if axis.name in TRAINING_AXES and (shown is None or axis.name in shown)
+                  and self._named(axis.name, shown is not None)]
         return "-".join(parts) or self.model.rpartition(":")[2]
 
     def params(self) -> dict[str, object]:

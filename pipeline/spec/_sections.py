@@ -5,6 +5,7 @@ Validation only: never imports Keras or MLflow. The grid's axes come from :data:
 
 from __future__ import annotations
 
+import difflib
 import math
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
@@ -13,7 +14,8 @@ from pydantic import BeforeValidator, Field, StrictBool, create_model, field_val
 
 from pipeline.errors import echo
 from pipeline.names import FULL_TRAIN_SIZE, TASKS
-from pipeline.spec._axes import AXIS_TABLE, GRID_KEYS
+from pipeline.spec._axes import AXIS_TABLE, GRID_KEYS, TRAINING_KEYS
+from pipeline.spec._sinks import key_problem
 from pipeline.spec._values import (MAX_CELLS, MAX_CLASSES, MAX_EPOCHS, MAX_FEATURES, MAX_PATH_CHARS, MAX_SAMPLES,
                                    MAX_TRIALS_LIMIT, Bound, Name, Scalar, Seed, Strict, TrainSize, as_list, axis_type,
                                    is_range, number, text)
@@ -24,7 +26,8 @@ DATASET_SOURCES = ("csv", "parquet", "npz", "sklearn", "synthetic")
 SYNTHETIC_DATASETS = ("moons", "circles", "classification", "friedman1")
 SEARCH_METHODS = ("grid", "random", "tpe")
 #: Names a builder's hyperparameter cannot take: fitcheck's own params of a trial run.
-RESERVED_HYPERPARAMETERS = ("seed", "model", "task", "n_parameters", "hyperparameters")
+RESERVED_HYPERPARAMETERS = ("seed", "model", "task", "n_parameters", "hyperparameters", "n_train", "n_val",
+                            "input_shape", "grid")
 
 
 class DatasetSpec(Strict):
@@ -131,6 +134,14 @@ def _hyperparameter_lists(values: Any) -> Any:
         if name in RESERVED_HYPERPARAMETERS:
             raise ValueError(f"hyperparameter names must not be fitcheck's own ({', '.join(RESERVED_HYPERPARAMETERS)}) "
                              f"but got {echo(name)}")
+        near = difflib.get_close_matches(name, TRAINING_KEYS, n=1, cutoff=0.8) if isinstance(name, str) else []
+        if near:
+            raise ValueError(f"grid key {echo(name)} is not a training axis: did you mean {echo(near[0])}? (a "
+                             "builder's hyperparameter may not be named so close to one; training axes: "
+                             f"{', '.join(TRAINING_KEYS)})")
+        problem = key_problem(name) if isinstance(name, str) else None
+        if problem:
+            raise ValueError(f"hyperparameter name {echo(name)} {problem} (it is an MLflow param name)")
         if axis == []:
             raise ValueError(f"grid axis '{name}' is empty: give at least one value")
     return {name: as_list(axis) for name, axis in values.items()}

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Callable, Literal, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, StrictBool, Tag, model_validator
 
 from pipeline.errors import echo
+from pipeline.spec._sinks import MAX_PARAM_VALUE_CHARS, control_character
 
 # Upper bounds: far above any sensible sweep of tabular data, far below what exhausts a machine.
 SEED_MAX = 2**32 - 1  # NumPy, scikit-learn and Keras seeds
@@ -108,8 +109,9 @@ def text(*, max_chars: int) -> BeforeValidator:
             raise ValueError(f"must be a non-blank name but got {echo(value)}")
         if len(value) > max_chars:
             raise ValueError(f"must be at most {max_chars} characters but got {len(value)}: {echo(value)}")
-        if any(ord(char) < 32 or ord(char) == 127 for char in value):
-            raise ValueError(f"must be free of control characters (newlines, tabs) but got {echo(value)}")
+        if control_character(value):
+            raise ValueError(f"must be free of control characters (newlines, tabs, escapes) but got "
+                             f"{control_character(value)} in {echo(value)}")
         return value
 
     return BeforeValidator(check)
@@ -174,8 +176,17 @@ def is_range(values: Any) -> bool:
 
 
 def _scalar(value: Any) -> Union[bool, int, float, str]:
-    """A builder's hyperparameter value: a string, true/false, or a finite number."""
-    if isinstance(value, (bool, int, str)) or (isinstance(value, float) and math.isfinite(value)):
+    """A builder's hyperparameter value: a string (a param value, without control characters), true/false, or a
+    finite number."""
+    if isinstance(value, str):
+        if control_character(value):
+            raise ValueError(f"must be free of control characters (newlines, tabs, escapes) but got "
+                             f"{control_character(value)} in {echo(value)}")
+        if len(value) > MAX_PARAM_VALUE_CHARS:
+            raise ValueError(f"must be at most {MAX_PARAM_VALUE_CHARS} characters (an MLflow param value) "
+                             f"but got {len(value)}")
+        return value
+    if isinstance(value, (bool, int)) or (isinstance(value, float) and math.isfinite(value)):
         return value
     raise ValueError(f"must be a string, a finite number or true/false but got {echo(value)}")
 

@@ -77,7 +77,7 @@ def test_a_trial_key_at_the_new_fields_defaults_is_the_key_runs_were_logged_with
      "s.yaml: grid.filters[0]: must be a string, a finite number or true/false but got [8]"),
     ({"model": "models.cnn:build", "grid": {"seed": [1]}},
      "s.yaml: grid: hyperparameter names must not be fitcheck's own (seed, model, task, n_parameters, "
-     "hyperparameters) but got 'seed'"),
+     "hyperparameters, n_train, n_val, input_shape, grid) but got 'seed'"),
     ({"model": "cnn.build"}, "s.yaml: model: must be a builder reference 'package.module:function' but got 'cnn.build'"),
     ({"grid": {"filters": [8]}}, "s.yaml: unknown key 'grid.filters' (a model builder's own hyperparameter needs "
                                  "'model: package.module:function'); accepted keys: depth, width, activation, loss, "

@@ -131,7 +131,7 @@ def test_bounds_themselves_are_accepted():
     ({**MOONS, "reference_error": "estimat"}, "'estimate' or 'sweep' but got 'estimat'"),
     # names
     ({**MOONS, "experiment": "x" * 300}, "experiment: must be at most 256 characters but got 300: 'xxx"),
-    ({**MOONS, "experiment": "a\nb"}, "experiment: must be free of control characters (newlines, tabs) but got 'a\\nb'"),
+    ({**MOONS, "experiment": "a\nb"}, "experiment: must be free of control characters (newlines, tabs, escapes) but got U+000A in 'a\\nb'"),
     ({**MOONS, "experiment": "  "}, "experiment: must be a non-blank name but got '  '"),
     ({"dataset": {"csv": "d.csv", "target": "y", "features": ["a", "a"]}},
      "dataset.features: must name each column once but got 'a' more than once"),
