@@ -177,8 +177,15 @@ LC_TRAIN_PREFIX = "lc_train"
 
 
 def learning_curve_metric(prefix: str, task: str, configuration: str) -> str:
-    """A parent's learning-curve metric: ``learning_curve_metric(LC_VAL_PREFIX, "binary", "d2")`` is ``lc_val_error/d2``."""
-    return f"{prefix}_{task_metric(task)}/{configuration}"
+    """A parent's learning-curve metric: ``learning_curve_metric(LC_VAL_PREFIX, "binary", "d2")`` is ``lc_val_error/d2``.
+
+    A configuration name MLflow would refuse in a key (``act<x>``, a path, 250 characters) is made fit
+    for it, with a hash that keeps two such names apart.
+    """
+    from pipeline.spec._sinks import MAX_KEY_CHARS, key_part  # the key rule; spec imports this module
+
+    head = f"{prefix}_{task_metric(task)}/"
+    return head + key_part(configuration, limit=MAX_KEY_CHARS - len(head))
 
 
 #: Kind of summary metric (``recommended_train_error``): the training metric at the recommended epoch,
@@ -205,3 +212,24 @@ def curve_columns(task: str) -> tuple[str, ...]:
 def summary_metric(kind: str, task: str) -> str:
     """A summary metric's name: ``summary_metric("best_val", "binary")`` is ``"best_val_error"``."""
     return f"{kind}_{task_metric(task)}"
+
+# -- convergence, stability and borderline verdicts ------------------------------------------------
+#: Tag: ``"yes"``, ``"no"`` (the training loss or error was still falling beyond its noise: still learning)
+#: or ``"cannot_tell"`` (too few epochs); metric ``converged`` beside it is 1.0 / 0.0.
+CONVERGED_TAG = "fitcheck.converged"
+CONVERGED_YES, CONVERGED_NO, CONVERGED_CANNOT_TELL = "yes", "no", "cannot_tell"
+#: Tag ``"true"`` / ``"false"`` and metric 1.0 / 0.0: a loss or the validation metric jumped by much more
+#: than its noise from one epoch to the next (a learning rate too high), without diverging.
+UNSTABLE_TAG = "fitcheck.unstable"
+UNSTABLE = "unstable"
+#: Tag: the deciding quantities within one standard error of their thresholds (``"bias"``, ``"variance"``,
+#: ``"bias,variance"``) or ``"false"``; metric ``borderline`` 1.0 / 0.0.
+BORDERLINE_TAG = "fitcheck.borderline"
+BORDERLINE = "borderline"
+#: Metric 1.0 / 0.0: a variance gap whose validation metric is within noise of the reference (noise the
+#: network memorised): not high variance, and more data would not lower the validation metric.
+MEMORISED_NOISE = "memorised_noise"
+#: Summary metric: the epoch whose model the label and evidence describe (the restored one after early stopping).
+EVIDENCE_EPOCH = "evidence_epoch"
+#: The run's configuration keys the advice names changes of (``diagnose(config=...)``).
+ADVICE_AXES = ("optimizer", "learning_rate", "epochs", "depth", "width", "l2", "dropout", "batch_size", "n_train")

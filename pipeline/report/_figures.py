@@ -19,6 +19,7 @@ _STYLE = {
     "axes.grid": True, "grid.color": "#e2e8f0", "grid.linewidth": 0.8, "axes.axisbelow": True,
     "xtick.color": "#475569", "ytick.color": "#475569", "legend.frameon": False, "legend.fontsize": 8,
     "svg.fonttype": "path", "svg.hashsalt": "fitcheck",
+    "text.parse_math": False,  # a run or axis value such as '$\\badcmd$' is text, never mathtext
 }
 
 

@@ -25,6 +25,13 @@ def curve_plot_png(curves: dict[str, list[float]], *, task: str, title: str, lab
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
+    with matplotlib.rc_context({"text.parse_math": False}):  # a run name such as '$\\badcmd$' is text
+        return _draw(Figure, curves, task=task, title=title, label=label, recommended_epochs=recommended_epochs,
+                     reference_error=reference_error)
+
+
+def _draw(Figure, curves: dict[str, list[float]], *, task: str, title: str, label: str | None,
+          recommended_epochs: int | None, reference_error: float | None) -> bytes:
     metric = task_metric(task)
     figure = Figure(figsize=(8, 3.2), dpi=90, layout="constrained")
     axes = figure.subplots(1, 2)

@@ -68,7 +68,7 @@ def capped(name: str, *, limit: int = MAX_RUN_NAME_CHARS) -> str:
     if len(name) <= limit:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:10]
-    return f"{name[:limit - len(digest) - 1]}~{digest}"
+    return f"{name[:limit - len(digest) - 1]}-{digest}"
 
 
 def key_part(name: str, *, limit: int) -> str:
@@ -79,10 +79,10 @@ def key_part(name: str, *, limit: int) -> str:
     two names that differ only there stay apart.
 
     >>> key_part("d2w32-lr0.01", limit=50), key_part("act<x>", limit=50)
-    ('d2w32-lr0.01', 'act_x_~cd310a69ef')
+    ('d2w32-lr0.01', 'act_x_-cd310a69ef')
     """
     safe = _NOT_KEY.sub("_", name).replace("/", "_")
     if safe == name and key_problem(name) is None:
         return capped(name, limit=limit)
     digest = hashlib.sha256(name.encode()).hexdigest()[:10]
-    return f"{safe[:limit - len(digest) - 1]}~{digest}"
+    return f"{safe[:limit - len(digest) - 1]}-{digest}"
