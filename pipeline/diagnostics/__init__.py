@@ -5,10 +5,11 @@ Pure: numpy and pandas only; it judges curves and changes nothing.
 Never imports: tensorflow, keras, mlflow, sklearn, pipeline.tracking, pipeline.training, pipeline.runs, pipeline.sweep, pipeline.report.
 """
 
-from pipeline.diagnostics._advice import LABEL_ADVICE, UNDECIDED_BIAS_ADVICE, advice
+from pipeline.diagnostics._advice import LABEL_ADVICE, UNDECIDED_BIAS_ADVICE, advice, advice_items
 from pipeline.diagnostics._concentration import concentration
 from pipeline.diagnostics._confounds import confound_note, confounds
 from pipeline.diagnostics._consistency import advice_contradictions
+from pipeline.diagnostics._convergence import LossTrend, Stability, loss_trend, stability
 from pipeline.diagnostics._curves import diverged_at
 from pipeline.diagnostics._data_size import DataSizeVerdict, data_size_verdict, with_data_size
 from pipeline.diagnostics._diagnose import diagnose, reference_from_sweep
@@ -26,6 +27,7 @@ from pipeline.diagnostics._pruning import SuccessiveHalving
 from pipeline.diagnostics._noise import error_rate_se, rmse_se
 from pipeline.diagnostics._ranking import mlp_parameter_count, rank_trials, ranking_sentence
 from pipeline.diagnostics._reference import CappedReference, cap_reference
+from pipeline.diagnostics._remedies import AdviceItem
 from pipeline.diagnostics._summary import curve_summary
 from pipeline.diagnostics._stopping import (
     OnlineStop,
@@ -40,12 +42,12 @@ from pipeline.diagnostics._trend import TrainingTrend, training_trend
 
 __all__ = [
     "DIVERGED", "GOOD_FIT", "HIGH_BIAS", "HIGH_BIAS_HIGH_VARIANCE", "HIGH_VARIANCE", "LABELS",
-    "CappedReference", "DataSizeVerdict", "Diagnosis", "LABEL_ADVICE", "OnlineStop", "SuccessiveHalving",
-    "TrainingTrend", "UNDECIDED_BIAS_ADVICE", "advice",
+    "AdviceItem", "CappedReference", "DataSizeVerdict", "Diagnosis", "LABEL_ADVICE", "LossTrend", "OnlineStop",
+    "Stability", "SuccessiveHalving", "TrainingTrend", "UNDECIDED_BIAS_ADVICE", "advice", "advice_items",
     "advice_contradictions", "cap_reference", "concentration", "confound_note", "confounds", "curve_summary", "data_size_verdict", "diagnose",
     "diverged_at",
     "early_stopping_settings",
-    "error_rate_se", "label_improves", "mlp_parameter_count", "online_stop", "patience_floor", "rank_trials",
+    "error_rate_se", "label_improves", "loss_trend", "mlp_parameter_count", "online_stop", "patience_floor", "rank_trials",
     "ranking_sentence", "recommend_stop", "reference_from_sweep", "replay_keras_early_stopping", "rmse_se",
-    "smooth", "training_trend", "with_data_size",
+    "smooth", "stability", "training_trend", "with_data_size",
 ]

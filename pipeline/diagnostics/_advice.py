@@ -2,19 +2,33 @@
 
 The one place advice is worded. Each recommendation rests on evidence a checker can verify
 (:func:`~pipeline.diagnostics.advice_contradictions`): "train longer" only while the training
-metric still falls by more than its noise, "add capacity" only for converged high bias, "stop
-early at epoch k" only when the label at k improves on the label at the end.
+metric or loss still falls by more than its noise, "add capacity" only for high bias whose error
+stopped falling (and never first while the loss still falls), "lower the learning rate" only for an
+unstable run, "stop early at epoch k" only when the label at k improves on the label at the end; each
+item a concrete change of the run's configuration (:mod:`pipeline.diagnostics._remedies`).
 """
 
 from __future__ import annotations
 
-from pipeline.diagnostics._labels import label_improves
-from pipeline.names import (DIVERGED, GOOD_FIT, HIGH_BIAS, HIGH_BIAS_HIGH_VARIANCE, HIGH_VARIANCE, MORE_DATA_NO,
-                            MORE_DATA_YES, PRUNED, UNDIAGNOSED)
+from collections.abc import Mapping
 
-TRAIN_LONGER = "train longer"
-ADD_CAPACITY = "add capacity"
-STOP_EARLY = "stop early at epoch {k}"
+from pipeline.diagnostics._labels import label_improves
+from pipeline.diagnostics._remedies import (ADD_CAPACITY, LOWER_LEARNING_RATE, MORE_DATA, RAISE_LEARNING_RATE,
+                                             STOP_EARLY, TRAIN_LONGER, AdviceItem, RunState, remedies)
+from pipeline.names import (
+    DIVERGED,
+    GOOD_FIT,
+    HIGH_BIAS,
+    HIGH_BIAS_HIGH_VARIANCE,
+    HIGH_VARIANCE,
+    MORE_DATA_NO,
+    MORE_DATA_YES,
+    PRUNED,
+    UNDIAGNOSED,
+)
+
+__all__ = ["ADD_CAPACITY", "LABEL_ADVICE", "LOWER_LEARNING_RATE", "MORE_DATA", "RAISE_LEARNING_RATE", "STOP_EARLY",
+           "TRAIN_LONGER", "UNDECIDED_BIAS_ADVICE", "advice", "advice_items"]
 
 #: Per label: a headline and the next steps to try, cheapest first.
 LABEL_ADVICE = {
@@ -25,10 +39,11 @@ LABEL_ADVICE = {
         "Train for the recommended number of epochs: later epochs did not lower the smoothed validation error.",
     ]),
     HIGH_BIAS: ("The network cannot fit the training set: avoidable bias (train error minus reference) is large.", [
-        "Where the training error was still falling at the end, train longer or raise the learning rate.",
-        "Where it had stopped falling, add capacity (more layers or wider layers) or switch to an "
-        "adaptive optimizer such as adam.",
-        "Loosen regularisation (smaller l2, less dropout).",
+        "Where the training loss or error was still falling at the end (converged: no), the run was still "
+        "learning: train longer or raise the learning rate before judging capacity.",
+        "Where both had stopped falling, add capacity (more layers or wider layers); where a trial used plain "
+        "sgd, switch it to an adaptive optimizer such as adam.",
+        "Where a trial used l2 or dropout, loosen it (smaller l2, less dropout).",
         "Check the features: a better representation often beats a bigger network.",
     ]),
     HIGH_VARIANCE: ("The network fits the training set but not the validation set: the gap is large.", [
@@ -66,18 +81,45 @@ UNDECIDED_BIAS_ADVICE = (
     ])
 
 
-def advice(label: str, *, still_falling: bool, converged: bool, label_at_recommended: str,
+_TITLES = {GOOD_FIT: "Good fit", HIGH_BIAS: "High bias", HIGH_VARIANCE: "High variance",
+           HIGH_BIAS_HIGH_VARIANCE: "High bias and high variance"}
+
+
+def advice_items(label: str, *, still_falling: bool, converged: bool | None, label_at_recommended: str,
+                 recommended_epochs: int | None, epochs_run: int, more_data: str | None = None,
+                 config: Mapping[str, object] | None = None, loss_falling: bool = False, unstable: bool = False,
+                 memorised_noise: bool = False) -> tuple[AdviceItem, ...]:
+    """The structured advice for a run: concrete changes of its configuration, most effective first.
+
+    The arguments are :func:`advice`'s; the phrases of the items are what its line joins.
+    """
+    if label == DIVERGED:
+        return (AdviceItem(LOWER_LEARNING_RATE, "learning_rate", (config or {}).get("learning_rate"), None,
+                           "the loss became NaN or infinite"),)
+    stop_helps = (recommended_epochs is not None and recommended_epochs < epochs_run
+                  and label_improves(label_at_recommended, over=label))
+    state = RunState(label=label, learning=still_falling or loss_falling, converged=converged,
+                     error_flat=not still_falling, unstable=unstable,
+                     stop_epoch=recommended_epochs if stop_helps else None, epochs_run=epochs_run,
+                     memorised_noise=memorised_noise, more_data=more_data,
+                     fixed_by_stopping=stop_helps and label_at_recommended == GOOD_FIT)
+    return remedies(state, config)
+
+
+def advice(label: str, *, still_falling: bool, converged: bool | None, label_at_recommended: str,
            recommended_epochs: int | None, epochs_run: int, bias_decided: bool = True,
-           more_data: str | None = None) -> str:
-    """One line of advice for a run, naming the cheapest fix the evidence supports.
+           more_data: str | None = None, config: Mapping[str, object] | None = None, loss_falling: bool = False,
+           unstable: bool = False, memorised_noise: bool = False) -> str:
+    """One line of advice for a run: the concrete changes the evidence supports, most effective first.
 
     Parameters
     ----------
     label : str
         The fit label at the end of the run.
-    still_falling, converged : bool
-        Whether the training metric still fell by more than its noise over the last part of the
-        run, and whether it had stopped doing so (both False when one epoch cannot tell).
+    still_falling : bool
+        Whether the training metric still fell by more than its noise over the last part of the run.
+    converged : bool or None
+        Whether neither the training metric nor the training loss still fell (None: too few epochs).
     label_at_recommended : str
         The fit label at the recommended epoch.
     recommended_epochs : int or None
@@ -88,41 +130,49 @@ def advice(label: str, *, still_falling: bool, converged: bool, label_at_recomme
         False when an estimated reference cannot rule avoidable bias in or out.
     more_data : {"yes", "no", "cannot_tell"}, optional
         The configuration's learning-curve verdict over training-set size, where one was measured:
-        "get more training data" is then advised only when it says yes, and ruled out when it says no.
+        "get more training data" is then advised only when it does not say no.
+    config : mapping, optional
+        What the run used (``optimizer``, ``learning_rate``, ``epochs``, ``depth``, ``width``, ``l2``,
+        ``dropout``, ``n_train``...): each change then names its value and the next one, and none
+        proposes what the run already has.
+    loss_falling : bool, default False
+        The training loss still fell beyond its noise (still learning even if the error was flat).
+    unstable : bool, default False
+        A loss or the validation metric jumped by much more than its noise: lower the learning rate first.
+    memorised_noise : bool, default False
+        The validation metric is within noise of the reference: more data is not advised.
 
     Examples
     --------
     >>> advice("high_variance", still_falling=False, converged=True, label_at_recommended="good_fit",
     ...        recommended_epochs=12, epochs_run=40)
     'High variance: stop early at epoch 12.'
+    >>> advice("high_variance", still_falling=False, converged=True, label_at_recommended="high_variance",
+    ...        recommended_epochs=12, epochs_run=40, config={"l2": 0.0, "dropout": 0.0, "n_train": 300})
+    'High variance: add regularisation (l2 0 → 0.001); add regularisation (dropout 0 → 0.2); get more training data (n_train 300 → 600); use a smaller network.'
     """
     if label == DIVERGED:
         return ("Training diverged: lower the learning rate, clip gradients or check the inputs "
                 "for unscaled or non-finite values.")
+    items = advice_items(label, still_falling=still_falling, converged=converged,
+                         label_at_recommended=label_at_recommended, recommended_epochs=recommended_epochs,
+                         epochs_run=epochs_run, more_data=more_data, config=config, loss_falling=loss_falling,
+                         unstable=unstable, memorised_noise=memorised_noise)
     undecided = "" if bias_decided else (" The bias is undecided: the estimated reference cannot rule "
                                          "it out; give reference_error to decide it.")
     curve = {MORE_DATA_YES: " The learning curve over training-set size is still falling: more data would help.",
              MORE_DATA_NO: " The learning curve over training-set size has flattened: more data will not help."
              }.get(more_data, "")
-    if label == GOOD_FIT:
-        return f"Good fit: the training error is near the reference and validation tracks training.{undecided}{curve}"
-    if still_falling:
-        bias = f"{TRAIN_LONGER} or raise the learning rate: the training error was still falling"
-    elif converged:
-        bias = (f"{ADD_CAPACITY} (more units or layers) or switch to a better optimiser: the training error "
-                "had stopped falling")
-    else:
-        bias = "run several epochs to see whether the training error is still falling before changing the model"
-    stop_helps = (recommended_epochs is not None and recommended_epochs < epochs_run
-                  and label_improves(label_at_recommended, over=label))
-    regularise = {MORE_DATA_YES: "get more training data (the learning curve over training-set size is still "
-                                 "falling), add regularisation (L2, dropout) or use a smaller network",
-                  MORE_DATA_NO: "add regularisation (L2, dropout) or use a smaller network"}.get(
-        more_data, "add regularisation (L2, dropout), get more training data or use a smaller network")
-    variance = STOP_EARLY.format(k=recommended_epochs) if stop_helps else regularise
-    if label == HIGH_BIAS:
-        return f"High bias: {bias}.{curve}"
-    told = curve if stop_helps or more_data == MORE_DATA_NO else ""  # "yes" is in the variance advice already
-    if label == HIGH_VARIANCE:
-        return f"High variance: {variance}.{undecided}{told}"
-    return f"High bias and high variance: first {bias}; then {variance}.{told}"
+    if more_data == MORE_DATA_YES and any(item.change.startswith(MORE_DATA) for item in items):
+        curve = ""  # the item says it
+    learning = (still_falling or loss_falling) and label in (HIGH_BIAS, HIGH_BIAS_HIGH_VARIANCE)
+    title = _TITLES[label] + (", still learning" if learning else "") + (", unstable" if unstable else "")
+    told = "" if label == HIGH_BIAS else undecided
+    if label == GOOD_FIT and not items:
+        memorised = (" The gap is noise the network memorised: validation is within noise of the reference."
+                     if memorised_noise else "")
+        return f"{title}: the training error is near the reference and validation tracks training.{memorised}{told}{curve}"
+    if not items:  # high bias after too few epochs to tell whether training still improves
+        return (f"{title}: run several epochs to see whether the training error is still falling before "
+                f"changing the model.{curve}")
+    return f"{title}: {'; '.join(item.change for item in items)}.{told}{curve}"

@@ -6,13 +6,18 @@ nothing. Tests and the diagnostics benchmark run it over every run they have.
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
 import pandas as pd
 
-from pipeline.diagnostics._advice import ADD_CAPACITY, STOP_EARLY, TRAIN_LONGER
+from pipeline import names
+from pipeline.diagnostics._advice import ADD_CAPACITY, LOWER_LEARNING_RATE, MORE_DATA, RAISE_LEARNING_RATE, STOP_EARLY, TRAIN_LONGER
+from pipeline.diagnostics._convergence import loss_trend
 from pipeline.diagnostics._curves import check_curves
+from pipeline.diagnostics._judge import MEMORISED_SES
+from pipeline.diagnostics._remedies import ADAPTIVE
 from pipeline.diagnostics._result import Diagnosis
 from pipeline.diagnostics._labels import DIVERGED, PROBLEMS, fit_label, label_improves
 from pipeline.diagnostics._noise import metric_se
@@ -27,9 +32,15 @@ def advice_contradictions(diagnosis: Diagnosis, curves: pd.DataFrame) -> list[st
 
     The rules:
 
-    * "train longer" only when the training metric still fell by more than its noise over the
-      last part of the run (:func:`~pipeline.diagnostics._trend.training_trend`);
-    * "add capacity" only for high bias whose training metric had stopped falling;
+    * "train longer" and "raise the learning rate" only when the training metric or the training loss
+      still fell by more than its noise over the last part of the run (:func:`~pipeline.diagnostics._trend.training_trend`,
+      :func:`~pipeline.diagnostics.loss_trend`), and the latter not for an unstable run;
+    * "lower the learning rate" only for an unstable or diverged run;
+    * "add capacity" only for high bias whose training metric had stopped falling, and never as the first
+      change while the training loss still falls;
+    * every advice item changes a value of the run's configuration (``Diagnosis.config``) it names from that
+      value to another: no "switch the optimizer" for an adaptive one, no "loosen regularisation" for none;
+    * "get more training data" never where the gap is memorised noise (validation within noise of the reference);
     * "stop early at epoch k" only when the label recomputed at epoch k from the curves (with
       the diagnosis' reference, thresholds and validation size) names fewer problems than the
       label at the end;
@@ -54,15 +65,27 @@ def advice_contradictions(diagnosis: Diagnosis, curves: pd.DataFrame) -> list[st
     text = diagnosis.advice.lower()
     found = []
     trend = training_trend(train, n_train=diagnosis.n_train, metric=diagnosis.metric) if usable else None
-    if TRAIN_LONGER in text and not (trend and trend.falling):
-        found.append(f"advises '{TRAIN_LONGER}' but the training {diagnosis.metric} did not fall by more than "
-                     f"its noise over the last epochs" + _trend_words(trend))
+    loss = loss_trend(table[names.TRAIN_LOSS].to_numpy()[:usable])
+    learning = bool(trend and trend.falling) or loss.falling
+    if TRAIN_LONGER in text and not learning:
+        found.append(f"advises '{TRAIN_LONGER}' but neither the training {diagnosis.metric} nor the training loss "
+                     f"fell by more than its noise over the last epochs" + _trend_words(trend))
+    if RAISE_LEARNING_RATE in text and (not learning or diagnosis.unstable):
+        found.append(f"advises '{RAISE_LEARNING_RATE}' for a run that was not still learning or was unstable")
+    if LOWER_LEARNING_RATE in text and not (diagnosis.unstable or diagnosis.label == DIVERGED):
+        found.append(f"advises '{LOWER_LEARNING_RATE}' for a run that was neither unstable nor diverged")
     if ADD_CAPACITY in text:
         if "bias" not in PROBLEMS.get(diagnosis.label, ()):
             found.append(f"advises '{ADD_CAPACITY}' for a run labelled {diagnosis.label}")
         if not (trend and trend.converged):
             found.append(f"advises '{ADD_CAPACITY}' but the training {diagnosis.metric} had not stopped falling"
                          + _trend_words(trend))
+        if loss.falling and text.split(": ", 1)[-1].startswith(ADD_CAPACITY):
+            found.append(f"advises '{ADD_CAPACITY}' first while the training loss still fell "
+                         f"({loss.drop:.3g} over the last {loss.epochs} epochs; noise {loss.noise:.2g})")
+    found += _config_contradictions(diagnosis)
+    if MORE_DATA in text and usable and _memorised(diagnosis, train[-1], val[-1]):
+        found.append(f"advises '{MORE_DATA}' but the validation {diagnosis.metric} is within noise of the reference")
     for match in STOP_EARLY_PATTERN.finditer(text):
         epoch = int(match.group(1))
         if not 1 <= epoch <= usable or epoch >= diagnosis.epochs_run:
@@ -81,6 +104,41 @@ def advice_contradictions(diagnosis: Diagnosis, curves: pd.DataFrame) -> list[st
     return found
 
 
+def _config_contradictions(diagnosis: Diagnosis) -> list[str]:
+    """Advice items that propose what the run already has, or change a value it did not use."""
+    found = []
+    for item in diagnosis.advice_items:
+        known = diagnosis.config.get(item.axis)
+        if item.to is not None and item.to == item.from_:
+            found.append(f"advises '{item.change}', which keeps {item.axis} at {item.from_}")
+        if known is not None and item.from_ is not None and item.axis != "epochs" and item.from_ != known:
+            found.append(f"advises '{item.change}' but the run used {item.axis} {known}")
+        if item.axis == "optimizer" and str(known).lower() in ADAPTIVE:
+            found.append(f"advises '{item.change}' for a run that already used the adaptive optimizer {known}")
+        if item.change.startswith("loosen regularisation") and not _positive(known):
+            found.append(f"advises '{item.change}' for a run with {item.axis} {known}")
+    return found
+
+
+def _positive(value) -> bool:
+    try:
+        return float(value) > 0
+    except (TypeError, ValueError):
+        return False
+
+
+def _memorised(diagnosis: Diagnosis, train: float, val: float) -> bool:
+    """A significant gap whose validation metric is within noise of the given reference, the training metric below it."""
+    if diagnosis.reference_source != "given" or not (np.isfinite(train) and np.isfinite(val)):
+        return False
+    se = metric_se(val, diagnosis.n_val, metric=diagnosis.metric)
+    train_se = metric_se(train, diagnosis.n_train, metric=diagnosis.metric)
+    return (val - train > max(diagnosis.tolerance, diagnosis.margin * se)
+            and val - diagnosis.reference_error <= min(diagnosis.margin, MEMORISED_SES) * math.hypot(
+                se, diagnosis.reference_se)
+            and diagnosis.reference_error - train > diagnosis.margin * math.hypot(train_se, diagnosis.reference_se))
+
+
 def _label_at(diagnosis: Diagnosis, train: float, val: float) -> str:
     """The fit label of one epoch, judged with the diagnosis' reference, bars and validation size."""
     if not (np.isfinite(train) and np.isfinite(val)):
@@ -88,7 +146,7 @@ def _label_at(diagnosis: Diagnosis, train: float, val: float) -> str:
     variance_bar = max(diagnosis.tolerance,
                        diagnosis.margin * metric_se(val, diagnosis.n_val, metric=diagnosis.metric))
     return fit_label(high_bias=train - diagnosis.reference_error > diagnosis.bias_threshold,
-                     high_variance=val - train > variance_bar)
+                     high_variance=val - train > variance_bar and not _memorised(diagnosis, train, val))
 
 
 def _trend_words(trend) -> str:

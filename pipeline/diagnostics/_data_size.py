@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from pipeline import names
-from pipeline.diagnostics._advice import advice
+from pipeline.diagnostics._advice import advice, advice_items
 from pipeline.diagnostics._noise import metric_se
 from pipeline.diagnostics._result import Diagnosis
 from pipeline.errors import FitcheckError
@@ -177,11 +177,16 @@ def data_size_verdict(n_train: Sequence[int], val_metric: Sequence[float], *, n_
 
 def with_data_size(diagnosis: Diagnosis, verdict: DataSizeVerdict) -> Diagnosis:
     """The diagnosis of a configuration's run with its learning-curve verdict, and advice that uses it."""
-    worded = advice(diagnosis.label, still_falling=diagnosis.still_falling, converged=diagnosis.converged,
-                    label_at_recommended=diagnosis.label_at_recommended,
-                    recommended_epochs=diagnosis.recommended_epochs, epochs_run=diagnosis.epochs_run,
-                    bias_decided=diagnosis.bias_decided, more_data=verdict.more_data_helps)
-    return replace(diagnosis, data_size=verdict, advice=worded)
+    worded = dict(still_falling=diagnosis.still_falling, converged=diagnosis.converged,
+                  label_at_recommended=diagnosis.label_at_recommended, recommended_epochs=diagnosis.recommended_epochs,
+                  epochs_run=diagnosis.evidence_epoch if diagnosis.evidence_epoch is not None and
+                  diagnosis.evidence_epoch < diagnosis.epochs_run and diagnosis.diverged_epoch is None
+                  else diagnosis.epochs_run,
+                  more_data=verdict.more_data_helps, config=diagnosis.config, loss_falling=diagnosis.loss_falling,
+                  unstable=diagnosis.unstable, memorised_noise=diagnosis.memorised_noise)
+    return replace(diagnosis, data_size=verdict, advice=advice(diagnosis.label, bias_decided=diagnosis.bias_decided,
+                                                               **worded),
+                   advice_items=advice_items(diagnosis.label, **worded))
 
 
 def _checked(n_train, val_metric, train_metric, *, n_val: int, metric: str):

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from pipeline.diagnostics._advice import advice
-from pipeline.diagnostics._curves import check_curves, checked_metric, diverged_at
-from pipeline.diagnostics._result import Diagnosis
-from pipeline.diagnostics._labels import DIVERGED, GOOD_FIT, HIGH_VARIANCE, fit_label
-from pipeline.diagnostics._noise import metric_se
-from pipeline.diagnostics._stopping import DEFAULT_WINDOW, early_stopping_settings, recommend_stop, smooth
-from pipeline.diagnostics._trend import training_trend
-from pipeline.errors import FitcheckError
 from pipeline import names
+from pipeline.diagnostics._advice import advice, advice_items
+from pipeline.diagnostics._curves import check_curves, checked_metric
+from pipeline.diagnostics._judge import Dynamics, Judge, RunCurves, Stop, dynamics_of, run_curves, stop_at
+from pipeline.diagnostics._labels import DIVERGED, GOOD_FIT, HIGH_VARIANCE
+from pipeline.diagnostics._noise import metric_se
+from pipeline.diagnostics._result import Diagnosis
+from pipeline.diagnostics._stopping import DEFAULT_WINDOW
+from pipeline.errors import FitcheckError
 from pipeline.names import KERAS_VAL_ACCURACY, KERAS_VAL_RMSE, REFERENCE_SOURCES
 
 DEFAULT_MARGIN = 1.645
 ERROR_TOLERANCE = 0.02
 RMSE_RELATIVE_TOLERANCE = 0.1
-STOP_DELTA_SES = 0.5
 ESTIMATED_NOTE = ("the reference is an estimate (a baseline's cross-validated error, or the sweep's "
                   "best validation error), which sits at or above the Bayes error: avoidable bias "
                   "smaller than that excess goes unseen; give reference_error when a Bayes or "
@@ -31,19 +31,10 @@ RUNNING_NOTE = ("training values are Keras running averages over each epoch (wit
 
 
 def diagnose(
-    curves: pd.DataFrame,
-    *,
-    task: str,
-    n_train: int,
-    n_val: int,
-    reference_error: float | None = None,
-    reference_source: str = "given",
-    margin: float = DEFAULT_MARGIN,
-    tolerance: float | None = None,
-    window: int = DEFAULT_WINDOW,
-    running_train: bool = False,
-    monitor: str | None = None,
-    restored_epoch: int | None = None,
+    curves: pd.DataFrame, *, task: str, n_train: int, n_val: int, reference_error: float | None = None,
+    reference_source: str = "given", margin: float = DEFAULT_MARGIN, tolerance: float | None = None,
+    window: int = DEFAULT_WINDOW, running_train: bool = False, monitor: str | None = None,
+    restored_epoch: int | None = None, config: Mapping[str, object] | None = None,
 ) -> Diagnosis:
     """Label a run high bias, high variance, both or a good fit, and say when to stop.
 
@@ -52,7 +43,9 @@ def diagnose(
     exceeds both ``tolerance`` (the smallest difference worth acting on) and ``margin``
     standard errors of its noise: the binomial SE of the validation error given ``n_val``
     (``rmse / sqrt(2 n_val)`` for RMSE) for the gap, and the SE of the reference itself
-    when it was estimated rather than given.
+    when it was estimated rather than given. A significant gap whose validation metric is within
+    noise of a given reference, the training metric below it, is memorised noise, not high variance. Whether the run
+    was still learning or unstable is read from the loss curves too (``converged``, ``unstable``).
 
     Parameters
     ----------
@@ -89,6 +82,10 @@ def diagnose(
         restores weights does (``FitDiagnostics(stop=True)``, ``EarlyStopping(restore_best_weights=True)``).
         The label, the evidence and the advice then describe that model rather than the last epoch
         trained; the recommendation and the ``EarlyStopping`` settings still read the whole curve.
+    config : mapping, optional
+        What the run used (``optimizer``, ``learning_rate``, ``epochs``, ``depth``, ``width``, ``l2``,
+        ``dropout``, ``batch_size``, ``n_train``, a builder's hyperparameters): each advice item then names
+        the change from its value to the next one (``Diagnosis.advice_items``), never one it already has.
 
     Returns
     -------
@@ -108,71 +105,54 @@ def diagnose(
     table = check_curves(curves, task=task)
     if reference_error is None:
         reference_error, reference_source = 0.0, "assumed_zero"
-    train = table[f"train_{metric}"].to_numpy()
-    val = table[f"val_{metric}"].to_numpy()
-    diverged_epoch = diverged_at(table)
-    usable = len(table) if diverged_epoch is None else diverged_epoch - 1
-    if restored_epoch is not None and not (isinstance(restored_epoch, (int, np.integer))
-                                           and 1 <= restored_epoch <= usable):
-        raise FitcheckError(f"restored_epoch must be an epoch of the run before any divergence (1 to {usable}) "
-                            f"but got {restored_epoch!r}.")
-    end = usable if restored_epoch is None else int(restored_epoch)  # the epoch of the model described
+    run = run_curves(table, metric=metric, restored_epoch=restored_epoch)
     if tolerance is None:
-        tolerance = _default_tolerance(metric, reference_error, val[:usable])
+        tolerance = _default_tolerance(metric, reference_error, run.val[:run.usable])
     reference_rows = {"estimated": n_train, "sweep_best_val": n_val}.get(reference_source)
     reference_se = 0.0 if reference_rows is None else metric_se(reference_error, reference_rows, metric=metric)
-    judge = dict(metric=metric, n_val=n_val, reference=reference_error, reference_se=reference_se,
-                 margin=margin, tolerance=tolerance)
-
-    final = _evidence(train[end - 1], val[end - 1], **judge) if end else {}
-    label = DIVERGED if diverged_epoch is not None and restored_epoch is None else final["label"]
-    recommended = regret = saved = settings = recommended_val = None
-    at_recommended: dict = {}
-    if usable:
-        recommended = recommend_stop(val[:usable], window=window)
-        at_recommended = _evidence(train[recommended - 1], val[recommended - 1], **judge)
-        recommended_val = float(smooth(val[:usable], window=window)[recommended - 1])
-        best = float(np.min(val[:usable]))
-        regret = float(val[recommended - 1] - best) / (best if best > 0 else 1.0)
-        saved = len(table) - recommended
-        settings = early_stopping_settings(
-            val[:usable], recommended_epochs=recommended,
-            min_delta=STOP_DELTA_SES * at_recommended[names.VARIANCE_GAP_SE], monitor=monitor, mode=mode,
-            window=window,
-        )
-    label_at_recommended = at_recommended.get("label", DIVERGED)
-    trend = training_trend(train[:usable], n_train=n_train, metric=metric) if usable else None
-    still_falling, converged = (trend.falling, trend.converged) if trend else (False, False)
+    judge = Judge(metric=metric, n_train=n_train, n_val=n_val, reference=reference_error,
+                   reference_se=reference_se, margin=margin, tolerance=tolerance,
+                   memorised_rule=reference_source == names.REFERENCE_GIVEN)
+    final = judge.evidence(run.train[run.end - 1], run.val[run.end - 1]) if run.end else {}
+    label = DIVERGED if run.diverged_epoch is not None and restored_epoch is None else final["label"]
+    stop = stop_at(run, judge=judge, window=window, monitor=monitor, mode=mode, final_label=final.get("label"))
+    dynamics = dynamics_of(run, judge=judge)
     bias_decided = _bias_decided(final, reference_se=reference_se, margin=margin, tolerance=tolerance)
-    notes = (RUNNING_NOTE,) if running_train else ()
-    if reference_source in ("estimated", "sweep_best_val") and label in (GOOD_FIT, HIGH_VARIANCE):
-        notes += (ESTIMATED_NOTE,)
-    if reference_source == "assumed_zero":
-        notes += ("no reference error was given: it is taken as 0, so all training error counts "
-                  "as avoidable bias",)
-    if restored_epoch is not None:
-        notes += (f"the weights were restored to epoch {end} of the {len(table)} trained: the label, evidence "
-                  f"and advice describe that model",)
-    notes += _detection_notes(final, n_val=n_val, reference_rows=reference_rows, reference_source=reference_source,
-                              reference_se=reference_se, margin=margin, tolerance=tolerance,
-                              bias_decided=bias_decided)
+    notes = _notes(run, final=final, label=label, stop=stop, dynamics=dynamics, running_train=running_train,
+                   reference_source=reference_source, reference_rows=reference_rows, judge=judge,
+                   bias_decided=bias_decided)
+    return _assemble(run, final=final, label=label, stop=stop, dynamics=dynamics, judge=judge, notes=notes,
+                     task=task, reference_source=reference_source, bias_decided=bias_decided,
+                     restored=restored_epoch is not None, config=dict(config or {}))
+
+
+def _assemble(run: RunCurves, *, final: dict, label: str, stop: Stop, dynamics: Dynamics, judge: Judge, notes: tuple,
+              task: str, reference_source: str, bias_decided: bool, restored: bool, config: dict) -> Diagnosis:
+    """The :class:`Diagnosis` of the judged pieces, its advice worded from them and the configuration."""
+    worded = dict(still_falling=dynamics.still_falling, converged=dynamics.converged,
+                  label_at_recommended=stop.label_at_recommended, recommended_epochs=stop.recommended,
+                  epochs_run=run.end if restored else run.epochs, config=config,
+                  loss_falling=dynamics.loss_falling, unstable=dynamics.unstable,
+                  memorised_noise=final.get("memorised_noise", False))
     return Diagnosis(
-        label=label, label_at_recommended=label_at_recommended, recommended_epochs=recommended,
-        epochs_run=len(table), n_train=int(n_train), n_val=int(n_val), task=task, metric=metric,
+        label=label, label_at_recommended=stop.label_at_recommended, recommended_epochs=stop.recommended,
+        epochs_run=run.epochs, n_train=int(judge.n_train), n_val=int(judge.n_val), task=task, metric=judge.metric,
         # the same epoch as the evidence: the restored one, else the last, or the last before a divergence
-        train_metric=_number(train[end - 1]) if end else None,
-        val_metric=_number(val[end - 1]) if end else None,
-        reference_error=float(reference_error), reference_source=reference_source,
+        train_metric=_number(run.train[run.end - 1]) if run.end else None,
+        val_metric=_number(run.val[run.end - 1]) if run.end else None,
+        reference_error=float(judge.reference), reference_source=reference_source,
         avoidable_bias=final.get(names.AVOIDABLE_BIAS), variance_gap=final.get(names.VARIANCE_GAP),
         variance_gap_se=final.get(names.VARIANCE_GAP_SE), bias_threshold=final.get("bias_threshold"),
-        variance_threshold=final.get("variance_threshold"), converged=converged, still_falling=still_falling,
-        bias_decided=bias_decided, recommended_val_metric=recommended_val, regret=regret,
-        epochs_saved=saved, early_stopping=settings,
-        advice=advice(label, still_falling=still_falling, converged=converged,
-                      label_at_recommended=label_at_recommended, recommended_epochs=recommended,
-                      epochs_run=end if restored_epoch is not None else len(table), bias_decided=bias_decided),
-        margin=float(margin), tolerance=float(tolerance), diverged_epoch=diverged_epoch,
-        at_recommended=at_recommended, notes=notes,
+        variance_threshold=final.get("variance_threshold"), converged=dynamics.converged,
+        still_falling=dynamics.still_falling, bias_decided=bias_decided,
+        recommended_val_metric=stop.recommended_val, regret=stop.regret, epochs_saved=stop.saved,
+        early_stopping=stop.settings, advice=advice(label, bias_decided=bias_decided, **worded),
+        margin=float(judge.margin), tolerance=float(judge.tolerance), diverged_epoch=run.diverged_epoch,
+        at_recommended=stop.at_recommended, notes=notes, unstable=dynamics.unstable,
+        unstable_epoch=dynamics.stability.epoch, loss_falling=dynamics.loss_falling,
+        borderline=tuple(final.get("borderline", ())), memorised_noise=bool(final.get("memorised_noise", False)),
+        evidence_epoch=run.end or None, stop_monitor=stop.stop_monitor, reference_se=float(judge.reference_se),
+        advice_items=advice_items(label, **worded), config=config,
     )
 
 
@@ -191,18 +171,47 @@ def reference_from_sweep(val_metrics) -> float:
     return float(values.min())
 
 
-def _evidence(train: float, val: float, *, metric: str, n_val: int, reference: float,
-              reference_se: float, margin: float, tolerance: float) -> dict:
-    gap_se = metric_se(val, n_val, metric=metric)
-    bias, gap = float(train - reference), float(val - train)
-    bias_threshold = max(tolerance, margin * reference_se)
-    variance_threshold = max(tolerance, margin * gap_se)
-    return {
-        "epoch_train_metric": float(train), "epoch_val_metric": float(val),
-        names.AVOIDABLE_BIAS: bias, names.VARIANCE_GAP: gap, names.VARIANCE_GAP_SE: gap_se,
-        "bias_threshold": bias_threshold, "variance_threshold": variance_threshold,
-        "label": fit_label(high_bias=bias > bias_threshold, high_variance=gap > variance_threshold),
-    }
+def _notes(run: RunCurves, *, final: dict, label: str, stop: Stop, dynamics: Dynamics, running_train: bool,
+           reference_source: str, reference_rows: int | None, judge: Judge, bias_decided: bool) -> tuple[str, ...]:
+    """What the label cannot say by itself: how the curves were measured and what the data cannot tell."""
+    notes = (RUNNING_NOTE,) if running_train else ()
+    if reference_source in ("estimated", "sweep_best_val") and label in (GOOD_FIT, HIGH_VARIANCE):
+        notes += (ESTIMATED_NOTE,)
+    if reference_source == "assumed_zero":
+        notes += ("no reference error was given: it is taken as 0, so all training error counts "
+                  "as avoidable bias",)
+    if run.end != run.usable:
+        notes += (f"the weights were restored to epoch {run.end} of the {run.epochs} trained: the label, evidence "
+                  f"and advice describe that model",)
+    if dynamics.converged is False:
+        loss = dynamics.loss
+        notes += ("still learning: the training " + (f"loss fell {loss.drop:.3g} over the last {loss.epochs} epochs "
+                  f"(noise {loss.noise:.2g})" if loss.falling else f"{judge.metric} was still falling") +
+                  ": train longer or raise the learning rate before judging capacity",)
+    shaky = dynamics.stability
+    if shaky.unstable:
+        notes += (f"unstable: {shaky.curve} rose {shaky.rise:.3g} in one epoch at epoch {shaky.epoch}, far beyond its "
+                  "noise: lower the learning rate",)
+    if final.get("memorised_noise"):
+        notes += (f"the gap ({final[names.VARIANCE_GAP]:.2g}) is noise the network memorised: the validation "
+                  f"{judge.metric} is within noise of the reference, so it is not high variance and more data "
+                  "would not lower it",)
+    for quantity in final.get("borderline", ()):
+        value, bar = ((final[names.AVOIDABLE_BIAS], final["bias_threshold"]) if quantity == "bias"
+                      else (final[names.VARIANCE_GAP], final["variance_threshold"]))
+        notes += (f"borderline {quantity}: {value:.2g} is within one standard error of its threshold {bar:.2g}; "
+                  "a few validation rows either way would change the label",)
+    if stop.stop_monitor == names.VAL_LOSS:
+        notes += (f"the validation {judge.metric} moves in steps near its standard error on {judge.n_val} rows: "
+                  "the recommended epoch and the EarlyStopping settings follow the validation loss",)
+    if stop.worse_than_end:
+        notes += (f"at the recommended epoch {stop.recommended} the label is {stop.label_at_recommended}, "
+                  f"worse than {final['label']} at the end: the smoothed validation {judge.metric} is lowest there "
+                  "(within noise of later epochs), but the training metric had not come down yet; train to the "
+                  "end for the better-fitting model at about the same validation error",)
+    return notes + _detection_notes(final, n_val=judge.n_val, reference_rows=reference_rows,
+                                    reference_source=reference_source, reference_se=judge.reference_se,
+                                    margin=judge.margin, tolerance=judge.tolerance, bias_decided=bias_decided)
 
 
 def _default_tolerance(metric: str, reference: float, val: np.ndarray) -> float:

@@ -12,6 +12,7 @@ import pandas as pd
 from pipeline import names
 from pipeline.diagnostics._noise import metric_se
 from pipeline.errors import FitcheckError
+from pipeline.names import GOOD_FIT
 
 
 def mlp_parameter_count(depth: int, width: int, n_features: int, n_outputs: int) -> int:
@@ -36,13 +37,16 @@ def mlp_parameter_count(depth: int, width: int, n_features: int, n_outputs: int)
 
 
 def rank_trials(frame: pd.DataFrame, *, metric: str, n_val: int, value: str = "recommended_val",
-                parameters: str = "n_parameters", epochs: str = names.RECOMMENDED_EPOCHS) -> pd.DataFrame:
+                parameters: str = "n_parameters", epochs: str = names.RECOMMENDED_EPOCHS,
+                label: str = "label_at_recommended") -> pd.DataFrame:
     """Rank trials by a validation metric (lower is better) and mark those tied with the best.
 
     A trial is tied with the best when its value is within one standard error of the best
     value (the metric's SE on ``n_val`` rows at the best value, as in the one-standard-error
-    rule). Among the tied trials the simplest is picked: fewest parameters, then fewest epochs,
-    then the best value. Trials without a finite value are ranked last and never tied.
+    rule). Among the tied trials one whose label at its recommended epoch is a good fit is
+    preferred (when the frame has a ``label`` column), then the simplest: fewest parameters,
+    then fewest epochs, then the best value. Trials without a finite value are ranked last and
+    never tied.
 
     Parameters
     ----------
@@ -55,6 +59,8 @@ def rank_trials(frame: pd.DataFrame, *, metric: str, n_val: int, value: str = "r
         Column names: the smoothed validation metric at the recommended epoch
         (``Diagnosis.recommended_val_metric``), a size (``mlp_parameter_count``, or any
         capacity proxy where larger is more complex) and the recommended epochs.
+    label : str, default "label_at_recommended"
+        Column of each trial's label at its recommended epoch (``Diagnosis.label_at_recommended``); optional.
 
     Returns
     -------
@@ -84,8 +90,9 @@ def rank_trials(frame: pd.DataFrame, *, metric: str, n_val: int, value: str = "r
     if finite.any():
         best = values[finite].idxmin()
         ranked["tied_with_best"] = finite & (values <= values[best] + ranked.at[best, "se"])
-        tied = ranked[ranked["tied_with_best"]].assign(_value=values)
-        pick = tied.sort_values([parameters, epochs, "_value"], kind="stable").index[0]
+        not_good = (ranked[label] != GOOD_FIT) if label in ranked.columns else False
+        tied = ranked[ranked["tied_with_best"]].assign(_value=values, _not_good=not_good)
+        pick = tied.sort_values(["_not_good", parameters, epochs, "_value"], kind="stable").index[0]
         ranked.loc[pick, "pick"] = True
     return ranked
 

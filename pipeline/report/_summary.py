@@ -21,7 +21,7 @@ NOT_SHOWN_AXES = ("seed",)
 TRIAL_COLUMNS = ("run_id", "run_name", "status", names.TRIAL_KEY_TAG, "label", "label_at_recommended",
                  "bias_undecided", "error", "best_val", names.BEST_EPOCH, "final_train", "final_val", "gap",
                  names.RECOMMENDED_EPOCHS, "rec_train", "rec_val", names.N_PARAMETERS_PARAM, names.TRAIN_SECONDS,
-                 names.N_TRAIN_PARAM)
+                 names.N_TRAIN_PARAM, names.BORDERLINE, names.UNSTABLE, "still_learning")
 #: Axes that do not make a configuration: its size (a learning curve's points are one configuration).
 SIZE_AXES = ("train_size",)
 
@@ -52,6 +52,10 @@ def _trial_row(trial: LoggedTrial, task: str, axes: list[str]) -> dict:
         recommended_epochs=_number(summary.get(names.RECOMMENDED_EPOCHS)),
         train_seconds=_number(summary.get(names.TRAIN_SECONDS)),
     )
+    # the diagnosis's qualifiers, logged as 1.0 / 0.0 metrics (older runs lack them: False)
+    row[names.BORDERLINE] = summary.get(names.BORDERLINE) == 1.0
+    row[names.UNSTABLE] = summary.get(names.UNSTABLE) == 1.0
+    row["still_learning"] = summary.get(names.CONVERGED) == 0.0
     if row["gap"] is None and row["final_train"] is not None and row["final_val"] is not None:
         row["gap"] = row["final_val"] - row["final_train"]
     row["rec_train"], row["rec_val"] = (_at_epoch(trial.curves.get(f"{split}_{names.task_metric(task)}", []),
@@ -226,7 +230,7 @@ def advice_items(frame: pd.DataFrame, axes: list[str], curves: list[dict] | None
         candidates = full_size(group, largest=frame[names.N_TRAIN_PARAM].max())  # not a learning curve's smaller sizes
         best = best_trial(candidates) if len(candidates) else None
         shown_axes = [axis for axis in varying_axes(frame, axes) if axis not in NOT_SHOWN_AXES]
-        items.append({"label": label, "count": count, "headline": headline, "steps": steps,
+        items.append({"label": label, "count": count, "headline": headline, "steps": [*steps, *_qualifiers(group)],
                       "where": concentration(frame, frame["label"] == label, axes=shown_axes), "best": best,
                       "data_size": [(curve["name"], curve["verdict"].advice) for curve in judged
                                     if curve["label"] == label]})
@@ -236,6 +240,22 @@ def advice_items(frame: pd.DataFrame, axes: list[str], curves: list[dict] | None
         items.append({"label": "bias_undecided", "count": len(undecided), "headline": headline, "steps": steps,
                       "where": None, "best": best_trial(undecided), "data_size": []})
     return items
+
+
+def _qualifiers(group: pd.DataFrame) -> list[str]:
+    """What qualifies a label's trials: how many are borderline, still learning or unstable, and what that means."""
+    said = []
+    for column, words in ((names.BORDERLINE, "borderline: a deciding quantity within one standard error of its "
+                                             "threshold, so a few validation rows either way would change the label"),
+                          ("still_learning", "still learning (converged: no): the training loss or error was still "
+                                             "falling; train longer or raise the learning rate before judging capacity"),
+                          (names.UNSTABLE, "unstable: a loss or the validation metric jumped far beyond its noise; "
+                                           "lower the learning rate")):
+        count = int(group[column].fillna(False).astype(bool).sum()) if column in group else 0
+        if count:
+            said.append(f"{count} of these {len(group)} trial{'s' if len(group) != 1 else ''} "
+                        f"{'is' if count == 1 else 'are'} {words}.")
+    return said
 
 
 def _round(value: float) -> float | None:

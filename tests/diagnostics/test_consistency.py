@@ -46,18 +46,20 @@ def test_train_longer_on_a_flat_training_curve_is_caught():
     wrong = dataclasses.replace(d, advice="High bias: train longer or raise the learning rate.")
     assert advice_contradictions(d, curves) == []
     assert advice_contradictions(wrong, curves) == [
-        "advises 'train longer' but the training error did not fall by more than its noise over the last "
-        "epochs (fell 0.000 over the last 6 epochs; noise 0.014)"]
+        "advises 'train longer' but neither the training error nor the training loss fell by more than its noise "
+        "over the last epochs (fell 0.000 over the last 6 epochs; noise 0.014)",
+        "advises 'raise the learning rate' for a run that was not still learning or was unstable"]
 
 
 def test_add_capacity_while_training_still_falls_or_without_bias_is_caught():
     falling = table(np.linspace(0.5, 0.3, 30), np.linspace(0.5, 0.3, 30) + 0.01)
     d = diagnose(falling, task="binary", n_train=1000, n_val=1000, reference_error=0.05)
-    assert d.advice.startswith("High bias: train longer")
+    assert d.advice.startswith("High bias, still learning: train longer (epochs 30 → 90)")
     wrong = dataclasses.replace(d, advice="High bias: add capacity (more units or layers).")
     assert advice_contradictions(wrong, falling) == [
         "advises 'add capacity' but the training error had not stopped falling (fell 0.034 over the last 6 "
-        "epochs; noise 0.014)"]
+        "epochs; noise 0.014)",
+        "advises 'add capacity' first while the training loss still fell (0.069 over the last 6 epochs; noise 6e-05)"]
     good = diagnose(table(np.full(30, 0.1), np.full(30, 0.1)), task="binary", n_train=1000, n_val=1000,
                     reference_error=0.1)
     wrong = dataclasses.replace(good, advice="Good fit: add capacity anyway.")

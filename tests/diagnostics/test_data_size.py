@@ -89,7 +89,7 @@ def test_the_label_advice_uses_the_verdict_and_its_tags_and_metrics_carry_it():
     assert diagnosis.label == names.HIGH_VARIANCE and "get more training data" in diagnosis.advice
     helps = with_data_size(diagnosis, data_size_verdict(SIZES, [0.4, 0.32, 0.26, 0.21], n_val=2000, metric="error"))
     assert helps.advice == ("High variance: get more training data (the learning curve over training-set size is "
-                            "still falling), add regularisation (L2, dropout) or use a smaller network.")
+                            "still falling); add regularisation (L2, dropout); use a smaller network.")
     flat = with_data_size(diagnosis, data_size_verdict(SIZES, [0.215, 0.21, 0.21, 0.21], n_val=2000, metric="error"))
     assert "get more training data" not in flat.advice and "more data will not help" in flat.advice
     assert flat.tags()[names.MORE_DATA_HELPS_TAG] == names.MORE_DATA_NO
@@ -99,17 +99,16 @@ def test_the_label_advice_uses_the_verdict_and_its_tags_and_metrics_carry_it():
 
 
 @pytest.mark.parametrize("more_data, expected", [
-    (names.MORE_DATA_YES, "High bias and high variance: first add capacity (more units or layers) or switch to a "
-                          "better optimiser: the training error had stopped falling; then get more training data (the "
-                          "learning curve over training-set size is still falling), add regularisation (L2, dropout) "
-                          "or use a smaller network."),
-    (names.MORE_DATA_NO, "High bias and high variance: first add capacity (more units or layers) or switch to a better "
-                         "optimiser: the training error had stopped falling; then add regularisation (L2, dropout) or "
-                         "use a smaller network. The learning curve over training-set size has flattened: more data "
-                         "will not help."),
-    (names.MORE_DATA_CANNOT_TELL, "High bias and high variance: first add capacity (more units or layers) or switch to "
-                                  "a better optimiser: the training error had stopped falling; then add regularisation "
-                                  "(L2, dropout), get more training data or use a smaller network."),
+    (names.MORE_DATA_YES, "High bias and high variance: add capacity (more units or layers); switch the optimizer (to "
+                          "an adaptive one such as adam, if plain sgd); get more training data (the learning curve "
+                          "over training-set size is still falling); add regularisation (L2, dropout); use a smaller "
+                          "network."),
+    (names.MORE_DATA_NO, "High bias and high variance: add capacity (more units or layers); switch the optimizer (to an "
+                         "adaptive one such as adam, if plain sgd); add regularisation (L2, dropout); use a smaller "
+                         "network. The learning curve over training-set size has flattened: more data will not help."),
+    (names.MORE_DATA_CANNOT_TELL, "High bias and high variance: add capacity (more units or layers); switch the "
+                                  "optimizer (to an adaptive one such as adam, if plain sgd); add regularisation (L2, "
+                                  "dropout); get more training data; use a smaller network."),
 ])
 def test_each_verdict_words_the_advice_once(more_data, expected):
     from pipeline.diagnostics import advice

@@ -134,3 +134,18 @@ def test_no_concentration_for_a_spread_group_a_single_trial_or_everything():
     assert concentration(trials, pd.Series([True] * 4 + [False] * 2), axes=["depth", "optimizer"]) is None
     assert concentration(trials, pd.Series([True] + [False] * 5), axes=["depth"]) is None
     assert concentration(trials, pd.Series([True] * 6), axes=["depth"]) is None
+
+
+def test_among_tied_trials_a_good_fit_at_its_recommended_epoch_is_preferred_to_a_simpler_high_variance():
+    # issue 21: breast_cancer, 114 validation rows: 3.5% good fit and 4.4% high variance are one example apart
+    trials = pd.DataFrame({"recommended_val": [0.044, 0.035, 0.2], "n_parameters": [100, 100, 10],
+                           "recommended_epochs": [10, 12, 5],
+                           "label_at_recommended": ["high_variance", "good_fit", "high_bias"]})
+    ranked = rank_trials(trials, metric="error", n_val=114)
+    assert ranked["tied_with_best"].tolist() == [True, True, False]
+    assert ranked["pick"].tolist() == [False, True, False]
+    simplest = rank_trials(trials.assign(n_parameters=[50, 100, 10]), metric="error", n_val=114)
+    assert simplest["pick"].tolist() == [False, True, False]  # the good fit, though the other is simpler
+    no_labels = rank_trials(trials.drop(columns="label_at_recommended").assign(n_parameters=[50, 100, 10]),
+                            metric="error", n_val=114)
+    assert no_labels["pick"].tolist() == [True, False, False]  # without labels: the simplest, as before
