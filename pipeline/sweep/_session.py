@@ -22,7 +22,7 @@ _log = logging.getLogger(__name__)
 
 
 def trial_diagnosis(curves: dict[str, list[float]], data: PreparedData, reference: float, source: str, *,
-                    n_train: int, kept_epoch: int | None = None):
+                    n_train: int, kept_epoch: int | None = None, config: dict | None = None):
     """The diagnosis of a trial's curves (trained on ``n_train`` rows) against ``reference``; None without curves.
 
     ``kept_epoch``: early stopping restored that epoch's weights, so the diagnosis describes that model.
@@ -34,7 +34,8 @@ def trial_diagnosis(curves: dict[str, list[float]], data: PreparedData, referenc
         return None
     return diagnose(frame, task=data.task, n_train=n_train, n_val=len(data.y_val),
                     reference_error=reference, reference_source=source, restored_epoch=kept_epoch,
-                    monitor=f"val_{names.task_metric(data.task)}")  # the name fitcheck logs
+                    monitor=f"val_{names.task_metric(data.task)}",  # the name fitcheck logs
+                    config=config)  # what the trial used: the advice names the next configuration
 
 
 def failure(outcome: TrialOutcome) -> str | None:
@@ -127,7 +128,8 @@ class Session:
     def diagnose(self, record: TrialRecord, reference: float, source: str) -> None:
         """Diagnose a trial trained now against ``reference``; a trial without curves keeps its diagnosis."""
         diagnosis = trial_diagnosis(record.outcome.curves, self.data, reference, source, n_train=record.n_train,
-                                    kept_epoch=record.outcome.kept_epoch)
+                                    kept_epoch=record.outcome.kept_epoch,
+                                    config={**record.config.params(), names.N_TRAIN_PARAM: record.n_train})
         if diagnosis is not None:
             record.diagnosis = diagnosis
 
