@@ -1,7 +1,9 @@
 """Which trials to run: the grid expanded as data, and the samplers that draw from it.
 
 Every search method is a :class:`Sampler` (ask for trials, tell their values); the sweep runs one loop
-over whichever :func:`make_sampler` gives. Never imports Keras or MLflow.
+over whichever :func:`make_sampler` gives. Optuna is imported by the TPE sampler only, when asked for.
+
+Never imports: tensorflow, keras, mlflow, pipeline.training, pipeline.tracking, pipeline.sweep.
 """
 
 from __future__ import annotations

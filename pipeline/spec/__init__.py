@@ -1,8 +1,10 @@
 """The sweep spec: read, validated and normalised before anything runs.
 
 Each grid axis is declared once in :data:`AXIS_TABLE` and the task x loss rule once in
-:data:`LOSS_TABLE`; validation, expansion, sampling, run names and fusion derive from them.
-Never imports Keras or MLflow.
+:data:`LOSS_TABLE`; validation, expansion, sampling, run names and fusion derive from them. What the
+sinks a name reaches accept (MLflow keys, run names, terminals) is restated in :mod:`._sinks`.
+
+Never imports: tensorflow, keras, mlflow, sklearn, pipeline.data, pipeline.training, pipeline.tracking, pipeline.sweep.
 """
 
 from __future__ import annotations

@@ -1,4 +1,11 @@
-"""The sweep: the only layer that sees both training and tracking; it orchestrates, it owns no rule."""
+"""The sweep: the only layer that sees both training and tracking; it orchestrates, it owns no rule.
+
+One loop asks a sampler for trials, claims them, hands them to an executor and logs what comes back;
+the reference lifecycle, learning curves and the parent run are modules of their own. It decides
+nothing a diagnosis, a spec or a run description decides.
+
+Never imports: mlflow, pipeline.cli, pipeline.report._gather.
+"""
 
 from __future__ import annotations
 
