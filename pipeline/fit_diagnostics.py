@@ -27,6 +27,7 @@ from pipeline.names import (
 from pipeline.training import OutputHead, head_of
 from pipeline.runs import curves_frame
 from pipeline.tracking import ActiveRunLog
+from pipeline import names
 
 #: How close Keras' own validation metric must come to fitcheck's, every epoch, to count as the same
 #: measurement (Keras accumulates in float32).
@@ -124,7 +125,7 @@ class FitDiagnostics(keras.callbacks.Callback):
         self._evaluation.set_model(self.model)
         self._evaluation.on_train_begin(logs)
         # the recommendation rule's defaults, as the diagnosis recommends an epoch
-        self._stopping = OnlineStopping(f"val_{self._evaluation.metric}")
+        self._stopping = OnlineStopping(names.val_curve(self._evaluation.metric))
         self._stopping.set_model(self.model)
         self._stopping.on_train_begin(logs)
         self.diagnosis, self.stopped_epoch, self.restored_epoch = None, None, None
@@ -148,7 +149,7 @@ class FitDiagnostics(keras.callbacks.Callback):
         keras_value = logs.get(self._keras_monitor)  # read before fitcheck's own values join the logs
         self._evaluation.on_epoch_end(epoch, logs)
         curves = self._evaluation.curves
-        val = np.asarray(curves[f"val_{self._evaluation.metric}"])
+        val = np.asarray(curves[names.val_curve(self._evaluation.metric)])
         self._keras_agrees = self._keras_agrees and keras_value is not None and math.isclose(
             float(keras_value) if self.task == REGRESSION else 1.0 - float(keras_value), val[-1], **_SAME_MEASUREMENT)
         self._mlflow.metrics({k: float(v[-1]) for k, v in curves.items()}, step=epoch + 1)
@@ -172,15 +173,15 @@ class FitDiagnostics(keras.callbacks.Callback):
         curves = curves_frame(self._evaluation.curves)
         if curves.empty:
             return
-        monitor = self._keras_monitor if self._keras_agrees else f"val_{self._evaluation.metric}"
+        monitor = self._keras_monitor if self._keras_agrees else names.val_curve(self._evaluation.metric)
         self.diagnosis = diagnose(curves, task=self.task, n_train=len(self.train[0]), n_val=len(self.validation[0]),
                                   reference_error=self.reference_error, restored_epoch=self.restored_epoch,
                                   monitor=monitor)
         self._stopping.restore()  # drops the copies of a fit that did not stop
         summary = curve_summary(self._evaluation.curves, task=self.task)
         if self.restored_epoch is not None:  # the model fit leaves behind is the restored one
-            summary.update({summary_metric("final_train", self.task): self.diagnosis.train_metric,
-                            summary_metric("final_val", self.task): self.diagnosis.val_metric})
+            summary.update({summary_metric(names.FINAL_TRAIN, self.task): self.diagnosis.train_metric,
+                            summary_metric(names.FINAL_VAL, self.task): self.diagnosis.val_metric})
         self._mlflow.tags(self.diagnosis.tags())
         metrics = {**summary, **self.diagnosis.metrics()}
         self._mlflow.metrics({name: float(value) for name, value in metrics.items()

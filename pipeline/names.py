@@ -90,6 +90,8 @@ LAUNCHER_RUN_TAG = "fitcheck.launcher_run_id"
 SHARED_VIEW_TAG_PREFIX = "mlflow.sharedViewState."
 
 # -- reference error -------------------------------------------------------------------------
+#: The spec's words for a reference not given as a number: ``reference_error: estimate`` or ``sweep``.
+REFERENCE_SPEC_ESTIMATE, REFERENCE_SPEC_SWEEP = "estimate", "sweep"
 REFERENCE_GIVEN = "given"
 REFERENCE_ESTIMATED = "estimated"
 REFERENCE_SWEEP_BEST = "sweep_best_val"
@@ -198,6 +200,20 @@ KEPT_EPOCH = "kept_epoch"
 KEPT_VAL = "kept_val"
 
 
+#: Kinds of summary metric: ``summary_metric(BEST_VAL, "binary")`` is ``best_val_error``.
+BEST_VAL, FINAL_VAL, FINAL_TRAIN = "best_val", "final_val", "final_train"
+
+
+def train_curve(metric: str) -> str:
+    """The per-epoch training curve of a metric or loss name: ``train_curve("error")`` is ``train_error``."""
+    return f"train_{metric}"
+
+
+def val_curve(metric: str) -> str:
+    """The per-epoch validation curve of a metric or loss name: ``val_curve("error")`` is ``val_error``."""
+    return f"val_{metric}"
+
+
 def task_metric(task: str) -> str:
     """The loss-independent task metric: ``"error"`` (1 - accuracy) or ``"rmse"`` for regression."""
     return "rmse" if task == REGRESSION else "error"
@@ -206,7 +222,7 @@ def task_metric(task: str) -> str:
 def curve_columns(task: str) -> tuple[str, ...]:
     """Per-epoch curve names logged for a task, in a fixed order."""
     metric = task_metric(task)
-    return (RUNNING_LOSS, TRAIN_LOSS, VAL_LOSS, f"train_{metric}", f"val_{metric}")
+    return (RUNNING_LOSS, TRAIN_LOSS, VAL_LOSS, train_curve(metric), val_curve(metric))
 
 
 def summary_metric(kind: str, task: str) -> str:

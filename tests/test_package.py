@@ -176,3 +176,31 @@ def test_no_test_passes_by_not_raising_alone():
                 if name in nothing:
                     hollow.append(f"{path.name}:{node.lineno}: {ast.unparse(node.test)}")
     assert hollow == []
+
+
+#: Beginnings of names composed from the vocabulary: written only through names.py's helpers.
+COMPOSED_PREFIXES = ("train_", "val_", "best_val", "final_", "lc_", "recommended_", "kept_")
+
+
+def test_no_composed_metric_name_or_summary_kind_is_written_by_hand():
+    """``f"val_{metric}"`` or ``"best_val"`` outside names.py bypasses the vocabulary (val_curve, BEST_VAL, ...)."""
+    kinds = {names.BEST_VAL, names.FINAL_VAL, names.FINAL_TRAIN}
+    found = []
+    for path, tree in _sources().items():
+        if _module_name(path) == names.__name__:
+            continue
+        docs = _docstrings(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant) \
+                    and str(node.values[0].value).startswith(COMPOSED_PREFIXES) and len(node.values) > 1:
+                found.append(f"{path}:{node.lineno}: {ast.unparse(node)}")
+            elif isinstance(node, ast.Constant) and node.value in kinds and id(node) not in docs:
+                found.append(f"{path}:{node.lineno}: {node.value!r}")
+    assert found == []
+
+
+def test_the_composed_name_check_sees_a_hand_written_name():
+    tree = ast.parse('metric = "error"\nname = f"val_{metric}"\nkind = "best_val"\n')
+    composed = [node for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)]
+    assert len(composed) == 1 and composed[0].values[0].value.startswith(COMPOSED_PREFIXES)
+    assert {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)} >= {names.BEST_VAL}

@@ -60,8 +60,8 @@ def advice_contradictions(diagnosis: Diagnosis, curves: pd.DataFrame) -> list[st
     """
     table = check_curves(curves, task=diagnosis.task)
     usable = diagnosis.epochs_run if diagnosis.diverged_epoch is None else diagnosis.diverged_epoch - 1
-    train = table[f"train_{diagnosis.metric}"].to_numpy()[:usable]
-    val = table[f"val_{diagnosis.metric}"].to_numpy()[:usable]
+    train = table[names.train_curve(diagnosis.metric)].to_numpy()[:usable]
+    val = table[names.val_curve(diagnosis.metric)].to_numpy()[:usable]
     text = diagnosis.advice.lower()
     found = []
     trend = training_trend(train, n_train=diagnosis.n_train, metric=diagnosis.metric) if usable else None

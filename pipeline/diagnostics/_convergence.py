@@ -104,7 +104,7 @@ def stability(*, train_loss: np.ndarray, val_loss: np.ndarray, val_metric: np.nd
         floor = UNSTABLE_METRIC_FLOOR if metric == "error" else 0.0
         bar = max(UNSTABLE_METRIC_SES * metric_se(max(before, now), n_val, metric=metric), floor)
         if now - before > bar:
-            first = Stability(unstable=True, epoch=index + 1, curve=f"val_{metric}", rise=now - before)
+            first = Stability(unstable=True, epoch=index + 1, curve=names.val_curve(metric), rise=now - before)
             break
     for name, curve, share in ((names.TRAIN_LOSS, train_loss, UNSTABLE_TRAIN_LOSS_RISE),
                                (names.VAL_LOSS, val_loss, UNSTABLE_VAL_LOSS_RISE)):

@@ -27,7 +27,7 @@ def checked_metric(task: str) -> str:
 def required_columns(task: str) -> tuple[str, ...]:
     """Columns a curves table must hold for ``task``."""
     metric = checked_metric(task)
-    return ("epoch", names.TRAIN_LOSS, names.VAL_LOSS, f"train_{metric}", f"val_{metric}")
+    return ("epoch", names.TRAIN_LOSS, names.VAL_LOSS, names.train_curve(metric), names.val_curve(metric))
 
 
 def check_curves(curves: pd.DataFrame, *, task: str) -> pd.DataFrame:
@@ -65,7 +65,7 @@ def check_curves(curves: pd.DataFrame, *, task: str) -> pd.DataFrame:
     _refuse_first(epoch.duplicated(), epoch, "epoch", "an epoch no earlier row gave")
     metric = checked_metric(task)
     rule, out_of_range = _METRIC_RANGES[metric]
-    for name in (f"train_{metric}", f"val_{metric}"):
+    for name in (names.train_curve(metric), names.val_curve(metric)):
         values = table[name]
         _refuse_first(np.isfinite(values) & out_of_range(values), values, name, rule)
     return table.sort_values("epoch").reset_index(drop=True)

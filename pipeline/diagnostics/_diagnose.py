@@ -254,8 +254,8 @@ def _detection_notes(final: dict, *, n_val: int, reference_rows: int | None, ref
 
 def _monitor(monitor: str | None, metric: str) -> tuple[str, str]:
     """The ``EarlyStopping`` monitor name and its mode; the name must be one the logs can hold."""
-    modes = ({KERAS_VAL_RMSE: "min", f"val_{metric}": "min"} if metric == "rmse"
-             else {KERAS_VAL_ACCURACY: "max", f"val_{metric}": "min"})
+    modes = ({KERAS_VAL_RMSE: "min", names.val_curve(metric): "min"} if metric == "rmse"
+             else {KERAS_VAL_ACCURACY: "max", names.val_curve(metric): "min"})
     if monitor is None:
         return next(iter(modes.items()))
     if monitor not in modes:

@@ -48,7 +48,7 @@ def run_curves(table: pd.DataFrame, *, metric: str, restored_epoch: int | None) 
                                            and 1 <= restored_epoch <= usable):
         raise FitcheckError(f"restored_epoch must be an epoch of the run before any divergence (1 to {usable}) "
                             f"but got {restored_epoch!r}.")
-    return RunCurves(train=table[f"train_{metric}"].to_numpy(), val=table[f"val_{metric}"].to_numpy(),
+    return RunCurves(train=table[names.train_curve(metric)].to_numpy(), val=table[names.val_curve(metric)].to_numpy(),
                 train_loss=table[names.TRAIN_LOSS].to_numpy(), val_loss=table[names.VAL_LOSS].to_numpy(),
                 epochs=len(table), usable=usable, diverged_epoch=diverged_epoch,
                 end=usable if restored_epoch is None else int(restored_epoch))  # the epoch of the model described

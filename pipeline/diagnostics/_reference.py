@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from pipeline import names
 from pipeline.diagnostics._noise import metric_se
 from pipeline.errors import FitcheckError
 
@@ -55,7 +56,7 @@ def cap_reference(estimate: float, *, best_val: float, n_val: int, n_trials: int
     >>> round(capped.value, 3), capped.capped
     (0.084, True)
     """
-    for name, value in (("estimate", estimate), ("best_val", best_val)):
+    for name, value in (("estimate", estimate), (names.BEST_VAL, best_val)):
         if not (math.isfinite(value) and value >= 0):
             raise FitcheckError(f"{name} must be a finite number >= 0 but got {value!r}.")
     if n_trials < 1:

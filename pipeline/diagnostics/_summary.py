@@ -19,14 +19,14 @@ def curve_summary(curves: Mapping[str, Sequence[float]], *, task: str) -> dict[s
     >>> curve_summary({"train_error": [0.3, 0.2, 0.1], "val_error": [0.4, 0.25, 0.3]}, task="binary")
     {'best_val_error': 0.25, 'best_epoch': 2, 'final_val_error': 0.3, 'final_train_error': 0.1}
     """
-    val = list(curves.get(f"val_{names.task_metric(task)}", []))
-    train = list(curves.get(f"train_{names.task_metric(task)}", []))
+    val = list(curves.get(names.val_curve(names.task_metric(task)), []))
+    train = list(curves.get(names.train_curve(names.task_metric(task)), []))
     finite = [(value, epoch) for epoch, value in enumerate(val, start=1) if math.isfinite(value)]
     if not finite:
         return {}
     best_value, best_epoch = min(finite)
-    summary = {names.summary_metric("best_val", task): best_value, names.BEST_EPOCH: best_epoch,
-               names.summary_metric("final_val", task): val[-1]}
+    summary = {names.summary_metric(names.BEST_VAL, task): best_value, names.BEST_EPOCH: best_epoch,
+               names.summary_metric(names.FINAL_VAL, task): val[-1]}
     if train:
-        summary[names.summary_metric("final_train", task)] = train[-1]
+        summary[names.summary_metric(names.FINAL_TRAIN, task)] = train[-1]
     return summary

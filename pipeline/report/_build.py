@@ -96,10 +96,10 @@ def _leaderboard(sweep: LoggedSweep, frame: pd.DataFrame, axes: list[str]) -> di
     columns += [{"key": axis, "title": axis, "kind": "num" if frame[axis].map(
         lambda value: isinstance(value, (int, float))).all() else "text"} for axis in axes]
     columns += [
-        {"key": "final_train", "title": f"final train {metric}", "kind": "num"},
-        {"key": "final_val", "title": f"final val {metric}", "kind": "num"},
+        {"key": names.FINAL_TRAIN, "title": f"final train {metric}", "kind": "num"},
+        {"key": names.FINAL_VAL, "title": f"final val {metric}", "kind": "num"},
         {"key": "gap", "title": "final gap", "kind": "num"},
-        {"key": "best_val", "title": f"best val {metric}", "kind": "num"},
+        {"key": names.BEST_VAL, "title": f"best val {metric}", "kind": "num"},
         {"key": names.BEST_EPOCH, "title": "best epoch", "kind": "num"},
         {"key": names.TRAIN_SECONDS, "title": "train time", "kind": "num"},
     ]

@@ -19,7 +19,7 @@ from pipeline.report._gather import LoggedSweep, LoggedTrial
 
 NOT_SHOWN_AXES = ("seed",)
 TRIAL_COLUMNS = ("run_id", "run_name", "status", names.TRIAL_KEY_TAG, "label", "label_at_recommended",
-                 "bias_undecided", "error", "best_val", names.BEST_EPOCH, "final_train", "final_val", "gap",
+                 "bias_undecided", "error", names.BEST_VAL, names.BEST_EPOCH, names.FINAL_TRAIN, names.FINAL_VAL, "gap",
                  names.RECOMMENDED_EPOCHS, "rec_train", "rec_val", names.N_PARAMETERS_PARAM, names.TRAIN_SECONDS,
                  names.N_TRAIN_PARAM, names.BORDERLINE, names.UNSTABLE, "still_learning")
 #: Axes that do not make a configuration: its size (a learning curve's points are one configuration).
@@ -44,10 +44,10 @@ def _trial_row(trial: LoggedTrial, task: str, axes: list[str]) -> dict:
         bias_undecided=trial.bias_decided is False and trial.label in (GOOD_FIT, HIGH_VARIANCE),
         n_parameters=_number(trial.params.get(names.N_PARAMETERS_PARAM)),
         n_train=_number(trial.params.get(names.N_TRAIN_PARAM)),
-        best_val=_number(summary.get(names.summary_metric("best_val", task))),
+        best_val=_number(summary.get(names.summary_metric(names.BEST_VAL, task))),
         best_epoch=_number(summary.get(names.BEST_EPOCH)),
-        final_train=_number(summary.get(names.summary_metric("final_train", task))),
-        final_val=_number(summary.get(names.summary_metric("final_val", task))),
+        final_train=_number(summary.get(names.summary_metric(names.FINAL_TRAIN, task))),
+        final_val=_number(summary.get(names.summary_metric(names.FINAL_VAL, task))),
         gap=_number(summary.get(names.VARIANCE_GAP)),
         recommended_epochs=_number(summary.get(names.RECOMMENDED_EPOCHS)),
         train_seconds=_number(summary.get(names.TRAIN_SECONDS)),
@@ -56,8 +56,8 @@ def _trial_row(trial: LoggedTrial, task: str, axes: list[str]) -> dict:
     row[names.BORDERLINE] = summary.get(names.BORDERLINE) == 1.0
     row[names.UNSTABLE] = summary.get(names.UNSTABLE) == 1.0
     row["still_learning"] = summary.get(names.CONVERGED) == 0.0
-    if row["gap"] is None and row["final_train"] is not None and row["final_val"] is not None:
-        row["gap"] = row["final_val"] - row["final_train"]
+    if row["gap"] is None and row[names.FINAL_TRAIN] is not None and row[names.FINAL_VAL] is not None:
+        row["gap"] = row[names.FINAL_VAL] - row[names.FINAL_TRAIN]
     row["rec_train"], row["rec_val"] = (_at_epoch(trial.curves.get(f"{split}_{names.task_metric(task)}", []),
                                                   row[names.RECOMMENDED_EPOCHS]) for split in ("train", "val"))
     # the diagnosis's own (smoothed) value at the recommended epoch ranks trials, as in the CLI summary
@@ -89,7 +89,7 @@ def ranked(frame: pd.DataFrame, *, metric: str, n_val: int) -> pd.DataFrame:
     Diverged and pruned trials, trials without a value and the smaller sizes of a learning curve come last."""
     fitted = full_size(frame)
     fitted = fitted[~fitted["label"].isin(NOT_RANKED)].assign(
-        rec_val=lambda f: f["rec_val"].fillna(f["best_val"]),
+        rec_val=lambda f: f["rec_val"].fillna(f[names.BEST_VAL]),
         n_parameters=lambda f: f[names.N_PARAMETERS_PARAM].fillna(0))
     if fitted["rec_val"].notna().any():
         ranks = rank_trials(fitted, metric=metric, n_val=max(n_val, 1), value="rec_val",
@@ -177,10 +177,10 @@ def axis_effects(frame: pd.DataFrame, axis: str) -> list[dict]:
         fitted = group[~group["label"].isin(NOT_RANKED)]
         shares = [(label, count, count / len(group)) for label, count in label_counts(group)]
         effects.append({
-            "value": value, "n": len(group), "train": fitted["final_train"].mean(), "val": fitted["final_val"].mean(),
+            "value": value, "n": len(group), "train": fitted[names.FINAL_TRAIN].mean(), "val": fitted[names.FINAL_VAL].mean(),
             "gap": fitted["gap"].mean(), "gap_se": fitted["gap"].std() / math.sqrt(len(fitted)) if len(fitted) > 1
-            else 0.0, "best_val": fitted["best_val"].min(), "majority": _majority(group["label"]), "shares": shares,
-            "train_values": fitted["final_train"].dropna().tolist(), "val_values": fitted["final_val"].dropna().tolist(),
+            else 0.0, names.BEST_VAL: fitted[names.BEST_VAL].min(), "majority": _majority(group["label"]), "shares": shares,
+            "train_values": fitted[names.FINAL_TRAIN].dropna().tolist(), "val_values": fitted[names.FINAL_VAL].dropna().tolist(),
             "rec_train_values": fitted["rec_train"].dropna().tolist(), "rec_val_values": fitted["rec_val"].dropna().tolist(),
         })
     return effects
@@ -197,7 +197,7 @@ def label_grid(frame: pd.DataFrame, row_axis: str, column_axis: str) -> dict:
             majority = _majority(group["label"]) if len(group) else None
             cells.append({"label": majority, "n": len(group),
                           "n_majority": int((group["label"] == majority).sum()) if majority else 0,
-                          "best_val": group["best_val"].min() if len(group) else None})
+                          names.BEST_VAL: group[names.BEST_VAL].min() if len(group) else None})
         rows.append({"value": row_value, "cells": cells})
     return {"row_axis": row_axis, "column_axis": column_axis, "columns": columns, "rows": rows}
 
@@ -214,7 +214,7 @@ def best_trial(frame: pd.DataFrame) -> dict | None:
     """The trial with the lowest validation metric at its recommended epoch (the leaderboard's ranking
     value; the best validation value where there is none), among those that did not diverge or get pruned."""
     fitted = frame[~frame["label"].isin(NOT_RANKED)]
-    value = fitted["rec_val"].fillna(fitted["best_val"])
+    value = fitted["rec_val"].fillna(fitted[names.BEST_VAL])
     return None if value.isna().all() else fitted.loc[value.idxmin()].to_dict()
 
 
@@ -265,7 +265,7 @@ def _round(value: float) -> float | None:
 def curve_payload(sweep: LoggedSweep, frame: pd.DataFrame) -> dict:
     """The per-trial curves the browser draws on demand: compact, rounded to 4 significant digits."""
     metric = sweep.metric
-    keys = (f"train_{metric}", f"val_{metric}", names.TRAIN_LOSS, names.VAL_LOSS)
+    keys = (names.train_curve(metric), names.val_curve(metric), names.TRAIN_LOSS, names.VAL_LOSS)
     trials = []
     for trial, row in zip(sweep.trials, frame.itertuples(index=False)):
         trials.append({

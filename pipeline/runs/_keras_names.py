@@ -82,14 +82,14 @@ def curve_names(available: Collection[str], *, task: str, source: str) -> CurveN
     """
     metric = names.task_metric(task)
     available = set(available)
-    ours = (names.TRAIN_LOSS, names.VAL_LOSS, f"train_{metric}", f"val_{metric}")
+    ours = (names.TRAIN_LOSS, names.VAL_LOSS, names.train_curve(metric), names.val_curve(metric))
     if set(ours) <= available:
         return CurveNames(task, {name: (name, _same) for name in ours}, running_train=False)
     for train_name, convert in KERAS_METRICS[metric]:
-        if {KERAS_LOSS, names.VAL_LOSS, train_name, f"val_{train_name}"} <= available:
+        if {KERAS_LOSS, names.VAL_LOSS, train_name, names.val_curve(train_name)} <= available:
             return CurveNames(task, {names.TRAIN_LOSS: (KERAS_LOSS, _same), names.VAL_LOSS: (names.VAL_LOSS, _same),
-                                     f"train_{metric}": (train_name, convert),
-                                     f"val_{metric}": (f"val_{train_name}", convert)}, running_train=True)
+                                     names.train_curve(metric): (train_name, convert),
+                                     names.val_curve(metric): (names.val_curve(train_name), convert)}, running_train=True)
     if KERAS_LOSS not in available and ("epoch" in available or available & set(ours)):
         # fitcheck's own format, incomplete: checking the curves says which column lacks
         return CurveNames(task, {name: (name, _same) for name in ours if name in available}, running_train=False)

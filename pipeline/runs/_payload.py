@@ -74,7 +74,7 @@ def trial_payload(curves: Mapping[str, Sequence[float]], *, task: str, title: st
         diagnosis, failure=failure, diverged_epoch=diverged_epoch, pruned_epoch=pruned_epoch,
         stopped_epoch=stopped_epoch, kept_epoch=kept_epoch)}
     if stopped_epoch is not None:
-        metric = f"val_{names.task_metric(task)}"
+        metric = names.val_curve(names.task_metric(task))
         metrics.update({names.STOPPED_EPOCH: stopped_epoch, names.KEPT_EPOCH: kept_epoch})
         if metric in (kept_values or {}):
             metrics[names.summary_metric(names.KEPT_VAL, task)] = kept_values[metric]

@@ -36,7 +36,7 @@ def _draw(Figure, curves: dict[str, list[float]], *, task: str, title: str, labe
     figure = Figure(figsize=(8, 3.2), dpi=90, layout="constrained")
     axes = figure.subplots(1, 2)
     for ax, (name, unit) in zip(axes, ((metric, "error rate" if metric == "error" else "RMSE"), ("loss", "loss"))):
-        train, val = curves.get(f"train_{name}", []), curves.get(f"val_{name}", [])
+        train, val = curves.get(names.train_curve(name), []), curves.get(names.val_curve(name), [])
         epochs = range(1, max(len(train), len(val)) + 1)
         ax.plot(list(epochs)[:len(train)], train, label="train (epoch end)", color="#1565c0")
         ax.plot(list(epochs)[:len(val)], val, label="validation", color="#d84315")

@@ -24,7 +24,7 @@ def trial_line(run: TrialRun, task: str) -> TrialLine:
     epochs = metrics.get(names.RECOMMENDED_EPOCHS)
     n_train = run.params.get(names.N_TRAIN_PARAM)
     return TrialLine(run_id=run.run_id, name=run.name, label=label,
-                     best_val=metrics.get(names.summary_metric("best_val", task)),
+                     best_val=metrics.get(names.summary_metric(names.BEST_VAL, task)),
                      recommended_val=metrics.get(names.summary_metric(names.RECOMMENDED_VAL, task)),
                      recommended_epochs=None if epochs is None else int(epochs),
                      n_train=int(n_train) if n_train and n_train.isdigit() else None, link=run.link)

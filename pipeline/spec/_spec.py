@@ -23,6 +23,7 @@ from typing import Annotated, Any, Optional, Union
 from pydantic import (BaseModel, BeforeValidator, Field, StrictBool, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
+from pipeline import names
 from pipeline.errors import ECHO_CHARS, FitcheckError, echo
 from pipeline.spec._axes import ADDED_DEFAULTS, TRAINING_KEYS, by_key, by_name
 from pipeline.spec._read_yaml import read_yaml_file
@@ -30,7 +31,7 @@ from pipeline.spec._sections import DatasetSpec, GridSpec, LearningCurveSpec, Se
 from pipeline.spec._values import MAX_TRIALS_LIMIT, Name, Strict, non_negative, number, shown
 
 MODEL_REFERENCE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-REFERENCE_WORDS = ("estimate", "sweep")
+REFERENCE_WORDS = (names.REFERENCE_SPEC_ESTIMATE, names.REFERENCE_SPEC_SWEEP)
 DEFAULT_MAX_TRIALS = 500
 #: The ``source`` of a spec given to ``run_sweep`` as a dict, named in its messages.
 DICT_SOURCE = "spec (dict)"
@@ -76,7 +77,7 @@ class SweepSpec(Strict):
     split: SplitSpec = SplitSpec()
     grid: Union[GridSpec, list[GridSpec]] = GridSpec()
     skip_invalid: StrictBool = False
-    reference_error: Annotated[Union[float, str], BeforeValidator(_reference)] = "estimate"
+    reference_error: Annotated[Union[float, str], BeforeValidator(_reference)] = names.REFERENCE_SPEC_ESTIMATE
     max_trials: Annotated[int, number(whole=True, ge=1, le=MAX_TRIALS_LIMIT)] = DEFAULT_MAX_TRIALS
     search: SearchSpec = SearchSpec()
     stopping: StoppingSpec = StoppingSpec()

@@ -26,7 +26,7 @@ def run_trials(session: Session, sampler: Sampler, *, batch_size: int, stopping:
     """
     from pipeline.diagnostics import curve_summary
 
-    best_val = names.summary_metric("best_val", session.data.task)
+    best_val = names.summary_metric(names.BEST_VAL, session.data.task)
     values = {run.data.tags[names.TRIAL_KEY_TAG]: run.data.metrics.get(best_val) for run in finished_before}
     records: dict[str, TrialRecord] = {}
     while asked := sampler.ask(batch_size):

@@ -133,7 +133,7 @@ def resolve_reference(
         return options.reference_error, names.REFERENCE_GIVEN, {}
     if isinstance(spec.reference_error, float):
         return spec.reference_error, names.REFERENCE_GIVEN, {}
-    if spec.reference_error == "estimate":
+    if spec.reference_error == names.REFERENCE_SPEC_ESTIMATE:
         scale = data.target_scale if data.task == names.REGRESSION else 1.0
         try:
             errors = baseline_errors(data.X_train, data.y_train, task=data.task, seed=spec.split.seed)
@@ -157,7 +157,7 @@ def settle_reference(data: PreparedData, result: SweepResult, finished_before: l
     """
     from pipeline.diagnostics import cap_reference, curve_summary, reference_from_sweep
 
-    best_val = names.summary_metric("best_val", data.task)
+    best_val = names.summary_metric(names.BEST_VAL, data.task)
     bests = [curve_summary(r.outcome.curves, task=data.task).get(best_val, math.nan)
              for r in result.records if r.outcome.status == "FINISHED"]
     bests += [run.data.metrics[best_val] for run in finished_before if best_val in run.data.metrics]

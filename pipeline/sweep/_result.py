@@ -86,7 +86,7 @@ class SweepResult:
         from pipeline.diagnostics import curve_summary
 
         best, final, at_stop = (names.summary_metric(kind, self.task)
-                                for kind in ("best_val", "final_val", names.RECOMMENDED_VAL))
+                                for kind in (names.BEST_VAL, names.FINAL_VAL, names.RECOMMENDED_VAL))
         rows = []
         for record in sorted((r for r in self.records if r.outcome is not None), key=lambda r: r.index):
             summary = curve_summary(record.outcome.curves, task=self.task)

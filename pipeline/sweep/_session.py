@@ -34,7 +34,7 @@ def trial_diagnosis(curves: dict[str, list[float]], data: PreparedData, referenc
         return None
     return diagnose(frame, task=data.task, n_train=n_train, n_val=len(data.y_val),
                     reference_error=reference, reference_source=source, restored_epoch=kept_epoch,
-                    monitor=f"val_{names.task_metric(data.task)}",  # the name fitcheck logs
+                    monitor=names.val_curve(names.task_metric(data.task)),  # the name fitcheck logs
                     config=config)  # what the trial used: the advice names the next configuration
 
 

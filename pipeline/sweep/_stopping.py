@@ -26,7 +26,7 @@ def seed_rungs(session: Session, pruning: Pruning, finished_before: list) -> Non
     from pipeline.training import RungRecord
 
     pruner = SuccessiveHalving(min_epochs=pruning.min_epochs, reduction_factor=pruning.reduction_factor)
-    record, monitor = RungRecord(pruning.record), f"val_{names.task_metric(session.data.task)}"
+    record, monitor = RungRecord(pruning.record), names.val_curve(names.task_metric(session.data.task))
     for run in finished_before:
         curve = session.logged_curves(run.info.run_id, [monitor]).get(monitor, [])
         # a pruned trial reported at its last epoch; one that went on did not report at its final epoch

@@ -97,7 +97,7 @@ def _charts(task: str) -> list[dict]:
         return card("BAR", name, metricKey=name, displayName=name)
 
     return [
-        line(f"val_{metric}"), line(f"train_{metric}"), bar(at_stop_val), bar(names.RECOMMENDED_EPOCHS),
+        line(names.val_curve(metric)), line(names.train_curve(metric)), bar(at_stop_val), bar(names.RECOMMENDED_EPOCHS),
         card("SCATTER", "bias-variance", xaxis={"key": at_stop_train, "type": "METRIC"},
              yaxis={"key": at_stop_val, "type": "METRIC"}),
     ]

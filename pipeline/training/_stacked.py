@@ -92,6 +92,12 @@ def block_classes():
     output order :attr:`order` (slots of the members given); ``y_target`` holds the targets of the
     slots :attr:`target_slots`, one per distinct loss and head.
     """
+    return _stacked_mlp_class(), _network_block_class()
+
+
+@functools.cache
+def _stacked_mlp_class():
+    """:class:`StackedMLP`, see :func:`block_classes`."""
     import keras
     import tensorflow as tf
 
@@ -166,6 +172,17 @@ def block_classes():
         def outputs(self, x, y_target):
             return self._predictions(x, y_target)
 
+    return StackedMLP
+
+
+@functools.cache
+def _network_block_class():
+    """:class:`NetworkBlock`, see :func:`block_classes`."""
+    import keras
+    import tensorflow as tf
+
+    from pipeline.training._callbacks import _per_sample as per_sample_loss
+
     class NetworkBlock(keras.layers.Layer):
         """One member's own compiled Keras model (a member with dropout)."""
 
@@ -186,4 +203,4 @@ def block_classes():
             y_pred = self.network(x, training=False)
             return self.loss_fn(y_target, y_pred)[None], y_pred[None]
 
-    return StackedMLP, NetworkBlock
+    return NetworkBlock

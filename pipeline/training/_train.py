@@ -22,6 +22,7 @@ from pipeline.data import PreparedData, training_subset
 from pipeline.errors import FitcheckError
 from pipeline.search import TrialConfig
 from pipeline.names import FULL_TRAIN_SIZE
+from pipeline import names
 
 
 @dataclass
@@ -131,7 +132,7 @@ def train_trial(index: int, config: TrialConfig, data: PreparedData) -> TrialOut
             (X_train, y_train, y_train_raw), (data.X_val, y_val, data.y_val),
             loss=loss, head=head, target_scale=data.target_scale,
         )
-        stoppers = _stoppers(config, monitor=f"val_{task_metric(data.task)}")
+        stoppers = _stoppers(config, monitor=names.val_curve(task_metric(data.task)))
         model.fit(epoch_stream(X_train, y_train, config), steps_per_epoch=steps_per_epoch,
                   epochs=config.epochs, shuffle=False, verbose=0, callbacks=[evaluation, *stoppers.values()])
     except Exception as error:  # a failing trial must not take the sweep down
