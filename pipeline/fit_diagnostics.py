@@ -25,7 +25,7 @@ from pipeline.names import (
     summary_metric,
 )
 from pipeline.training import OutputHead, head_of
-from pipeline.runs import curves_frame
+from pipeline.runs import curves_frame, run_configuration
 from pipeline.tracking import ActiveRunLog
 from pipeline import names
 
@@ -167,6 +167,19 @@ class FitDiagnostics(keras.callbacks.Callback):
             self._stopping.restore()
             self.stopped_epoch, self.restored_epoch = self._stopping.stopped_epoch, self._stopping.kept_epoch
 
+    def _configuration(self) -> dict[str, object]:
+        """What this fit used, as the advice reads it: the optimizer, its learning rate, the epochs asked for."""
+        optimizer = getattr(self.model, "optimizer", None)
+        params = {"epochs": (self.params or {}).get("epochs")}
+        if optimizer is not None:
+            params["optimizer_name"] = optimizer.get_config().get("name")
+            try:
+                params["optimizer_learning_rate"] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+            except (TypeError, ValueError):  # a schedule: no single rate to change
+                pass
+        return run_configuration({key: value for key, value in params.items() if value is not None},
+                                 n_train=len(self.train[0]))
+
     def on_train_end(self, logs=None):
         from pipeline.diagnostics import curve_summary, diagnose
 
@@ -176,7 +189,7 @@ class FitDiagnostics(keras.callbacks.Callback):
         monitor = self._keras_monitor if self._keras_agrees else names.val_curve(self._evaluation.metric)
         self.diagnosis = diagnose(curves, task=self.task, n_train=len(self.train[0]), n_val=len(self.validation[0]),
                                   reference_error=self.reference_error, restored_epoch=self.restored_epoch,
-                                  monitor=monitor)
+                                  monitor=monitor, config=self._configuration())
         self._stopping.restore()  # drops the copies of a fit that did not stop
         summary = curve_summary(self._evaluation.curves, task=self.task)
         if self.restored_epoch is not None:  # the model fit leaves behind is the restored one

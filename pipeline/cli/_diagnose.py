@@ -99,8 +99,13 @@ def _text(diagnosed) -> str:
         f"variance gap {_fmt(d.variance_gap)} ± {_fmt(d.variance_gap_se)} (counts above {_fmt(d.variance_threshold)})",
         f"  sizes: {diagnosed.n_train.value} training rows ({diagnosed.n_train.source}), "
         f"{diagnosed.n_val.value} validation rows ({diagnosed.n_val.source})",
-        f"  converged: {'yes' if d.converged else 'no, the training loss was still falling'}",
+        "  converged: " + ("cannot tell (too few epochs)" if d.converged is None else "yes" if d.converged
+                           else "no, still learning: the training loss was still falling beyond its noise"),
     ]
+    if d.unstable:
+        lines.append(f"  unstable: from epoch {d.unstable_epoch}, a jump far beyond the curve's noise")
+    if d.borderline:
+        lines.append(f"  borderline: {' and '.join(d.borderline)} within one standard error of the threshold")
     if d.recommended_epochs is not None:
         stop = d.early_stopping
         lines += [

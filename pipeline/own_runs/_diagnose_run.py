@@ -15,7 +15,8 @@ import pandas as pd
 
 from pipeline import names
 from pipeline.errors import FitcheckError
-from pipeline.runs import CurveNames, Size, curve_names, guess_task, infer_sizes, merge_description, trial_payload
+from pipeline.runs import (CurveNames, Size, curve_names, guess_task, infer_sizes, merge_description,
+                           run_configuration, trial_payload)
 from pipeline.tracking import (RunWriter, TrackingReader, check_tracking_uri, default_tracking_uri,
                                logged_datasets)
 
@@ -135,12 +136,13 @@ def _open(tracking_uri: str | None, *, write: bool) -> tuple[TrackingReader, Run
 
 
 def _diagnose(source: str, curves: pd.DataFrame, *, task: str, n_train: Size, n_val: Size,
-              reference_error: float | None, reference_source: str, running_train: bool, run=None) -> DiagnosedRun:
+              reference_error: float | None, reference_source: str, running_train: bool, run=None,
+              config: dict | None = None) -> DiagnosedRun:
     from pipeline.diagnostics import diagnose
 
     try:
         diagnosis = diagnose(curves, task=task, n_train=n_train.value, n_val=n_val.value, reference_error=reference_error,
-                             reference_source=reference_source, running_train=running_train)
+                             reference_source=reference_source, running_train=running_train, config=config)
     except FitcheckError as error:
         raise FitcheckError(f"{source}: {error}") from None
     return DiagnosedRun(source, diagnosis, curves, n_train, n_val, running_train, run)
@@ -174,7 +176,8 @@ def _from_run(reader: TrackingReader, run, *, task, n_train, n_val, reference_er
     found = curve_names(run.data.metrics, task=task, source=source)
     return _diagnose(source, _curves(reader, run, found), task=task, n_train=sizes["--n-train"],
                      n_val=sizes["--n-val"], reference_error=reference_error, reference_source=reference_source,
-                     running_train=found.running_train, run=run)
+                     running_train=found.running_train, run=run,
+                     config=run_configuration(params, n_train=sizes["--n-train"].value))
 
 
 def _curves(reader: TrackingReader, run, found: CurveNames) -> pd.DataFrame:

@@ -99,3 +99,44 @@ def curve_names(available: Collection[str], *, task: str, source: str) -> CurveN
     raise FitcheckError(
         f"{source}: no per-epoch {metric} curves; it holds {', '.join(sorted(available)) or 'nothing'}; need "
         f"{', '.join(ours)} or Keras' loss, val_loss and one of {keras}{hint}")
+
+
+#: ``mlflow.keras.autolog()``'s params for what fitcheck's advice changes (the optimizer's config is logged
+#: as ``optimizer_<key>``, ``fit``'s arguments under their own names).
+AUTOLOG_PARAMS = {"optimizer": "optimizer_name", "learning_rate": "optimizer_learning_rate"}
+
+
+def run_configuration(params: Mapping[str, str], *, n_train: int | None = None) -> dict[str, object]:
+    """What a run used, as the advice reads it (``diagnose(config=...)``), from its logged params.
+
+    fitcheck's own params (``depth``, ``learning_rate``, ...) and ``mlflow.keras.autolog()``'s
+    (``optimizer_name``, ``optimizer_learning_rate``, ``epochs``, ``batch_size``) are read; a value that
+    does not parse is left out, so the advice stays generic about it rather than wrong.
+
+    >>> run_configuration({"optimizer_name": "SGD", "optimizer_learning_rate": "0.001", "epochs": "20"}, n_train=1437)
+    {'optimizer': 'sgd', 'learning_rate': 0.001, 'epochs': 20, 'n_train': 1437}
+    """
+    config: dict[str, object] = {}
+    for axis in names.ADVICE_AXES:
+        raw = params.get(axis, params.get(AUTOLOG_PARAMS.get(axis, ""), None))
+        if raw is None:
+            continue
+        value = _parsed(axis, str(raw))
+        if value is not None:
+            config[axis] = value
+    if n_train is not None:
+        config[names.N_TRAIN_PARAM] = n_train
+    return config
+
+
+def _parsed(axis: str, raw: str) -> object:
+    if axis == "optimizer":
+        return raw.strip().lower() or None
+    try:
+        number = float(raw)
+    except ValueError:
+        return None
+    if not np.isfinite(number):
+        return None
+    return int(number) if axis in ("epochs", "depth", "width", "batch_size", "n_train") and number.is_integer() \
+        else number

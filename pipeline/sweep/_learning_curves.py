@@ -184,7 +184,8 @@ def judge_learning_curves(session: Session, records: list[TrialRecord], finished
             curves = session.logged_curves(last.run_id)
             title, failed = runs[last.run_id].info.run_name, None
             diagnosis = trial_diagnosis(curves, data, result.reference_error, result.reference_source,
-                                        n_train=last.n_train)
+                                        n_train=last.n_train,
+                                        config={**last.config.params(), names.N_TRAIN_PARAM: last.n_train})
             if diagnosis is None:
                 continue
             record = TrialRecord(-1, last.config, "", title, 0, diagnosis=with_data_size(diagnosis, verdict))

@@ -24,7 +24,7 @@ import numpy as np
 from pipeline import names
 from pipeline.data import PreparedData
 from pipeline.errors import FitcheckError
-from pipeline.runs import trial_payload
+from pipeline.runs import run_configuration, trial_payload
 from pipeline.spec import SweepSpec
 from pipeline.sweep._options import SweepOptions
 from pipeline.sweep._result import SweepResult
@@ -193,7 +193,8 @@ def rediagnose(session: Session, result: SweepResult, finished_before: list) -> 
         curves = session.logged_curves(run.info.run_id)
         n_train = int(run.data.params.get(names.N_TRAIN_PARAM, len(data.y_train)))
         diagnosis = trial_diagnosis(curves, data, result.reference_error, result.reference_source,
-                                    n_train=n_train, kept_epoch=logged_stops(run)["kept_epoch"])
+                                    n_train=n_train, kept_epoch=logged_stops(run)["kept_epoch"],
+                                    config=run_configuration(run.data.params, n_train=n_train))
         if diagnosis is None:
             continue
         session.update_run(run.info.run_id, trial_payload(
