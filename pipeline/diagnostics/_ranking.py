@@ -38,7 +38,7 @@ def mlp_parameter_count(depth: int, width: int, n_features: int, n_outputs: int)
 
 def rank_trials(frame: pd.DataFrame, *, metric: str, n_val: int, value: str = "recommended_val",
                 parameters: str = "n_parameters", epochs: str = names.RECOMMENDED_EPOCHS,
-                label: str = "label_at_recommended") -> pd.DataFrame:
+                label: str = "label_at_recommended", eligible: str = "eligible") -> pd.DataFrame:
     """Rank trials by a validation metric (lower is better) and mark those tied with the best.
 
     A trial is tied with the best when its value is within one standard error of the best
@@ -61,6 +61,11 @@ def rank_trials(frame: pd.DataFrame, *, metric: str, n_val: int, value: str = "r
         capacity proxy where larger is more complex) and the recommended epochs.
     label : str, default "label_at_recommended"
         Column of each trial's label at its recommended epoch (``Diagnosis.label_at_recommended``); optional.
+    eligible : str, default "eligible"
+        Optional boolean column: False for a trial that takes part in the ranking and the ties but
+        cannot be the pick (one pruned before its last epoch: its value still defeats a claim that
+        another configuration leads). The pick is the preferred eligible tied trial, else the best
+        eligible one.
 
     Returns
     -------
@@ -91,9 +96,16 @@ def rank_trials(frame: pd.DataFrame, *, metric: str, n_val: int, value: str = "r
         best = values[finite].idxmin()
         ranked["tied_with_best"] = finite & (values <= values[best] + ranked.at[best, "se"])
         not_good = (ranked[label] != GOOD_FIT) if label in ranked.columns else False
-        tied = ranked[ranked["tied_with_best"]].assign(_value=values, _not_good=not_good)
-        pick = tied.sort_values(["_not_good", parameters, epochs, "_value"], kind="stable").index[0]
-        ranked.loc[pick, "pick"] = True
+        can_pick = (ranked[eligible].fillna(True).astype(bool) if eligible in ranked.columns
+                    else pd.Series(True, index=ranked.index)) & finite
+        candidates = ranked.assign(_value=values, _not_good=not_good)  # filtered after: an empty frame would
+        tied = candidates[ranked["tied_with_best"] & can_pick]          # take an assigned column's rows
+        if tied.empty:  # only trials that cannot be picked are tied with the best: the best of the others
+            others = candidates[can_pick].assign(_not_good=False)
+            tied = others[others["_value"] == others["_value"].min()]
+        if len(tied):
+            pick = tied.sort_values(["_not_good", parameters, epochs, "_value"], kind="stable").index[0]
+            ranked.loc[pick, "pick"] = True
     return ranked
 
 
@@ -119,13 +131,20 @@ def ranking_sentence(ranked: pd.DataFrame, *, n_val: int, name: str | None = Non
     of the best); the simplest of them, d, is recommended.
     """
     tied = ranked[ranked["tied_with_best"]]
-    if tied.empty:
+    if tied.empty or not ranked["pick"].any():
         return "No trial has a finite validation metric to rank."
     best = ranked.loc[ranked["rank"].idxmin()]
     pick = ranked[ranked["pick"]].iloc[0]
     named = f", {pick[name]}," if name else ""
-    if len(tied) == 1:
+    stopped = int((~tied["eligible"].fillna(True).astype(bool)).sum()) if "eligible" in tied.columns else 0
+    if len(tied) == 1 and bool(pick["tied_with_best"]):
         return (f"The best configuration{named} leads the others by more than one standard error "
                 f"({best['se']:.2g}) on {n_val} validation rows.")
+    if not bool(pick["tied_with_best"]):
+        return (f"The best validation value on {n_val} validation rows belongs to {len(tied)} configuration"
+                f"{'s' * (len(tied) > 1)} stopped by pruning before the last epoch; of those trained to the end, "
+                f"the best{named} is recommended (train the pruned one{'s' * (len(tied) > 1)} to the end to compare).")
+    pruned = f" ({stopped} of them pruned before the last epoch)" if stopped else ""
     return (f"{len(tied)} configurations are indistinguishable on {n_val} validation rows (within one "
-            f"standard error, {best['se']:.2g}, of the best); the simplest of them{named} is recommended.")
+            f"standard error, {best['se']:.2g}, of the best){pruned}; the simplest "
+            f"{'fully trained ' if stopped else ''}of them{named} is recommended.")

@@ -86,15 +86,17 @@ def fixed_axes(frame: pd.DataFrame, axes: list[str]) -> dict[str, object]:
 def ranked(frame: pd.DataFrame, *, metric: str, n_val: int) -> pd.DataFrame:
     """Trials ranked by validation metric at their recommended epoch, with ties (within one standard
     error of the best) and the pick: the simplest of the tied (:func:`pipeline.diagnostics.rank_trials`).
-    Diverged and pruned trials, trials without a value and the smaller sizes of a learning curve come last."""
+    A pruned trial takes part in the ties (its value can defeat a lead) but is never the pick; diverged
+    trials, trials without a value and the smaller sizes of a learning curve come last."""
     fitted = full_size(frame)
-    fitted = fitted[~fitted["label"].isin(NOT_RANKED)].assign(
+    fitted = fitted[fitted["label"] != DIVERGED].assign(  # a pruned trial counts in the ties, never as the pick
         rec_val=lambda f: f["rec_val"].fillna(f[names.BEST_VAL]),
-        n_parameters=lambda f: f[names.N_PARAMETERS_PARAM].fillna(0))
+        n_parameters=lambda f: f[names.N_PARAMETERS_PARAM].fillna(0),
+        eligible=lambda f: f["label"] != names.PRUNED)
     if fitted["rec_val"].notna().any():
         ranks = rank_trials(fitted, metric=metric, n_val=max(n_val, 1), value="rec_val",
                             parameters=names.N_PARAMETERS_PARAM, epochs=names.RECOMMENDED_EPOCHS)
-        frame = frame.join(ranks[["rank", "se", "tied_with_best", "pick"]])
+        frame = frame.join(ranks[["rank", "se", "tied_with_best", "pick", "eligible"]])
     else:
         frame = frame.assign(rank=None, se=None, tied_with_best=False, pick=False)
     frame = frame.assign(tied_with_best=frame["tied_with_best"].fillna(False).astype(bool),

@@ -85,8 +85,10 @@ def trial_payload(curves: Mapping[str, Sequence[float]], *, task: str, title: st
         tags.update(diagnosis.tags())  # the labels and whether the bias verdict is decided
         artifacts["diagnosis.json"] = json.dumps(diagnosis.to_dict(), indent=2, default=str).encode()
     if pruned_epoch is not None and failure is None:
-        tags.update({names.DIAGNOSIS_TAG: names.PRUNED, names.PRUNED_TAG: str(pruned_epoch)})
-        tags.pop(names.DIAGNOSIS_AT_RECOMMENDED_TAG, None)
+        tags.update({names.DIAGNOSIS_TAG: names.PRUNED, names.DIAGNOSIS_AT_RECOMMENDED_TAG: names.PRUNED,
+                     names.PRUNED_TAG: str(pruned_epoch)})
+        # the MLflow view sorts by this metric: a trial cut short must not head it (its curves stay logged)
+        metrics.pop(names.summary_metric(names.RECOMMENDED_VAL, task), None)
     if failure is not None:
         tags.update({names.DIAGNOSIS_TAG: names.DIVERGED, names.ERROR_TAG: failure})
         if diverged_epoch:

@@ -113,7 +113,8 @@ class SweepResult:
         rows = [{
             "trial": record.name, "status": record.outcome.status,
             at_stop: record.diagnosis.recommended_val_metric
-            if record.diagnosis and record.label not in names.NOT_RANKED else math.nan,  # pruned: not ranked
+            if record.diagnosis and record.label != names.DIVERGED else math.nan,
+            "eligible": record.label != names.PRUNED,  # a pruned trial's value counts in ties, it is never the pick
             "stop_at": record.diagnosis.recommended_epochs if record.diagnosis else None,
             "label": record.label, names.N_PARAMETERS_PARAM: record.n_parameters,
         } for record in self.records if record.outcome is not None and record.n_train == full]

@@ -259,8 +259,10 @@ class RungPruning(keras.callbacks.Callback):
     rung that stopped it, or None.
     """
 
-    def __init__(self, monitor: str, *, record: str, trial: str, epochs: int, min_epochs: int, reduction_factor: int):
+    def __init__(self, monitor: str, *, record: str, trial: str, epochs: int, min_epochs: int, reduction_factor: int,
+                 n_val: int | None = None, metric: str = "error"):
         super().__init__()
+        self.n_val, self.metric = n_val, metric  # the noise a value must trail the cut by
         from pipeline.diagnostics import SuccessiveHalving
         from pipeline.training._rungs import RungRecord
 
@@ -277,7 +279,7 @@ class RungPruning(keras.callbacks.Callback):
         if epoch + 1 not in self.rungs or not math.isfinite(self.best) or self.model.stop_training:
             return
         others = self.record.report(rung=epoch + 1, trial=self.trial, value=self.best)
-        if self.pruner.prune(others, self.best):
+        if self.pruner.prune(others, self.best, n_val=self.n_val, metric=self.metric):
             self.pruned_epoch = epoch + 1
             self.model.stop_training = True
 

@@ -132,7 +132,8 @@ def train_trial(index: int, config: TrialConfig, data: PreparedData) -> TrialOut
             (X_train, y_train, y_train_raw), (data.X_val, y_val, data.y_val),
             loss=loss, head=head, target_scale=data.target_scale,
         )
-        stoppers = _stoppers(config, monitor=names.val_curve(task_metric(data.task)))
+        stoppers = _stoppers(config, monitor=names.val_curve(task_metric(data.task)), n_val=len(data.y_val),
+                             metric=task_metric(data.task))
         model.fit(epoch_stream(X_train, y_train, config), steps_per_epoch=steps_per_epoch,
                   epochs=config.epochs, shuffle=False, verbose=0, callbacks=[evaluation, *stoppers.values()])
     except Exception as error:  # a failing trial must not take the sweep down
@@ -154,7 +155,7 @@ def train_trial(index: int, config: TrialConfig, data: PreparedData) -> TrialOut
     return outcome
 
 
-def _stoppers(config: TrialConfig, *, monitor: str) -> dict:
+def _stoppers(config: TrialConfig, *, monitor: str, n_val: int, metric: str) -> dict:
     """The callbacks that may end the trial before its last epoch: ``early`` and ``pruning``, as configured."""
     from pipeline.training._callbacks import OnlineStopping, RungPruning
 
@@ -164,7 +165,8 @@ def _stoppers(config: TrialConfig, *, monitor: str) -> dict:
     if config.pruning is not None:
         stoppers["pruning"] = RungPruning(monitor, record=config.pruning.record, trial=config.key(""),
                                           epochs=config.epochs, min_epochs=config.pruning.min_epochs,
-                                          reduction_factor=config.pruning.reduction_factor)
+                                          reduction_factor=config.pruning.reduction_factor, n_val=n_val,
+                                          metric=metric)
     return stoppers
 
 

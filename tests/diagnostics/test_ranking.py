@@ -149,3 +149,28 @@ def test_among_tied_trials_a_good_fit_at_its_recommended_epoch_is_preferred_to_a
     no_labels = rank_trials(trials.drop(columns="label_at_recommended").assign(n_parameters=[50, 100, 10]),
                             metric="error", n_val=114)
     assert no_labels["pick"].tolist() == [True, False, False]  # without labels: the simplest, as before
+
+
+def test_a_pruned_trial_with_the_better_value_defeats_a_lead_and_is_never_the_pick():
+    """Issue 21: a pruned trial at 0.1111 beside a finished one at 0.1129 on 450 rows: no 'leads the others'."""
+    trials = pd.DataFrame({"recommended_val": [0.1111, 0.1129, 0.25], "name": ["pruned", "finished", "weak"],
+                           "n_parameters": [100, 200, 50], "recommended_epochs": [5, 11, 20],
+                           "eligible": [False, True, True]})
+    ranked = rank_trials(trials, metric="error", n_val=450)
+    assert ranked["pick"].tolist() == [False, True, False]
+    assert ranked["tied_with_best"].tolist() == [True, True, False]
+    sentence = ranking_sentence(ranked, n_val=450, name="name")
+    assert "leads the others" not in sentence
+    assert sentence.startswith("2 configurations are indistinguishable on 450 validation rows")
+    assert "(1 of them pruned before the last epoch); the simplest fully trained of them, finished, is" in sentence
+
+
+def test_when_only_a_pruned_trial_is_best_the_best_finished_one_is_picked_and_the_sentence_says_so():
+    trials = pd.DataFrame({"recommended_val": [0.05, 0.20, 0.25], "name": ["pruned", "finished", "weak"],
+                           "n_parameters": [100, 200, 50], "recommended_epochs": [5, 11, 20],
+                           "eligible": [False, True, True]})
+    ranked = rank_trials(trials, metric="error", n_val=450)
+    assert ranked["pick"].tolist() == [False, True, False]
+    sentence = ranking_sentence(ranked, n_val=450, name="name")
+    assert sentence.startswith("The best validation value on 450 validation rows belongs to 1 configuration stopped "
+                               "by pruning before the last epoch; of those trained to the end, the best, finished, is")
