@@ -1,6 +1,6 @@
 """Train the scenarios' base runs (logged with ``mlflow.keras.autolog()``) and every remedy, three seeds each.
 
-Per scenario, ``results/<dataset>__<kind>.json`` caches every fit: its configuration, its curves
+Per scenario, ``results/<dataset>__<kind>.json.gz`` caches every fit: its configuration, its curves
 (Keras' history), and per validation row the outcome at the last epoch and at the epoch of lowest
 ``val_loss`` (classification: 1 when right; regression: the residual), for the paired sampling noise
 ``score.py`` adds to the seeds' noise. The base run of seed 0 is trained under
@@ -14,6 +14,7 @@ is not in the store (a fresh checkout) is re-logged (same seed, same curves).
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import math
 import os
@@ -36,13 +37,15 @@ EXPERIMENT = "advice-bench"
 
 
 def cache_path(scenario: S.Scenario) -> Path:
-    return RESULTS / (scenario.name.replace("/", "__") + ".json")
+    """The scenario's cache: gzipped JSON (per validation row outcomes of every fit, ~25 KB a scenario)."""
+    return RESULTS / (scenario.name.replace("/", "__") + ".json.gz")
 
 
 def load_cache(scenario: S.Scenario) -> dict:
     path = cache_path(scenario)
     if path.exists():
-        return json.loads(path.read_text())
+        with gzip.open(path, "rt") as handle:
+            return json.load(handle)
     return {"scenario": scenario.name, "dataset": scenario.dataset, "kind": scenario.kind, "n_val": scenario.n_val,
             "task": S.TASKS[scenario.dataset], "note": scenario.note, "base": scenario.base.to_dict(),
             "base_run_id": None, "fits": {}}
@@ -52,7 +55,8 @@ def save_cache(scenario: S.Scenario, cache: dict) -> None:
     RESULTS.mkdir(exist_ok=True)
     path = cache_path(scenario)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(cache, indent=1, sort_keys=True))
+    with gzip.GzipFile(tmp, "wb", mtime=0) as handle:  # mtime 0: the same cache gives the same bytes
+        handle.write(json.dumps(cache, sort_keys=True, separators=(",", ":")).encode())
     os.replace(tmp, path)
 
 
@@ -224,11 +228,11 @@ def units(scenario: S.Scenario) -> list[tuple[str, int, S.Config]]:
     """(remedy, seed, config) to train for ``scenario``: the base first, then each remedy that applies."""
     pool = {"digits": 1797, "breast_cancer": 569, "wine": 178, "diabetes": 442}[scenario.dataset] - \
         S.N_VAL[scenario.dataset]
-    out = [("base", seed, scenario.base) for seed in S.SEEDS]
+    out = [("base", seed, scenario.base) for seed in scenario.seeds]
     for remedy in S.REMEDIES:
         config = S.remedy_config(scenario.base, remedy, pool)
         if config is not None:
-            out += [(remedy, seed, config) for seed in S.SEEDS]
+            out += [(remedy, seed, config) for seed in scenario.seeds]
     return out
 
 
@@ -267,7 +271,7 @@ def _lock(scenario: S.Scenario):
     @contextlib.contextmanager
     def held():
         RESULTS.mkdir(exist_ok=True)
-        with open(cache_path(scenario).with_suffix(".lock"), "w") as handle:
+        with open(RESULTS / (scenario.name.replace("/", "__") + ".lock"), "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -312,7 +316,7 @@ def main(argv=None) -> int:
     from tqdm import tqdm
 
     chosen = [s for s in S.SCENARIOS if not args.only or s.name in args.only]
-    total = sum(len(units(s)) if not args.bases_only else len(S.SEEDS) for s in chosen)
+    total = sum(len(units(s)) if not args.bases_only else len(s.seeds) for s in chosen)
     done = sum(1 for s in chosen for r, seed, _ in units(s)
                if key(r, seed) in load_cache(s)["fits"] and (not args.bases_only or r == "base"))
     bar = tqdm(total=total, initial=done, unit="fit", desc="advice bench")
