@@ -1,4 +1,4 @@
-"""Train the scenarios' base runs (logged with ``mlflow.keras.autolog()``) and every remedy, three seeds each.
+"""Train the scenarios' base runs (logged with ``mlflow.keras.autolog()``) and every remedy, six seeds each.
 
 Per scenario, ``results/<dataset>__<kind>.json.gz`` caches every fit: its configuration, its curves
 (Keras' history), and per validation row the outcome at the last epoch and at the epoch of lowest
@@ -311,7 +311,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", help="scenario name(s), e.g. digits/under_trained")
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--bases-only", action="store_true", help="only the base runs (three seeds)")
+    parser.add_argument("--bases-only", action="store_true", help="only the base runs (every seed)")
     args = parser.parse_args(argv)
     from tqdm import tqdm
 
