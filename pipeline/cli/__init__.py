@@ -27,7 +27,7 @@ class _Group(click.Group):
         except FitcheckError as error:
             if ctx.obj and ctx.obj.get("verbose"):
                 raise
-            click.echo(f"fitcheck: error: {error}", err=True)
+            click.echo(f"fitcheck: error: {_one_line(error)}", err=True)
             sys.exit(error.exit_code)
         except KeyboardInterrupt:
             click.echo("fitcheck: interrupted; run the same command again to resume", err=True)
@@ -46,6 +46,14 @@ def main(ctx: click.Context, verbose: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = verbose
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
+    if not verbose:  # MLflow logs its own failures as tracebacks: fitcheck says each in one line instead
+        logging.getLogger("mlflow").setLevel(logging.CRITICAL)
+
+
+def _one_line(error: Exception) -> str:
+    from pipeline.runs import one_line
+
+    return one_line(error, limit=2000)
 
 
 def _register() -> None:

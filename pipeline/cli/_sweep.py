@@ -79,6 +79,8 @@ def sweep_command(ctx: click.Context, spec: str, workers, tracking_uri, experime
 
 
 def _print_summary(result) -> None:
+    from pipeline.runs import one_line
+
     labels = result.labels()
     click.echo(f"\nexperiment '{result.experiment}', sweep run {result.parent_run_id}")
     held = f", {result.n_held} held by another fitcheck process" if result.n_held else ""
@@ -90,7 +92,7 @@ def _print_summary(result) -> None:
         click.echo(f"reference error: {result.reference_error:.4g} ({result.reference_source}{capped})")
     if labels:
         click.echo("diagnosis: " + ", ".join(f"{label} {count}" for label, count in labels.most_common()))
-    if result.records:
+    if result.all_records:
         from pipeline.diagnostics import ranking_sentence
 
         ranked = result.summary_frame(result.task)
@@ -102,12 +104,14 @@ def _print_summary(result) -> None:
                    "of the best):\n" + shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     failures = [r for r in result.records if r.outcome and r.outcome.status == "FAILED"]
     for record in failures[:10]:
-        click.echo(f"FAILED {record.name}: {record.outcome.error}", err=True)
+        click.echo(f"FAILED {record.name}: {one_line(record.outcome.error or 'failed')}", err=True)
     for name, _, verdict in result.learning_curves:
         click.echo(f"learning curve {name}: {verdict.advice}")
     if result.n_unlogged:
         click.echo(f"{result.n_unlogged} trial(s) could not be written to MLflow; run the same command again to "
                    "resume them", err=True)
+    for line in result.ending_errors:  # the trials stand: one line each, the exit code stays the sweep's
+        click.echo(f"fitcheck: warning: {line}", err=True)
     click.echo(f"wall time: {result.seconds:.1f} s")
     if result.report_path:
         click.echo(f"report: {result.report_path}")

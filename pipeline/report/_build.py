@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 _EFFECT_AXES_FIRST = ("activation", "loss", "optimizer")
 _SLUG_CHARS = 60
 _MAX_CURVE_PANELS = 9
+#: The reference's words in the report of a sweep whose parent has not ended (it ends with the reference).
+_NOT_FINISHED_REFERENCE = "not logged: the sweep did not finish"
 _DEVICE_NAMES = {"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt") for n in range(1, 10))}
 
 
@@ -55,7 +57,13 @@ def _run_url(sweep: LoggedSweep, run_id: str) -> str | None:
 def _header(sweep: LoggedSweep, frame: pd.DataFrame) -> dict:
     params, metrics = sweep.params, sweep.metrics
     source = sweep.tags.get(names.REFERENCE_SOURCE_TAG)
+    finished = sweep.status == "FINISHED"
+    if source is None:  # the parent ends with its reference: a sweep cut short (or still running) has none yet
+        source_words = "not logged" if finished else _NOT_FINISHED_REFERENCE
+    else:
+        source_words = names.REFERENCE_SOURCES.get(source, source)
     return {
+        "status": sweep.status, "finished": finished,
         "experiment_name": sweep.experiment_name, "run_id": sweep.run_id, "run_name": sweep.run_name,
         "run_url": _run_url(sweep, sweep.run_id), "start_time": sweep.start_time,
         "spec_name": sweep.tags.get(names.SPEC_NAME_TAG), "dataset": params.get("dataset"), "task": sweep.task,
@@ -63,7 +71,7 @@ def _header(sweep: LoggedSweep, frame: pd.DataFrame) -> dict:
         "n_test": params.get("n_test"), "n_features": params.get("n_features"),
         "input_shape": params.get(names.INPUT_SHAPE_PARAM),
         "n_dropped_invalid": params.get("n_dropped_invalid"), names.REFERENCE_ERROR: metrics.get(names.REFERENCE_ERROR),
-        "reference_source": names.REFERENCE_SOURCES.get(source, source) + (
+        "reference_source": source_words + (
             f"; capped from {metrics[names.REFERENCE_ESTIMATE]:.4g} by the sweep's best validation {sweep.metric}"
             if names.REFERENCE_ESTIMATE in metrics else ""),
         "reference_baselines": {name.removeprefix(names.REFERENCE_BASELINE_PREFIX).replace("_", " "): value

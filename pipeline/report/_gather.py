@@ -49,6 +49,8 @@ class LoggedSweep:
     grid: dict[str, list]
     trials: list[LoggedTrial]
     n_superseded_runs: int = 0
+    #: The parent run's status: anything but ``FINISHED`` is a sweep that did not finish (interrupted, still running).
+    status: str = "FINISHED"
 
     @property
     def task(self) -> str:
@@ -67,6 +69,22 @@ def _parse(value: str) -> object:
         except ValueError:
             pass
     return value
+
+
+def _union(grid: object, trials: list[LoggedTrial]) -> dict:
+    """The axis values of the parent's ``grid`` param: one grid's, or the union of a list of sub-grids' (a range
+    as the values its trials took)."""
+    if not isinstance(grid, list):
+        return grid if isinstance(grid, dict) else {}
+    values: dict[str, list] = {}
+    for sub_grid in (g for g in grid if isinstance(g, dict)):
+        for axis, axis_values in sub_grid.items():
+            if isinstance(axis_values, dict):  # a range
+                axis_values = sorted({t.params[axis] for t in trials if axis in t.params}, key=str)
+            kept = values.setdefault(axis, [])
+            kept += [value for value in (axis_values if isinstance(axis_values, list) else [axis_values])
+                     if value not in kept]
+    return values
 
 
 def _find_parent(reader: TrackingReader, experiment_name: str | None, sweep_run_id: str | None):
@@ -132,7 +150,7 @@ def gather_sweep(tracking_uri: str, *, experiment_name: str | None = None,
         for run in runs
     ]
     try:
-        grid = json.loads(parent.data.params.get(names.GRID_PARAM, "{}"))
+        grid = _union(json.loads(parent.data.params.get(names.GRID_PARAM, "{}")), trials)
     except json.JSONDecodeError:
         grid = {}
     return LoggedSweep(
@@ -140,5 +158,5 @@ def gather_sweep(tracking_uri: str, *, experiment_name: str | None = None,
         run_id=parent.info.run_id, run_name=parent.info.run_name or parent.info.run_id[:8],
         start_time=parent.info.start_time or 0, params=dict(parent.data.params), tags=dict(parent.data.tags),
         metrics=dict(parent.data.metrics), grid=grid if isinstance(grid, dict) else {}, trials=trials,
-        n_superseded_runs=len(children) - len(runs),
+        n_superseded_runs=len(children) - len(runs), status=parent.info.status or "FINISHED",
     )

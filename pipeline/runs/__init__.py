@@ -13,5 +13,6 @@ from pipeline.runs._keras_names import CurveNames, curve_names, guess_task, run_
 from pipeline.runs._payload import curves_frame, trial_payload
 from pipeline.runs._sizes import Size, infer_sizes
 from pipeline.runs._texts import SweepDescriptions, trial_line
+from pipeline.runs._untrusted import markdown_text, one_line
 
-__all__ = ["CurveNames", "MARKER", "MAX_CHARS", "Size", "SweepDescriptions", "TrialLine", "best_trial", "curve_names", "curves_frame", "guess_task", "run_configuration", "infer_sizes", "launcher_description", "merge_description", "sweep_description", "trial_description", "trial_line", "trial_payload"]
+__all__ = ["CurveNames", "MARKER", "MAX_CHARS", "Size", "SweepDescriptions", "TrialLine", "best_trial", "curve_names", "curves_frame", "guess_task", "run_configuration", "infer_sizes", "launcher_description", "markdown_text", "merge_description", "one_line", "sweep_description", "trial_description", "trial_line", "trial_payload"]

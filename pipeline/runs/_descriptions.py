@@ -15,11 +15,16 @@ from dataclasses import dataclass
 
 from pipeline import names
 from pipeline.diagnostics import LABEL_ADVICE, Diagnosis
+from pipeline.runs._untrusted import markdown_text
 
 #: Longest description written: MLflow keeps 8000 characters of a tag and fitcheck's writer 5000.
 MAX_CHARS = 5000
 #: Marks the part of a description fitcheck wrote, so a later diagnosis replaces it and keeps the user's text.
 MARKER = "<!-- fitcheck -->"
+#: The advice for a trial that failed with an error (an exception), not because its loss became NaN or infinite.
+FAILED_ADVICE = ("The trial failed with an error, not because its loss became NaN or infinite: read the error above "
+                 "(the run's fitcheck.error tag), fix the model builder or the configuration, and run the same "
+                 "command again to retry it.")
 
 
 @dataclass(frozen=True)
@@ -74,11 +79,15 @@ def trial_description(diagnosis: Diagnosis | None, *, failure: str | None = None
                           "No curves were logged, so there is nothing to diagnose."])
     d, metric = diagnosis, diagnosis.metric if diagnosis is not None else None
     if failure is not None:
-        where = f" at epoch {diverged_epoch}" if diverged_epoch else ""
-        headline, steps = LABEL_ADVICE[names.DIVERGED]
-        advice = d.advice if d is not None and d.label == names.DIVERGED else f"{headline} {steps[0]}"
-        lines += [f"### {_title(names.DIVERGED).capitalize()}", "", f"**Evidence:** the run failed{where}: {failure}", "",
-                  f"**Advice:** {advice}"]
+        # the failure is untrusted text (an exception's message): literal markdown, one line, bounded
+        if diverged_epoch:  # the loss became NaN or infinite
+            headline, steps = LABEL_ADVICE[names.DIVERGED]
+            advice = d.advice if d is not None and d.label == names.DIVERGED else f"{headline} {steps[0]}"
+            title, evidence = _title(names.DIVERGED).capitalize(), f"the run failed at epoch {diverged_epoch}"
+        else:  # an exception: not divergence, so no advice about the learning rate
+            advice = FAILED_ADVICE
+            title, evidence = f"{_title(names.DIVERGED).capitalize()} (failed with an error)", "the run failed with an error"
+        lines += [f"### {title}", "", f"**Evidence:** {evidence}: {markdown_text(failure)}", "", f"**Advice:** {advice}"]
     else:
         if pruned_epoch is not None:
             lines += [f"### {_title(names.PRUNED).capitalize()}", "",
@@ -203,9 +212,7 @@ def sweep_description(trials: Sequence[TrialLine], *, task: str,
 
 def _text(value: str) -> str:
     """A name as literal markdown text: no table break, link or HTML tag (MLflow renders notes as HTML)."""
-    for char, escaped in (("\\", "\\\\"), ("|", "\\|"), ("[", "\\["), ("]", "\\]"), ("<", "&lt;"), (">", "&gt;")):
-        value = value.replace(char, escaped)
-    return value
+    return markdown_text(value)
 
 
 def _linked(name: str, link: str | None) -> str:

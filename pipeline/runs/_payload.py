@@ -16,6 +16,7 @@ import pandas as pd
 
 from pipeline import names
 from pipeline.runs._descriptions import trial_description
+from pipeline.runs._untrusted import one_line
 from pipeline.diagnostics import Diagnosis, curve_summary
 
 
@@ -90,7 +91,7 @@ def trial_payload(curves: Mapping[str, Sequence[float]], *, task: str, title: st
         # the MLflow view sorts by this metric: a trial cut short must not head it (its curves stay logged)
         metrics.pop(names.summary_metric(names.RECOMMENDED_VAL, task), None)
     if failure is not None:
-        tags.update({names.DIAGNOSIS_TAG: names.DIVERGED, names.ERROR_TAG: failure})
+        tags.update({names.DIAGNOSIS_TAG: names.DIVERGED, names.ERROR_TAG: one_line(failure)})
         if diverged_epoch:
             tags[names.DIVERGED_EPOCH_TAG] = str(diverged_epoch)
     if curves:

@@ -2,7 +2,32 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+
+from pipeline.errors import FitcheckError, echo
+
+#: MLflow's limit on an experiment's name (``experiments.name`` is ``String(256)`` in its SQL schema).
+MAX_EXPERIMENT_CHARS = 256
+
+
+def check_experiment_name(name: str | None, *, where: str = "--experiment") -> None:
+    """Refuse, in one line, an experiment name MLflow would refuse or a terminal would garble: longer than
+    :data:`MAX_EXPERIMENT_CHARS` characters, or holding control characters (newlines, ESC).
+
+    >>> check_experiment_name("x" * 300)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pipeline.errors.FitcheckError: --experiment: 'xxx...' is 300 characters, over MLflow's limit of 256 ...
+    """
+    if name is None:
+        return
+    if len(name) > MAX_EXPERIMENT_CHARS:
+        raise FitcheckError(f"{where}: {echo(name)} is {len(name)} characters, over MLflow's limit of "
+                            f"{MAX_EXPERIMENT_CHARS} for an experiment name; give a shorter name")
+    if any(unicodedata.category(char) == "Cc" for char in name):
+        raise FitcheckError(f"{where}: {echo(name)} holds control characters (newline, tab, ESC); "
+                            "give a name of printable characters")
 
 
 @dataclass
@@ -29,3 +54,6 @@ class SweepOptions:
     #: After the sweep, add learning curves over training-set size for its best configurations (the spec's
     #: ``learning_curve``, else its defaults), as ``fitcheck sweep --learning-curve`` asks.
     learning_curve: bool = False
+
+    def __post_init__(self) -> None:
+        check_experiment_name(self.experiment)

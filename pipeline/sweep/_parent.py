@@ -5,19 +5,25 @@ Talks to MLflow only through :class:`~pipeline.tracking.SweepTracker`.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline import names
 from pipeline.data import PreparedData
 from pipeline.errors import FitcheckError
+from pipeline.runs import one_line
 from pipeline.search import Sampler, TrialConfig
 from pipeline.spec import SweepSpec
-from pipeline.sweep._result import SweepResult
-from pipeline.sweep._session import Session
+from pipeline.sweep._result import SweepResult, TrialRecord
+from pipeline.sweep._session import Session, logged_stops
+from pipeline.training import TrialOutcome
 from pipeline.tracking import (DatasetArrays, DatasetFrame, SweepTracker, TrackingUnavailable, others_in_flight,
                                settle_sweep)
+
+_log = logging.getLogger(__name__)
 
 
 def axis_values(spec: SweepSpec, trials: Sequence[TrialConfig]) -> dict[str, list]:
@@ -26,6 +32,30 @@ def axis_values(spec: SweepSpec, trials: Sequence[TrialConfig]) -> dict[str, lis
     for axis in dict.fromkeys(axis for spec_grid in spec.grids for axis in spec_grid.ranges()):
         values[axis] = sorted({trial.axis(axis) for trial in trials})
     return values
+
+
+def grid_param(spec: SweepSpec, trials: Sequence[TrialConfig]) -> list[dict] | dict[str, list]:
+    """The parent's ``grid`` param: one grid's axis values, or the list of sub-grids as given (their union
+    of axis values would imply combinations no sub-grid makes); a range is kept as given in a sub-grid."""
+    if len(spec.grids) == 1:
+        return axis_values(spec, trials)
+    given = []
+    for spec_grid in spec.grids:
+        values = spec.model_copy(update={"grid": spec_grid}).axis_values()
+        for axis in spec_grid.ranges():
+            ranged = spec_grid.hyperparameters.get(axis, getattr(spec_grid, axis, None))
+            values[axis] = ranged.model_dump(mode="json") if hasattr(ranged, "model_dump") else ranged
+        given.append(values)
+    return given
+
+
+def sweep_name(spec: SweepSpec) -> str:
+    """The sweep's name (its parent run is ``sweep-<name>``): the spec file's stem, else its experiment, else
+    ``notebook`` (a spec given as a dict), cut to 100 characters with a hash of the whole where longer."""
+    name = spec.stem or spec.experiment or "notebook"
+    if len(name) <= 100:
+        return name
+    return f"{name[:87]}-{hashlib.sha256(name.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
 
 
 def _datasets(data: PreparedData) -> list[DatasetFrame | DatasetArrays]:
@@ -51,14 +81,31 @@ def open_parent(tracker: SweepTracker, spec: SweepSpec, data: PreparedData, samp
         names.N_VAL_PARAM: len(data.y_val), "n_test": 0 if data.y_test is None else len(data.y_test),
         "n_features": data.n_features, "grid_size": sampler.n_trials, "n_dropped_invalid": sampler.n_dropped_invalid,
         **({names.INPUT_SHAPE_PARAM: "x".join(map(str, data.input_shape))} if len(data.input_shape) > 1 else {}),
-        "spec_hash": spec_hash, names.GRID_PARAM: json.dumps(axis_values(spec, sampler.planned)),
+        "spec_hash": spec_hash, names.GRID_PARAM: json.dumps(grid_param(spec, sampler.planned)),
     }
-    name = spec.stem or "sweep"
+    name = sweep_name(spec)
     parent_id = tracker.start_sweep(run_name=f"sweep-{name}", spec_hash=spec_hash, spec_name=name, params=params,
                                     spec_path=spec_path, datasets=_datasets(data))
     if resume and settle_sweep(tracker, spec_hash):  # a rival sweep of this spec made the first parent
         parent_id = tracker.parent_run_id
     return parent_id
+
+
+def read_back(session: Session, records: Sequence[TrialRecord], finished_before: Sequence, result: SweepResult) -> None:
+    """Fill ``result.earlier`` with the trials of ``records`` an earlier invocation finished (skipped now): their
+    curves and how they stopped read back from MLflow, diagnosed against the sweep's reference."""
+    runs = {run.data.tags.get(names.TRIAL_KEY_TAG): run for run in finished_before}
+    for record in records:
+        run = runs.get(record.key)
+        if record.outcome is not None or run is None:
+            continue
+        stopped = logged_stops(run)
+        record.run_id = run.info.run_id
+        record.outcome = TrialOutcome(record.index, "FINISHED", curves=session.logged_curves(run.info.run_id),
+                                      train_seconds=run.data.metrics.get(names.TRAIN_SECONDS, 0.0), **stopped)
+        if result.reference_error is not None:
+            session.diagnose(record, result.reference_error, result.reference_source)
+        result.earlier.append(record)
 
 
 def finish_parent(session: Session, result: SweepResult, *, report: bool) -> None:
@@ -84,12 +131,27 @@ def finish_parent(session: Session, result: SweepResult, *, report: bool) -> Non
     except TrackingUnavailable as error:
         raise FitcheckError(f"MLflow at {tracker.tracking_uri} went away: {error}; "
                             "run the same command again to resume") from None
-    result.links = session.safe(lambda: tracker.publish_sweep(
+    except Exception as error:  # noqa: BLE001 - a full disk, a refused value: the trials are logged, say so
+        result.ending_errors.append(f"the sweep run could not be ended: {one_line(error, limit=300)}; "
+                                    "run the same command again to end it")
+        _log.debug("ending the sweep run failed", exc_info=True)
+    result.links = _ending(result, "the MLflow views could not be published", lambda: tracker.publish_sweep(
         task=result.task, axes=result.varying_axes, reference_error=result.reference_error,
         reference_source=result.reference_source,
         learning_curves=[(name, run_id, verdict.advice) for name, run_id, verdict in result.learning_curves]))
     if report:
-        result.report_path = _write_report(session, result)
+        result.report_path = _ending(result, "report not written", lambda: _write_report(session, result))
+
+
+def _ending(result: SweepResult, what: str, call):
+    """``call()``, or None with one line in ``result.ending_errors``: what fails once the trials are logged (the
+    report, the views, a full disk) never takes the sweep's summary down."""
+    try:
+        return call()
+    except Exception as error:  # noqa: BLE001 - OSError, MLflow's and the store's own: the trials are logged
+        result.ending_errors.append(f"{what}: {one_line(error, limit=300)}")
+        _log.debug("%s", what, exc_info=True)
+        return None
 
 
 def _write_report(session: Session, result: SweepResult) -> Path | None:

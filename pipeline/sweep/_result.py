@@ -67,28 +67,40 @@ class SweepResult:
     #: Per configuration with a learning curve of at least 3 sizes: its name, the run of its largest size,
     #: and the :class:`~pipeline.diagnostics.DataSizeVerdict`.
     learning_curves: list[tuple[str, str | None, object]] = field(default_factory=list)
+    #: What failed once the trials were logged (ending the sweep run, the MLflow views, the report), one line each:
+    #: the trials stand, and a rerun does the rest.
+    ending_errors: list[str] = field(default_factory=list)
+    #: Trials finished by earlier invocations of the same sweep (skipped now), read back from MLflow, so a rerun
+    #: of a finished sweep (a notebook cell run twice) returns the whole sweep.
+    earlier: list[TrialRecord] = field(default_factory=list)
+
+    @property
+    def all_records(self) -> list[TrialRecord]:
+        """Every trial of the sweep that ended: this call's and those read back from earlier ones, in grid order."""
+        return sorted((r for r in (*self.records, *self.earlier) if r.outcome is not None), key=lambda r: r.index)
 
     @property
     def n_failed(self) -> int:
         return sum(1 for r in self.records if r.outcome and r.outcome.status == "FAILED")
 
     def labels(self) -> Counter:
-        """Trials of this run by diagnosis label."""
-        return Counter(r.label for r in self.records if r.outcome)
+        """The sweep's trials by diagnosis label (earlier invocations' included)."""
+        return Counter(r.label for r in self.all_records)
 
     @property
     def trials(self) -> pd.DataFrame:
-        """One row per trial run by this call: its configuration, validation metric (best, final and at the
+        """One row per trial of the sweep: its configuration, validation metric (best, final and at the
         recommended epoch), recommended epoch, label, parameter count and MLflow run id, in grid order.
 
-        Trials finished by an earlier call of the same sweep (skipped now) are in MLflow and the report.
+        Trials finished by an earlier call of the same sweep (skipped now) are read back from MLflow, as
+        Optuna's ``study.trials_dataframe()`` lists every trial of a study.
         """
         from pipeline.diagnostics import curve_summary
 
         best, final, at_stop = (names.summary_metric(kind, self.task)
                                 for kind in (names.BEST_VAL, names.FINAL_VAL, names.RECOMMENDED_VAL))
         rows = []
-        for record in sorted((r for r in self.records if r.outcome is not None), key=lambda r: r.index):
+        for record in self.all_records:
             summary = curve_summary(record.outcome.curves, task=self.task)
             diagnosis = record.diagnosis
             rows.append({
@@ -102,14 +114,14 @@ class SweepResult:
         return frame.astype({names.RECOMMENDED_EPOCHS: "Int64"}) if rows else frame
 
     def summary_frame(self, task: str) -> pd.DataFrame:
-        """One row per trial run now, ranked by the validation metric at its recommended epoch: config,
+        """One row per trial of the sweep (earlier invocations' included), ranked by the validation metric at its recommended epoch: config,
         that value, the recommended epoch, label, parameters, and whether it is tied with the best
         (within one standard error; see :func:`pipeline.diagnostics.rank_trials`). Only trials at the
         largest training size are ranked: a learning curve's smaller sizes are not candidates."""
         from pipeline.diagnostics import rank_trials
 
         at_stop = names.summary_metric(names.RECOMMENDED_VAL, task)
-        full = max((record.n_train for record in self.records), default=0)
+        full = max((record.n_train for record in self.all_records), default=0)
         rows = [{
             "trial": record.name, "status": record.outcome.status,
             at_stop: record.diagnosis.recommended_val_metric
@@ -117,7 +129,7 @@ class SweepResult:
             "eligible": record.label != names.PRUNED,  # a pruned trial's value counts in ties, it is never the pick
             "stop_at": record.diagnosis.recommended_epochs if record.diagnosis else None,
             "label": record.label, names.N_PARAMETERS_PARAM: record.n_parameters,
-        } for record in self.records if record.outcome is not None and record.n_train == full]
+        } for record in self.all_records if record.n_train == full]
         if not rows:
             return pd.DataFrame(rows)
         frame = pd.DataFrame(rows).astype({"stop_at": "Int64", at_stop: float})

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pipeline import interrupt, names
 from pipeline.data import PreparedData, subset_rows
 from pipeline.executors import Executor, TrialStarted
-from pipeline.runs import curves_frame, trial_payload
+from pipeline.runs import curves_frame, one_line, trial_payload
 from pipeline.search import TrialConfig
 from pipeline.sweep._result import SweepResult, TrialRecord
 from pipeline.tracking import SweepTracker, TrackingUnavailable, WantedTrial, claim_trials
@@ -39,8 +39,9 @@ def trial_diagnosis(curves: dict[str, list[float]], data: PreparedData, referenc
 
 
 def failure(outcome: TrialOutcome) -> str | None:
-    """Why a trial failed (its ``fitcheck.error`` tag), or None when it finished."""
-    return (outcome.error or "failed") if outcome.status == "FAILED" else None
+    """Why a trial failed (its ``fitcheck.error`` tag), or None when it finished: untrusted text (an exception's
+    message), made one line here and literal markdown where a description shows it."""
+    return one_line(outcome.error or "failed") if outcome.status == "FAILED" else None
 
 
 def stops(outcome: TrialOutcome) -> dict:
@@ -81,7 +82,7 @@ class Session:
         try:
             return call()
         except TrackingUnavailable as error:
-            _log.warning("MLflow unavailable: %s", error)
+            _log.warning("MLflow unavailable: %s", one_line(error))
             return None
 
     def claim(self, todo: list[TrialRecord]) -> tuple[list[TrialRecord], int]:
@@ -144,7 +145,7 @@ class Session:
             self.tracker.finish_trial(record.run_id, curves=outcome.curves, metrics=payload.metrics,
                                       tags=payload.tags, artifacts=payload.artifacts, status=outcome.status)
         except TrackingUnavailable as error:
-            _log.warning("could not log trial %s yet: %s", record.name, error)
+            _log.warning("could not log trial %s yet: %s", one_line(record.name), one_line(error))
             return False
         return True
 
