@@ -173,6 +173,8 @@ def _from_run(reader: TrackingReader, run, *, task, n_train, n_val, reference_er
         reference_source = parent.data.tags.get(names.REFERENCE_SOURCE_TAG, names.REFERENCE_GIVEN)
     elif reference_error is None and names.REFERENCE_ERROR in run.data.metrics:  # e.g. FitDiagnostics' own
         reference_error = run.data.metrics[names.REFERENCE_ERROR]
+        # a diagnosis written back says where its reference came from: a second diagnosis keeps it (idempotent)
+        reference_source = run.data.tags.get(names.REFERENCE_SOURCE_TAG, names.REFERENCE_GIVEN)
     found = curve_names(run.data.metrics, task=task, source=source)
     return _diagnose(source, _curves(reader, run, found), task=task, n_train=sizes["--n-train"],
                      n_val=sizes["--n-val"], reference_error=reference_error, reference_source=reference_source,
@@ -196,6 +198,6 @@ def _write_back(writer: RunWriter, diagnosed: DiagnosedRun) -> None:
     title += "  (training curves: Keras' running averages)" if diagnosed.running_train else ""
     payload = trial_payload(curves, task=diagnosis.task, title=title, diagnosis=diagnosis,
                             reference_error=diagnosis.reference_error)
-    tags = {**payload.tags, names.NOTE_TAG: merge_description(run.data.tags.get(names.NOTE_TAG),
+    tags = {**payload.tags, names.REFERENCE_SOURCE_TAG: diagnosis.reference_source, names.NOTE_TAG: merge_description(run.data.tags.get(names.NOTE_TAG),
                                                               payload.tags[names.NOTE_TAG])}
     writer.write(run.info.run_id, metrics=payload.metrics, tags=tags, artifacts=payload.artifacts)

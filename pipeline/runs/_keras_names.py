@@ -54,13 +54,18 @@ class CurveNames:
 
 
 def guess_task(available: Collection[str]) -> str | None:
-    """The task the names tell: an accuracy is classification (binary and multiclass are diagnosed
+    """The task the names tell: a ``categorical`` metric is multiclass, an accuracy is classification (binary and multiclass are diagnosed
     alike, on the error rate), then an RMSE or MSE is regression, then fitcheck's ``*_error``
     classification; None when they tell nothing.
 
     >>> guess_task(["loss", "val_loss", "mean_squared_error"]), guess_task(["val_accuracy", "mse"])
     ('regression', 'binary')
+    >>> guess_task(["loss", "sparse_categorical_accuracy"])
+    'multiclass'
+
     """
+    if any("categorical" in name for name in available):  # (sparse_)categorical_accuracy/crossentropy
+        return names.MULTICLASS
     if any(name.endswith(("accuracy", "acc")) for name in available):
         return names.BINARY
     if any(name.endswith(("rmse", "mean_squared_error", "mse")) for name in available):
