@@ -88,7 +88,8 @@ _TITLES = {GOOD_FIT: "Good fit", HIGH_BIAS: "High bias", HIGH_VARIANCE: "High va
 def advice_items(label: str, *, still_falling: bool, converged: bool | None, label_at_recommended: str,
                  recommended_epochs: int | None, epochs_run: int, more_data: str | None = None,
                  config: Mapping[str, object] | None = None, loss_falling: bool = False, unstable: bool = False,
-                 memorised_noise: bool = False) -> tuple[AdviceItem, ...]:
+                 memorised_noise: bool = False, stop_gain: bool = False,
+                 bias_decided: bool = True) -> tuple[AdviceItem, ...]:
     """The structured advice for a run: concrete changes of its configuration, most effective first.
 
     The arguments are :func:`advice`'s; the phrases of the items are what its line joins.
@@ -96,20 +97,22 @@ def advice_items(label: str, *, still_falling: bool, converged: bool | None, lab
     if label == DIVERGED:
         return (AdviceItem(LOWER_LEARNING_RATE, "learning_rate", (config or {}).get("learning_rate"), None,
                            "the loss became NaN or infinite"),)
-    stop_helps = (recommended_epochs is not None and recommended_epochs < epochs_run
-                  and label_improves(label_at_recommended, over=label))
+    early = recommended_epochs is not None and recommended_epochs < epochs_run
+    stop_helps = early and (label_improves(label_at_recommended, over=label) or stop_gain)
     state = RunState(label=label, learning=still_falling or loss_falling, converged=converged,
                      error_flat=not still_falling, unstable=unstable,
                      stop_epoch=recommended_epochs if stop_helps else None, epochs_run=epochs_run,
                      memorised_noise=memorised_noise, more_data=more_data,
-                     fixed_by_stopping=stop_helps and label_at_recommended == GOOD_FIT)
+                     fixed_by_stopping=stop_helps and label_at_recommended == GOOD_FIT, stop_gain=stop_gain,
+                     val_improving=recommended_epochs is not None and recommended_epochs >= epochs_run,
+                     bias_decided=bias_decided)
     return remedies(state, config)
 
 
 def advice(label: str, *, still_falling: bool, converged: bool | None, label_at_recommended: str,
            recommended_epochs: int | None, epochs_run: int, bias_decided: bool = True,
            more_data: str | None = None, config: Mapping[str, object] | None = None, loss_falling: bool = False,
-           unstable: bool = False, memorised_noise: bool = False) -> str:
+           unstable: bool = False, memorised_noise: bool = False, stop_gain: bool = False) -> str:
     """One line of advice for a run: the concrete changes the evidence supports, most effective first.
 
     Parameters
@@ -157,9 +160,10 @@ def advice(label: str, *, still_falling: bool, converged: bool | None, label_at_
     items = advice_items(label, still_falling=still_falling, converged=converged,
                          label_at_recommended=label_at_recommended, recommended_epochs=recommended_epochs,
                          epochs_run=epochs_run, more_data=more_data, config=config, loss_falling=loss_falling,
-                         unstable=unstable, memorised_noise=memorised_noise)
-    undecided = "" if bias_decided else (" The bias is undecided: the estimated reference cannot rule "
-                                         "it out; give reference_error to decide it.")
+                         unstable=unstable, memorised_noise=memorised_noise, stop_gain=stop_gain,
+                         bias_decided=bias_decided)
+    undecided = "" if bias_decided else (" The bias is undecided: the reference error cannot rule it in or "
+                                         "out; give reference_error to decide it.")
     curve = {MORE_DATA_YES: " The learning curve over training-set size is still falling: more data would help.",
              MORE_DATA_NO: " The learning curve over training-set size has flattened: more data will not help."
              }.get(more_data, "")
@@ -167,7 +171,7 @@ def advice(label: str, *, still_falling: bool, converged: bool | None, label_at_
         curve = ""  # the item says it
     learning = (still_falling or loss_falling) and label in (HIGH_BIAS, HIGH_BIAS_HIGH_VARIANCE)
     title = _TITLES[label] + (", still learning" if learning else "") + (", unstable" if unstable else "")
-    told = "" if label == HIGH_BIAS else undecided
+    told = "" if label == HIGH_BIAS and bias_decided else undecided
     if label == GOOD_FIT and not items:
         memorised = (" The gap is noise the network memorised: validation is within noise of the reference."
                      if memorised_noise else "")

@@ -92,7 +92,10 @@ def advice_contradictions(diagnosis: Diagnosis, curves: pd.DataFrame) -> list[st
             found.append(f"advises stopping at epoch {epoch}, which is not before the end of the run")
             continue
         at_epoch = _label_at(diagnosis, train[epoch - 1], val[epoch - 1])
-        if not label_improves(at_epoch, over=diagnosis.label):
+        gain = (diagnosis.recommended_val_metric is not None and diagnosis.val_metric is not None
+                and diagnosis.val_metric - diagnosis.recommended_val_metric
+                > diagnosis.margin * metric_se(diagnosis.val_metric, diagnosis.n_val, metric=diagnosis.metric))
+        if not (label_improves(at_epoch, over=diagnosis.label) or gain):
             found.append(f"advises stopping at epoch {epoch}, where the label is {at_epoch}: no better than "
                          f"{diagnosis.label} at the end")
     if diagnosis.early_stopping and diagnosis.recommended_epochs:

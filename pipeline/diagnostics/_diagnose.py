@@ -112,7 +112,8 @@ def diagnose(
     reference_se = 0.0 if reference_rows is None else metric_se(reference_error, reference_rows, metric=metric)
     judge = Judge(metric=metric, n_train=n_train, n_val=n_val, reference=reference_error,
                    reference_se=reference_se, margin=margin, tolerance=tolerance,
-                   memorised_rule=reference_source == names.REFERENCE_GIVEN)
+                   memorised_rule=reference_source == names.REFERENCE_GIVEN,
+                   bias_known=not (reference_source == "assumed_zero" and task == names.REGRESSION))
     final = judge.evidence(run.train[run.end - 1], run.val[run.end - 1]) if run.end else {}
     label = DIVERGED if run.diverged_epoch is not None and restored_epoch is None else final["label"]
     stop = stop_at(run, judge=judge, window=window, monitor=monitor, mode=mode, final_label=final.get("label"))
@@ -129,11 +130,16 @@ def diagnose(
 def _assemble(run: RunCurves, *, final: dict, label: str, stop: Stop, dynamics: Dynamics, judge: Judge, notes: tuple,
               task: str, reference_source: str, bias_decided: bool, restored: bool, config: dict) -> Diagnosis:
     """The :class:`Diagnosis` of the judged pieces, its advice worded from them and the configuration."""
+    bias_decided = bias_decided and judge.bias_known
+    end_val = _number(run.val[run.end - 1]) if run.end else None
+    stop_gain = (stop.recommended is not None and stop.recommended < run.end and end_val is not None
+                 and stop.recommended_val is not None
+                 and end_val - stop.recommended_val > judge.margin * metric_se(end_val, judge.n_val, metric=judge.metric))
     worded = dict(still_falling=dynamics.still_falling, converged=dynamics.converged,
                   label_at_recommended=stop.label_at_recommended, recommended_epochs=stop.recommended,
                   epochs_run=run.end if restored else run.epochs, config=config,
                   loss_falling=dynamics.loss_falling, unstable=dynamics.unstable,
-                  memorised_noise=final.get("memorised_noise", False))
+                  memorised_noise=final.get("memorised_noise", False), stop_gain=stop_gain)
     return Diagnosis(
         label=label, label_at_recommended=stop.label_at_recommended, recommended_epochs=stop.recommended,
         epochs_run=run.epochs, n_train=int(judge.n_train), n_val=int(judge.n_val), task=task, metric=judge.metric,
@@ -152,7 +158,7 @@ def _assemble(run: RunCurves, *, final: dict, label: str, stop: Stop, dynamics: 
         unstable_epoch=dynamics.stability.epoch, loss_falling=dynamics.loss_falling,
         borderline=tuple(final.get("borderline", ())), memorised_noise=bool(final.get("memorised_noise", False)),
         evidence_epoch=run.end or None, stop_monitor=stop.stop_monitor, reference_se=float(judge.reference_se),
-        advice_items=advice_items(label, **worded), config=config,
+        advice_items=advice_items(label, bias_decided=bias_decided, **worded), config=config,
     )
 
 

@@ -66,6 +66,9 @@ class Judge:
     margin: float
     tolerance: float
     memorised_rule: bool
+    #: False when no reference can separate the training metric from what the task allows (a regression
+    #: with none given): the label then never claims high bias.
+    bias_known: bool = True
 
     def evidence(self, train: float, val: float) -> dict:
         """The label of one epoch, its deciding quantities, their bars and which are borderline.
@@ -87,13 +90,14 @@ class Judge:
         bias_se = math.hypot(metric_se(train, self.n_train, metric=self.metric), self.reference_se)
         borderline = tuple(name for name, value, bar, se in (("bias", bias, bias_threshold, bias_se),
                                                              ("variance", gap, variance_threshold, gap_se))
-                           if abs(value - bar) <= se)
+                           if abs(value - bar) <= se and (name != "bias" or self.bias_known))
         return {
             "epoch_train_metric": float(train), "epoch_val_metric": float(val),
             names.AVOIDABLE_BIAS: bias, names.VARIANCE_GAP: gap, names.VARIANCE_GAP_SE: gap_se,
             "bias_threshold": bias_threshold, "variance_threshold": variance_threshold,
             "borderline": borderline, "memorised_noise": memorised,
-            "label": fit_label(high_bias=bias > bias_threshold, high_variance=gap > variance_threshold and not memorised),
+            "label": fit_label(high_bias=self.bias_known and bias > bias_threshold,
+                               high_variance=gap > variance_threshold and not memorised),
         }
 
 

@@ -58,6 +58,13 @@ class RunState:
     memorised_noise: bool = False
     more_data: str | None = None
     fixed_by_stopping: bool = False
+    #: The validation metric at the recommended epoch is lower than at the end by more than its noise.
+    stop_gain: bool = False
+    #: The validation metric was still at its best at the last epoch (the recommendation is the end).
+    val_improving: bool = False
+    #: False when nothing measured separates the training error from what the task allows (no reference for
+    #: a regression): no capacity change is advised on it.
+    bias_decided: bool = True
 
 
 def _item(verb: str, axis: str, config: Mapping, to_value, reason: str, *, generic: str | None = None) -> AdviceItem:
@@ -107,6 +114,11 @@ def remedies(state: RunState, config: Mapping[str, object] | None = None) -> tup
                            generic="÷10"))
     if state.label == GOOD_FIT:
         return tuple(items)
+    if state.unstable:  # its curves do not measure bias or variance yet: steady it first, then diagnose again
+        if state.stop_epoch is not None and state.stop_epoch < state.epochs_run:
+            items.append(AdviceItem(STOP_EARLY.format(k=state.stop_epoch), "epochs", state.epochs_run,
+                                    state.stop_epoch, "the validation metric is better there than at the end"))
+        return tuple(items)
     if state.label in (HIGH_BIAS, HIGH_BIAS_HIGH_VARIANCE):
         items += _bias_items(state, config)
     if state.label in (HIGH_VARIANCE, HIGH_BIAS_HIGH_VARIANCE):
@@ -127,7 +139,7 @@ def _bias_items(state: RunState, config: dict) -> list[AdviceItem]:
             items.append(_item(RAISE_LEARNING_RATE, "learning_rate", config,
                                lambda lr: _rounded(_number(lr) * LEARNING_RATE_FACTOR) if _number(lr) else None,
                                reason, generic="×10"))
-    if not (state.converged or (state.learning and state.error_flat)):
+    if not (state.converged or (state.learning and state.error_flat)) or not state.bias_decided:
         return items
     reason = ("the training error had stopped falling" if state.converged
               else "the training error had stopped falling: if it stays flat once the loss has converged")
@@ -154,10 +166,16 @@ def _variance_items(state: RunState, config: dict) -> list[AdviceItem]:
     """Stop early where that fixes the label; regularise; more data (first when its learning curve says so)."""
     items = []
     if state.stop_epoch is not None and state.stop_epoch < state.epochs_run:
+        why = ("the label at that epoch is better than at the end" if not state.stop_gain or state.fixed_by_stopping
+               else "the validation metric there is lower than at the end by more than its noise")
         items.append(AdviceItem(STOP_EARLY.format(k=state.stop_epoch), "epochs", state.epochs_run,
-                                state.stop_epoch, "the label at that epoch is better than at the end"))
+                                state.stop_epoch, why))
         if state.fixed_by_stopping:
             return items  # the model at that epoch is a good fit: nothing else to change
+    elif state.learning and state.val_improving and not state.unstable:
+        # training and validation both still improving at the end: the gap is not the last word yet
+        items.append(_item(TRAIN_LONGER, "epochs", config, lambda e: _whole(e, EPOCHS_FACTOR),
+                           "still learning: the training loss still fell and validation was at its best at the end"))
     reason = "the validation metric is significantly above the training metric"
     l2, dropout = _number(config.get("l2")), _number(config.get("dropout"))
     regularise = [_item("add regularisation", "l2", config, lambda v: _rounded(_number(v) * 10) if _number(v)
@@ -170,7 +188,8 @@ def _variance_items(state: RunState, config: dict) -> list[AdviceItem]:
     if state.more_data != MORE_DATA_NO and not state.memorised_noise:
         more.append(_item(MORE_DATA, "n_train", config, lambda n: _whole(n, 2), CURVE_FALLING if measured else reason,
                           generic=CURVE_FALLING if measured else None))
-    items += more + regularise if measured else regularise + more
+    # more data first, as in the recipe: it lowers variance without adding bias; regularise where there is none
+    items += more + regularise
     depth, width = _number(config.get("depth")), _number(config.get("width"))
     if width is not None and width >= 2 and depth:
         items.append(_item("use a smaller network", "width", config, lambda w: max(1, int(_number(w)) // 2), reason))

@@ -107,8 +107,8 @@ def test_the_label_advice_uses_the_verdict_and_its_tags_and_metrics_carry_it():
                          "adaptive one such as adam, if plain sgd); add regularisation (L2, dropout); use a smaller "
                          "network. The learning curve over training-set size has flattened: more data will not help."),
     (names.MORE_DATA_CANNOT_TELL, "High bias and high variance: add capacity (more units or layers); switch the "
-                                  "optimizer (to an adaptive one such as adam, if plain sgd); add regularisation (L2, "
-                                  "dropout); get more training data; use a smaller network."),
+                                  "optimizer (to an adaptive one such as adam, if plain sgd); get more training data; "
+                                  "add regularisation (L2, dropout); use a smaller network."),
 ])
 def test_each_verdict_words_the_advice_once(more_data, expected):
     from pipeline.diagnostics import advice
