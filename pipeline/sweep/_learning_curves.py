@@ -32,6 +32,12 @@ class CurvePoint:
     val_metric: float | None
     train_metric: float | None
     run_id: str | None
+    #: Every seed's run at this size when the seeds of a configuration are pooled (``run_id`` is the first).
+    run_ids: tuple[str, ...] = ()
+
+
+#: The seed a configuration's pooled learning curve is keyed by (its seeds are averaged).
+SEED_POOLED = 0
 
 
 def configuration(config: TrialConfig) -> TrialConfig:
@@ -73,15 +79,30 @@ def missing_trials(configurations: Iterable[TrialConfig], sizes: Sequence[float 
 
 
 def curves_by_configuration(points: Iterable[CurvePoint], *, min_sizes: int = 2) -> dict[TrialConfig, list[CurvePoint]]:
-    """Points grouped by configuration, ascending in size, one per size (the first given wins), for the
-    configurations with at least ``min_sizes`` sizes that have a finite validation metric."""
-    groups: dict[TrialConfig, dict[int, CurvePoint]] = {}
+    """Points grouped by configuration, ascending in size, for the configurations with at least ``min_sizes``
+    sizes that have a finite validation metric.
+
+    The seeds of a configuration are pooled: one curve and one verdict per configuration, each size's
+    point the mean of its seeds' metrics (the first point given per seed and size counts), with every
+    seed's run in ``run_ids``.
+    """
+    groups: dict[TrialConfig, dict[int, dict[TrialConfig, CurvePoint]]] = {}
     for point in points:
         if point.val_metric is None or not math.isfinite(point.val_metric):
             continue
-        groups.setdefault(configuration(point.config), {}).setdefault(point.n_train, point)
-    return {config: [by_size[n] for n in sorted(by_size)] for config, by_size in groups.items()
-            if len(by_size) >= min_sizes}
+        pooled = replace(configuration(point.config), seed=SEED_POOLED)
+        groups.setdefault(pooled, {}).setdefault(point.n_train, {}).setdefault(point.config, point)
+    return {config: [_mean_point(config, n_train, list(by_size[n_train].values())) for n_train in sorted(by_size)]
+            for config, by_size in groups.items() if len(by_size) >= min_sizes}
+
+
+def _mean_point(config: TrialConfig, n_train: int, seeds: list[CurvePoint]) -> CurvePoint:
+    trains = [point.train_metric for point in seeds]
+    train = (None if any(value is None or not math.isfinite(value) for value in trains)
+             else float(sum(trains) / len(trains)))
+    run_ids = tuple(point.run_id for point in seeds if point.run_id)
+    return CurvePoint(config, n_train, float(sum(point.val_metric for point in seeds) / len(seeds)), train,
+                      run_ids[0] if run_ids else None, run_ids)
 
 
 def curve_metrics(name: str, points: Sequence[CurvePoint], *, task: str) -> dict[str, list[tuple[int, float]]]:
@@ -157,12 +178,12 @@ def judge_learning_curves(session: Session, records: list[TrialRecord], finished
                           result: SweepResult) -> None:
     """Judge each configuration's curve over training-set size; describe it on its largest trial and
     log it on the parent (``step`` = training rows)."""
-    from pipeline.diagnostics import data_size_verdict, with_data_size
+    from pipeline.diagnostics import data_size_verdict
 
     data = session.data
     runs = {run.info.run_id: run for run in finished_before}
     by_record = {record.run_id: record for record in records if record.run_id}
-    axes = tuple(axis for axis in result.varying_axes if axis != "train_size")
+    axes = tuple(axis for axis in result.varying_axes if axis not in ("train_size", "seed"))  # seeds are pooled
     series: dict[str, list[tuple[int, float]]] = {}
     for config, curve in curves_by_configuration(_points(records, finished_before, data.task)).items():
         name = config.name(axes)
@@ -175,21 +196,31 @@ def judge_learning_curves(session: Session, records: list[TrialRecord], finished
             metric=names.task_metric(data.task), reference_error=result.reference_error,
             train_metric=None if any(value is None or not math.isfinite(value) for value in trains) else trains)
         last = curve[-1]
-        result.learning_curves.append((name, last.run_id, verdict))
-        record = by_record.get(last.run_id)
-        if record is not None and record.diagnosis is not None:
-            record.diagnosis = with_data_size(record.diagnosis, verdict)
-            curves, title, failed = record.outcome.curves, record.name, failure(record.outcome)
-        else:
-            curves = session.logged_curves(last.run_id)
-            title, failed = runs[last.run_id].info.run_name, None
-            diagnosis = trial_diagnosis(curves, data, result.reference_error, result.reference_source,
-                                        n_train=last.n_train,
-                                        config={**last.config.params(), names.N_TRAIN_PARAM: last.n_train})
-            if diagnosis is None:
-                continue
-            record = TrialRecord(-1, last.config, "", title, 0, diagnosis=with_data_size(diagnosis, verdict))
-        session.update_run(last.run_id, trial_payload(curves, task=data.task, title=title, diagnosis=record.diagnosis,
-                                                      failure=failed, reference_error=result.reference_error))
+        result.learning_curves.append((name, last.run_id, verdict))  # one verdict per configuration, seeds pooled
+        for run_id in last.run_ids or (last.run_id,):
+            _describe(session, run_id, last, verdict, by_record, runs, result)
     if series:
         session.safe(lambda: session.tracker.log_parent_curves(series))
+
+
+def _describe(session: Session, run_id: str, last: CurvePoint, verdict, by_record: dict, runs: dict,
+              result: SweepResult) -> None:
+    """Put a configuration's data-size verdict on one of its runs at the largest size (its diagnosis and payload)."""
+    from pipeline.diagnostics import with_data_size
+
+    data = session.data
+    record = by_record.get(run_id)
+    if record is not None and record.diagnosis is not None:
+        record.diagnosis = with_data_size(record.diagnosis, verdict)
+        curves, title, failed = record.outcome.curves, record.name, failure(record.outcome)
+    else:
+        curves = session.logged_curves(run_id)
+        title, failed = runs[run_id].info.run_name, None
+        diagnosis = trial_diagnosis(curves, data, result.reference_error, result.reference_source,
+                                    n_train=last.n_train,
+                                    config={**last.config.params(), names.N_TRAIN_PARAM: last.n_train})
+        if diagnosis is None:
+            return
+        record = TrialRecord(-1, last.config, "", title, 0, diagnosis=with_data_size(diagnosis, verdict))
+    session.update_run(run_id, trial_payload(curves, task=data.task, title=title, diagnosis=record.diagnosis,
+                                             failure=failed, reference_error=result.reference_error))
