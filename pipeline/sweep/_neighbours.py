@@ -1,0 +1,48 @@
+"""Quote, beside each trial's advice, what the sweep measured of the change it advises."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from pipeline import names
+from pipeline.diagnostics import measured_neighbour, neighbour_sentence
+from pipeline.runs import trial_payload
+from pipeline.sweep._result import SweepResult
+from pipeline.sweep._session import Session, failure, stops
+
+
+def quote_measured_neighbours(session: Session, result: SweepResult) -> int:
+    """Add to each diagnosed trial's advice the neighbouring trial of this sweep that made its first measured
+    change (the same configuration but that axis), and log it again; the number of trials quoted."""
+    metric = names.task_metric(session.data.task)
+    trials = [(_config(record), record.diagnosis.recommended_val_metric) for record in result.records
+              if record.diagnosis is not None and record.diagnosis.recommended_val_metric is not None]
+    quoted = 0
+    for record in result.records:
+        diagnosis = record.diagnosis
+        if diagnosis is None or not record.run_id or diagnosis.recommended_val_metric is None:
+            continue
+        config = _config(record)
+        others = [(trial, value) for trial, value in trials if trial is not config and trial != config]
+        sentences = []
+        for item in diagnosis.advice_items:
+            neighbour = measured_neighbour(item, config, others)
+            if neighbour is not None and math.isfinite(neighbour[1]):
+                sentences.append(neighbour_sentence(item, neighbour, own=diagnosis.recommended_val_metric,
+                                                    metric=metric))
+        if not sentences:
+            continue
+        record.diagnosis = dataclasses.replace(diagnosis, advice=f"{diagnosis.advice} ({'; '.join(sentences)}.)")
+        session.update_run(record.run_id, trial_payload(
+            record.outcome.curves, task=session.data.task, title=record.name, diagnosis=record.diagnosis,
+            failure=failure(record.outcome), diverged_epoch=record.outcome.diverged_epoch,
+            reference_error=result.reference_error, **stops(record.outcome)))
+        quoted += 1
+    return quoted
+
+
+def _config(record) -> dict[str, object]:
+    """The trial's axes as compared: its training rows stand for its ``train_size``."""
+    params = {axis: value for axis, value in record.config.params().items() if axis != "train_size"}
+    return {**params, names.N_TRAIN_PARAM: record.n_train}

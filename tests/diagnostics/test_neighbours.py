@@ -1,0 +1,25 @@
+"""Advice quotes what the sweep itself measured of the change it names."""
+
+from __future__ import annotations
+
+from pipeline.diagnostics import measured_neighbour, neighbour_sentence
+from pipeline.diagnostics._remedies import AdviceItem
+
+RUN = {"depth": 1, "width": 32, "optimizer": "sgd", "learning_rate": 0.001, "epochs": 20, "seed": 0}
+RAISE = AdviceItem("raise the learning rate (learning_rate 0.001 → 0.01)", "learning_rate", 0.001, 0.01, "still learning")
+
+
+def test_the_closest_trial_on_the_advised_side_with_everything_else_equal_is_quoted():
+    trials = [({**RUN, "learning_rate": 0.1}, 0.12), ({**RUN, "learning_rate": 0.01}, 0.08),
+              ({**RUN, "learning_rate": 0.0001}, 0.80), ({**RUN, "learning_rate": 0.01, "seed": 1}, 0.01)]
+    neighbour = measured_neighbour(RAISE, RUN, trials)
+    assert neighbour == ({**RUN, "learning_rate": 0.01}, 0.08)
+    assert neighbour_sentence(RAISE, neighbour, own=0.62, metric="error") == (
+        "measured in this sweep: learning_rate 0.01 reached a validation error of 8.0% (this run 62.0%)")
+
+
+def test_no_quote_without_a_trial_that_made_that_change_alone():
+    trials = [({**RUN, "learning_rate": 0.0001}, 0.8), ({**RUN, "learning_rate": 0.01, "depth": 2}, 0.05)]
+    assert measured_neighbour(RAISE, RUN, trials) is None
+    generic = AdviceItem("add capacity (more units or layers)", "capacity", None, None, "")
+    assert measured_neighbour(generic, RUN, [({**RUN, "depth": 2}, 0.05)]) is None
