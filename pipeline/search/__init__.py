@@ -13,8 +13,9 @@ from pipeline.search._grid import Grid, LOSSES_BY_TASK, Pruning, TrialConfig, ex
 from pipeline.search._grid_sampler import GridSampler
 from pipeline.search._random import RandomSampler, sample_trials
 from pipeline.search._samplers import SAMPLERS, make_sampler, search_trials
+from pipeline.search._space import DEFAULT_LOSSES, space_size, with_task_loss
 from pipeline.search._tpe import TpeSampler
 
-__all__ = ["Grid", "GridSampler", "LOSSES_BY_TASK", "PlannedSampler", "Pruning", "RandomSampler", "SAMPLERS",
+__all__ = ["DEFAULT_LOSSES", "Grid", "GridSampler", "LOSSES_BY_TASK", "PlannedSampler", "Pruning", "RandomSampler", "SAMPLERS",
            "Sampler", "TpeSampler", "TrialConfig", "expand_grid", "make_sampler", "sample_trials", "search_trials",
-           "varying_axes"]
+           "space_size", "varying_axes", "with_task_loss"]

@@ -38,6 +38,12 @@ class Sampler(abc.ABC):
         return ()
 
     @property
+    def checked(self) -> tuple[TrialConfig, ...]:
+        """The configurations the sweep builds and checks before anything is written: every planned trial; an
+        adaptive search gives configurations that between them take every value of every axis."""
+        return self.planned
+
+    @property
     @abc.abstractmethod
     def exhausted(self) -> bool:
         """Whether :meth:`ask` has nothing more to give."""

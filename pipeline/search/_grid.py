@@ -133,7 +133,8 @@ class TrialConfig:
         if not self.model:
             return identity
         training = {axis: value for axis, value in identity.items() if axis in TRAINING_AXES or axis in _ADDED_FIELDS}
-        del training["model"], training["hyperparameters"]
+        training.pop("model", None)
+        training.pop("hyperparameters", None)  # left out of the identity when a builder has none
         return {**training, MODEL_PARAM: self.model, **dict(self.hyperparameters)}
 
     def axis(self, name: str) -> object:

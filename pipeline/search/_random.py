@@ -25,10 +25,16 @@ import numpy as np
 from pipeline.search._base import PlannedSampler
 from pipeline.search._grid import Grid, TrialConfig, check_losses, expand_grid, incompatibility, no_trials_left
 from pipeline.search._sampling import SIGNIFICANT_DIGITS, _axis_values, _configuration, _holds, _sampled_axes
+from pipeline.search._space import check_n_trials
 from pipeline.spec import GridSpec, SearchSpec, SweepSpec, is_range
+from pipeline.spec._values import whole_range
 
 #: A sampled search draws at most this many times its ``n_trials`` before it settles for fewer distinct ones.
 MAX_DRAWS_PER_TRIAL = 100
+#: ... and stops once this many draws in a row gave nothing new (a space mostly drawn already).
+MAX_FRUITLESS_DRAWS = 1000
+#: A space of lists up to this size is expanded and sampled without replacement; a larger one is drawn from.
+MAX_EXPANDED = 100_000
 
 
 class RandomSampler(PlannedSampler):
@@ -47,12 +53,12 @@ def draw(rng: np.random.Generator, values: Any) -> Any:
     """
     if not is_range(values):
         return values[int(rng.integers(len(values)))]
-    whole = isinstance(values.low, int)
+    whole = whole_range(values)
     low, high = (values.low, values.high + 1) if whole else (values.low, values.high)
     point = math.exp(rng.uniform(math.log(low), math.log(high))) if values.log else rng.uniform(low, high)
     if whole:
         return min(int(point), values.high)
-    return min(max(float(f"{point:.{SIGNIFICANT_DIGITS}g}"), values.low), values.high)
+    return float(min(max(float(f"{point:.{SIGNIFICANT_DIGITS}g}"), values.low), values.high))
 
 
 def sample_trials(grids: list[GridSpec], search: SearchSpec, *, task: str, skip_invalid: bool,
@@ -61,19 +67,23 @@ def sample_trials(grids: list[GridSpec], search: SearchSpec, *, task: str, skip_
 
     A configuration's grid is drawn first (uniformly), then each axis. Combinations whose loss
     does not fit the task raise :class:`~pipeline.errors.FitcheckError`, or are drawn again and
-    counted as dropped with ``skip_invalid``; repeated draws are counted as collapsed.
+    counted as dropped with ``skip_invalid``; repeated draws are counted as collapsed. ``n_trials`` over
+    the configurations a finite space holds is refused before any draw; the draws stop after
+    :data:`MAX_FRUITLESS_DRAWS` in a row give nothing new.
     """
     check_losses(grids, task=task, skip_invalid=skip_invalid, source=source)
+    size = check_n_trials(grids, search, task=task, model=model, source=source)
     rng = np.random.default_rng(search.seed)
-    if not any(grid.ranges() for grid in grids):
+    if not any(grid.ranges() for grid in grids) and size is not None and size <= MAX_EXPANDED:
         return _subset(grids, search, rng, task=task, skip_invalid=skip_invalid, source=source, model=model,
                        builder=builder)
     configs: list[tuple[TrialConfig, list[int]]] = []
     seen: set[TrialConfig] = set()
-    dropped = collapsed = 0
+    dropped = collapsed = fruitless = 0
     for _ in range(MAX_DRAWS_PER_TRIAL * search.n_trials):
-        if len(configs) == search.n_trials:
+        if len(configs) == search.n_trials or fruitless >= MAX_FRUITLESS_DRAWS:
             break
+        fruitless += 1
         grid = grids[int(rng.integers(len(grids)))]
         point = {axis: draw(rng, _axis_values(grid, axis)) for axis in _sampled_axes(grid, model)}
         if incompatibility(task, point["loss"]):
@@ -85,6 +95,7 @@ def sample_trials(grids: list[GridSpec], search: SearchSpec, *, task: str, skip_
             continue
         seen.add(config)
         configs.append((config, grid.seeds))
+        fruitless = 0
     if not configs:
         raise no_trials_left(task, source)
     trials = tuple(replace(config, seed=seed) for config, seeds in configs for seed in seeds)

@@ -9,7 +9,9 @@ from pipeline.errors import FitcheckError
 from pipeline.search._base import Sampler
 from pipeline.search._grid import TrialConfig, check_losses, incompatibility, no_trials_left
 from pipeline.search._sampling import SIGNIFICANT_DIGITS, _axis_values, _configuration, _sampled_axes
+from pipeline.search._space import check_n_trials
 from pipeline.spec import SweepSpec, is_range
+from pipeline.spec._values import whole_range
 
 
 class TpeSampler(Sampler):
@@ -33,6 +35,7 @@ class TpeSampler(Sampler):
             raise FitcheckError(f"{source}: search.method: tpe needs Optuna; pip install 'fitcheck[optuna]'") from None
         self.grid, self.n_configurations, self.seeds = spec.grids[0], spec.search.n_trials, spec.grids[0].seeds
         check_losses(spec.grids, task=task, skip_invalid=spec.skip_invalid, source=source)
+        check_n_trials(spec.grids, spec.search, task=task, model=model, source=source)
         losses = [loss for loss in self.grid.loss if not incompatibility(task, loss)]
         if not losses:
             raise no_trials_left(task, source)
@@ -40,13 +43,21 @@ class TpeSampler(Sampler):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self._fixed, self._distributions = {}, {}
         self._model, self._builder = model, builder
+        #: Each axis's values a check up front builds (a range's both ends): see :attr:`checked`.
+        self._extremes: dict[str, list] = {}
         for axis in _sampled_axes(self.grid, model):
             values = losses if axis == "loss" else _axis_values(self.grid, axis)
             if is_range(values):
-                kind = optuna.distributions.IntDistribution if isinstance(values.low, int) else \
-                    optuna.distributions.FloatDistribution
-                self._distributions[axis] = kind(values.low, values.high, log=values.log)
-            elif len(values) == 1:
+                if whole_range(values):
+                    self._distributions[axis] = optuna.distributions.IntDistribution(values.low, values.high,
+                                                                                     log=values.log)
+                else:
+                    self._distributions[axis] = optuna.distributions.FloatDistribution(
+                        float(values.low), float(values.high), log=values.log)
+                self._extremes[axis] = list(dict.fromkeys([values.low, values.high]))
+                continue
+            self._extremes[axis] = list(dict.fromkeys(values))
+            if len(values) == 1:
                 self._fixed[axis] = values[0]
             else:
                 self._distributions[axis] = optuna.distributions.CategoricalDistribution(values)
@@ -64,6 +75,16 @@ class TpeSampler(Sampler):
     def varying(self) -> tuple[str, ...]:
         """The axes TPE chooses, and ``seed`` when there are several."""
         return tuple(self._distributions) + (("seed",) if len(self.seeds) > 1 else ())
+
+    @property
+    def checked(self) -> tuple[TrialConfig, ...]:
+        """Configurations that between them take every value of every axis (a range at both ends), each once:
+        built and checked before anything is written, as a fixed plan's trials are."""
+        n_configurations = max((len(values) for values in self._extremes.values()), default=1)
+        points = [{axis: values[i % len(values)] for axis, values in self._extremes.items()}
+                  for i in range(n_configurations)]
+        return tuple(dict.fromkeys(_configuration(point, seed=self.seeds[0], model=self._model, builder=self._builder)
+                                   for point in points))
 
     @property
     def exhausted(self) -> bool:

@@ -175,6 +175,13 @@ def is_range(values: Any) -> bool:
     return isinstance(values, BaseModel)
 
 
+def whole_range(values: Any) -> bool:
+    """Whether a range draws whole numbers: both its bounds are (``{low: 1, high: 8}``; ``{low: 1, high: 2.5}``
+    and ``{low: 1.0, high: 8.0}`` are real ranges). The whole-number axes' bounds are checked whole by their type."""
+    return is_range(values) and all(isinstance(bound, int) and not isinstance(bound, bool)
+                                    for bound in (values.low, values.high))
+
+
 def _scalar(value: Any) -> Union[bool, int, float, str]:
     """A builder's hyperparameter value: a string (a param value, without control characters), true/false, or a
     finite number."""

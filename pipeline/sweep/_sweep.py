@@ -9,6 +9,7 @@ through one :class:`~pipeline.sweep._session.Session`. This module owns no train
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -18,19 +19,21 @@ from pathlib import Path
 from pipeline.data import PreparedData, load_dataset, prepare_inputs, subset_rows
 from pipeline.errors import FitcheckError
 from pipeline.executors import Executor, make_executor
-from pipeline.search import Sampler, TrialConfig, make_sampler
+from pipeline.search import Sampler, TrialConfig, make_sampler, space_size, with_task_loss
 from pipeline.runs import SweepDescriptions
 from pipeline.spec import LearningCurveSpec, SweepSpec
 from pipeline.sweep._learning_curves import add_learning_curves, judge_learning_curves
 from pipeline.sweep._loop import run_trials
 from pipeline.sweep._options import SweepOptions
-from pipeline.sweep._parent import finish_parent, open_parent
+from pipeline.sweep._parent import finish_parent, open_parent, read_back
 from pipeline.sweep._reference import rediagnose, resolve_reference, settle_reference
 from pipeline.sweep._result import SweepResult
 from pipeline.sweep._session import Session
 from pipeline.sweep._stopping import seed_rungs, stopping_settings
 from pipeline.tracking import SweepTracker, check_tracking_uri
 from pipeline.training import native_logs_hidden, require_tensorflow
+
+_log = logging.getLogger(__name__)
 
 
 def _mlp_parameter_count(config: TrialConfig, data: PreparedData) -> int:
@@ -73,22 +76,27 @@ class Sweep:
             data = prepare_inputs(self.inputs, spec.split, task=None)
         else:
             data = load_dataset(spec.dataset, spec.split, source=source)
+        spec = self.spec = with_task_loss(spec, data.task)  # no loss given: the task's own
         with native_logs_hidden(not options.verbose):  # a builder's module imports Keras, hence TensorFlow
             model, builder = self._builder(source)
+        if spec.search.method != "grid":  # refused before any configuration is drawn
+            self._check_max_trials(spec.search.n_trials * max(len(set(grid.seeds)) for grid in spec.grids))
+        elif len(spec.grids) == 1 and (size := space_size(spec.grids, task=data.task, model=model)) is not None:
+            self._check_max_trials(size * len(set(spec.grid.seeds)))  # before a huge grid is expanded
         sampler = make_sampler(spec, task=data.task, model=model, builder=builder)
         curve_spec = self._curve_spec()
-        sizes = [(size, "grid.train_size") for size in {config.train_size for config in sampler.planned}]
+        sizes = [(size, "grid.train_size") for size in dict.fromkeys(size for grid in spec.grids
+                                                                     for size in grid.train_size)]
         sizes += [(size, "learning_curve.sizes") for size in (curve_spec.sizes if curve_spec else ())]
-        for size, key in sizes:  # refused before anything is written
+        for size, key in sizes:  # every sampler's sizes, refused before anything is written
             subset_rows(size, len(data.y_train), source=source, key=key)
-        if sampler.n_trials > spec.max_trials and not options.yes:
-            raise FitcheckError(f"{spec.source}: grid has {sampler.n_trials} trials, over "
-                                f"max_trials={spec.max_trials}; "
-                                "pass --yes to run it anyway, raise max_trials, or sample it with "
-                                "search: {method: random, n_trials: N}")
-        if model and sampler.planned:  # build, check and count every distinct model before anything is written
+        self._check_max_trials(sampler.n_trials)
+        if model:  # build, check and count the models before anything is written (an adaptive search's: every value)
+            warnings: list[str] = []
             with native_logs_hidden(not options.verbose):
-                self._count(sampler.planned, data)
+                self._count(sampler.checked, data, warnings=warnings)
+            for warning in warnings:
+                _log.warning("%s", warning)
         executor = self.executor or make_executor(options.executor, workers=options.workers,
                                                   ray_address=options.ray_address, verbose=options.verbose,
                                                   fuse=options.fuse)
@@ -102,22 +110,45 @@ class Sweep:
         finally:
             executor.close()
 
+    def _check_max_trials(self, n_trials: int) -> None:
+        """Refuse a sweep of more than ``max_trials`` trials unless ``--yes``."""
+        spec = self.spec
+        if n_trials > spec.max_trials and not self.options.yes:
+            raise FitcheckError(f"{spec.source}: grid has {n_trials} trials, over "
+                                f"max_trials={spec.max_trials}; "
+                                "pass --yes to run it anyway, raise max_trials, or sample it with "
+                                "search: {method: random, n_trials: N}")
+
     def _parameter_count(self, config: TrialConfig, data: PreparedData) -> int:
-        """The builder's model's count (measured before it trains), else the MLP's."""
+        """The builder's model's count (measured before it trains), else the MLP's.
+
+        A configuration an adaptive search asks for later is built here first; when that build fails the
+        count is 0 and the trial fails in its worker with the builder's error: it never ends the sweep.
+        """
         if config.model:
-            if (config.hyperparameters, config.loss) not in self.counts:  # a configuration TPE asked for
-                self._count([config], data)
+            if (config.hyperparameters, config.loss) not in self.counts:
+                try:
+                    with native_logs_hidden(not self.options.verbose):
+                        self._count([config], data)
+                except FitcheckError:
+                    return 0
             return self.counts[(config.hyperparameters, config.loss)]
         return _mlp_parameter_count(config, data)
 
-    def _count(self, configs, data: PreparedData) -> None:
+    def _count(self, configs, data: PreparedData, *, warnings: list[str] | None = None) -> None:
         """Build, check and count each distinct builder model of ``configs`` in this process."""
         from pipeline.training import check_and_count, load_builder
         from pipeline.training import configure_tensorflow
 
+        configs = list(configs)
+        if not configs:
+            return
         configure_tensorflow(os.cpu_count() or 1, verbose=self.options.verbose)  # Keras in this process: quietly
+        where = f"model {configs[0].model}" if self.builder is not None or not self.spec.source else \
+            f"{self.spec.source}: model {configs[0].model}"
         self.counts.update(check_and_count(self.builder or load_builder(configs[0].builder), configs,
-                                           input_shape=data.input_shape, task=data.task, n_classes=data.n_classes))
+                                           input_shape=data.input_shape, task=data.task, n_classes=data.n_classes,
+                                           model_name=where, warnings=warnings))
 
     def _builder(self, source: str) -> tuple[str, bytes]:
         """The model builder's reference and its serialised function (``build_model=`` or the spec's
@@ -171,6 +202,7 @@ class Sweep:
             if settle_reference(data, result, finished_before):
                 rediagnose(session, result, finished_before)
         judge_learning_curves(session, records + extra, finished_before, result)
+        read_back(session, records, finished_before, result)  # a rerun returns the whole sweep
         result.seconds = time.perf_counter() - started
         finish_parent(session, result, report=options.report)
         return result

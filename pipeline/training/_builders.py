@@ -8,8 +8,10 @@ A builder is a function ``build_model(hp, input_shape, task, n_outputs) -> keras
 - ``n_outputs``: the output units the task and loss need (see :data:`OUTPUT_CONVENTIONS`).
 
 It returns an uncompiled model; fitcheck compiles it with the trial's loss, optimizer and learning
-rate. Its last layer's activation says how to read it: ``sigmoid`` or ``softmax`` outputs are
-probabilities, a ``linear`` (or no) activation gives logits, compiled with ``from_logits=True``.
+rate (a compiled one is compiled again, with a warning). Its last computing layer's activation (nested
+models looked through) says how to read it: ``sigmoid`` or ``softmax`` outputs are probabilities, a
+``linear`` (or no) activation gives logits, compiled with ``from_logits=True``; an activation that cannot
+be read for the task and loss (:func:`accepted_activations`) is refused.
 
 This module imports Keras only to compile the loss (inside :func:`compile_loss`); it never
 imports MLflow. Builders travel to worker processes and Ray actors as cloudpickle bytes, so a
@@ -26,9 +28,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.errors import FitcheckError, echo
-from pipeline.names import BINARY
-from pipeline.spec import CROSSENTROPY_LOSSES
+from pipeline.names import BINARY, REGRESSION
+from pipeline.spec import CROSSENTROPY_LOSSES, MARGIN_LOSSES, TRAINING_KEYS
 from pipeline.training._targets import OutputHead, output_head
+
 
 #: What a builder's model must output, by task and loss (documented in the README).
 OUTPUT_CONVENTIONS = {
@@ -122,21 +125,43 @@ def load_builder(payload: bytes) -> Callable:
     return pickle.loads(payload)
 
 
-def build(config, *, input_shape: tuple[int, ...], task: str, n_classes: int, builder: Callable | None = None):
+def build(config, *, input_shape: tuple[int, ...], task: str, n_classes: int, builder: Callable | None = None,
+          hyperparameters: dict | None = None, model_name: str = ""):
     """The trial's model from its builder (``config.builder`` unless ``builder`` is given), and its head and loss.
 
-    Returns ``(model, head, loss)``: the uncompiled model, the :class:`OutputHead` its outputs are read
-    with, and the loss to compile it with (``from_logits`` set for a crossentropy loss on logits).
+    ``hyperparameters`` is the ``hp`` the builder is given (default: the trial's, as a dict); ``model_name``
+    how messages name the builder (default: ``model <reference>``). Returns ``(model, head, loss)``: the
+    model, the :class:`OutputHead` its outputs are read with, and the loss to compile it with
+    (``from_logits`` set for a crossentropy loss on logits).
     """
     function = builder or load_builder(config.builder)
     n_outputs = output_head(task, config.loss, n_classes).units
-    model = function(dict(config.hyperparameters), tuple(input_shape), task, n_outputs)
-    head, from_logits = model_head(model, task=task, loss=config.loss, n_classes=n_classes, model_name=config.model)
+    hp = dict(config.hyperparameters) if hyperparameters is None else hyperparameters
+    model = function(hp, tuple(input_shape), task, n_outputs)
+    head, from_logits = model_head(model, task=task, loss=config.loss, n_classes=n_classes,
+                                   model_name=model_name or f"model {config.model}")
     return model, head, compile_loss(config.loss, from_logits=from_logits)
+
+
+def accepted_activations(task: str, loss: str, units: int) -> tuple[str, ...]:
+    """The output activations a builder's model may end with for ``task`` and ``loss`` (``units`` outputs).
+
+    >>> accepted_activations("binary", "binary_crossentropy", 1), accepted_activations("regression", "mse", 1)
+    (('sigmoid', 'linear'), ('linear',))
+    """
+    if task == REGRESSION:
+        return ("linear",)
+    if loss in MARGIN_LOSSES:
+        return ("linear", "tanh")
+    return ("sigmoid", "linear") if units == 1 else ("softmax", "linear")
 
 
 def model_head(model, *, task: str, loss: str, n_classes: int, model_name: str) -> tuple[OutputHead, bool]:
     """How a builder's model is read for ``task`` and ``loss``: its head, and whether it outputs logits.
+
+    The output activation is the last computing layer's, looking through nested models and past
+    layers that only pass values on (dropout, reshaping); one that cannot be read for the task and loss
+    (``relu`` on a binary output, ``sigmoid`` on a regression) is refused.
 
     Raises
     ------
@@ -147,9 +172,13 @@ def model_head(model, *, task: str, loss: str, n_classes: int, model_name: str) 
     shape = _output_shape(model, model_name)
     if len(shape) != 2 or shape[1] != expected.units:
         accepted = f"(None, {expected.units})"
-        raise FitcheckError(f"model {model_name}: output shape {_shape_text(shape)} cannot be evaluated for a {task} "
+        raise FitcheckError(f"{model_name}: output shape {_shape_text(shape)} cannot be evaluated for a {task} "
                             f"task with loss {loss}; accepted: {accepted} ({OUTPUT_CONVENTIONS[task]})")
     activation = _last_activation(model)
+    accepted = accepted_activations(task, loss, expected.units)
+    if activation is not None and activation not in accepted:
+        raise FitcheckError(f"{model_name}: output activation {echo(activation)} cannot be read for a {task} task "
+                            f"with loss {loss}; accepted: {' or '.join(accepted)} (linear: no activation)")
     from_logits = loss in CROSSENTROPY_LOSSES and activation in ("linear", None)
     if from_logits and task == BINARY and expected.units == 1:  # a logit is read at 0, not 0.5
         return OutputHead(task, 1, "linear", expected.encoding), True
@@ -180,44 +209,134 @@ def _shape_text(shape: tuple) -> str:
     return "(" + ", ".join("None" if size is None else str(size) for size in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+#: Layers that pass their input on without computing: the output's activation is an earlier layer's.
+_PASS_THROUGH = frozenset({"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+                           "GaussianDropout", "AlphaDropout", "Flatten", "Reshape", "Permute", "ActivityRegularization",
+                           "InputLayer", "Identity", "Masking"})
+#: Activation layers, by the activation they apply.
+_ACTIVATION_LAYERS = {"Softmax": "softmax", "ReLU": "relu", "LeakyReLU": "leaky_relu", "ELU": "elu", "PReLU": "prelu"}
+_PASSED = object()  # a model (or layer) that only passes its input on
+
+
 def _last_activation(model) -> str | None:
-    """The name of the activation the model's output goes through last, as far as its layers say."""
-    layers = getattr(model, "layers", [])
-    if not layers:
-        return None
-    last = layers[-1]
-    if type(last).__name__ == "Softmax":
-        return "softmax"
-    activation = getattr(last, "activation", None)
-    name = getattr(activation, "__name__", None) or (activation if isinstance(activation, str) else None)
-    return name
+    """The name of the activation the model's output goes through last, as far as its layers say.
+
+    Looks through nested models (an outer ``Sequential`` around the user's model) and past pass-through
+    layers to the last layer that computes; None when that layer does not say (a custom layer).
+    """
+    found = _activation_of(model)
+    return None if found is _PASSED else found
+
+
+def _activation_of(layer):
+    kind = type(layer).__name__
+    if kind in _PASS_THROUGH:
+        return _PASSED
+    if kind in _ACTIVATION_LAYERS:
+        return _ACTIVATION_LAYERS[kind]
+    inner = getattr(layer, "layers", None)
+    if inner is not None:  # a nested model: its own last computing layer
+        for sublayer in reversed(list(inner)):
+            found = _activation_of(sublayer)
+            if found is not _PASSED:
+                return found
+        return _PASSED
+    activation = getattr(layer, "activation", None)
+    return getattr(activation, "__name__", None) or (activation if isinstance(activation, str) else None)
+
+
+class _ReadRecorder(dict):
+    """A trial's ``hp`` that remembers which keys its builder read (copying or iterating it reads them all)."""
+
+    def __init__(self, values):
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key):
+        self.read.add(key)
+        return super().__contains__(key)
+
+    def __iter__(self):
+        self.read.update(dict.keys(self))
+        return super().__iter__()
+
+    def keys(self):
+        self.read.update(dict.keys(self))
+        return super().keys()
+
+    def values(self):
+        self.read.update(dict.keys(self))
+        return super().values()
+
+    def items(self):
+        self.read.update(dict.keys(self))
+        return super().items()
+
+    def pop(self, key, *default):
+        self.read.add(key)
+        return super().pop(key, *default)
+
+    def setdefault(self, key, default=None):
+        self.read.add(key)
+        return super().setdefault(key, default)
+
+    def copy(self):
+        self.read.update(dict.keys(self))
+        return dict(super().items())
 
 
 def check_and_count(function: Callable, configs, *, input_shape: tuple[int, ...], task: str,
-                    n_classes: int) -> dict[tuple, int]:
+                    n_classes: int, model_name: str = "", warnings: list[str] | None = None) -> dict[tuple, int]:
     """Build each distinct model of ``configs`` once, check its output (:func:`model_head`) and count its
     parameters: ``{(hyperparameters, loss): model.count_params()}``.
 
     Run in the sweep's process before anything is written to MLflow, so a builder that fails or
-    outputs the wrong shape is refused in one line.
+    outputs the wrong shape or activation is refused in one line. With ``warnings`` (a list), appends one
+    line saying that a compiled model is compiled again with each trial's loss and optimizer, and one per
+    grid key that no build read (its values only repeat the same model), for the caller to show once.
     """
     import keras
 
     counts: dict[tuple, int] = {}
+    offered: dict[str, None] = {}
+    read: set[str] = set()
+    compiled = False
     try:
         for config in configs:
             key = (config.hyperparameters, config.loss)
             if key in counts:
                 continue
+            name = model_name or f"model {config.model}"
+            hp = _ReadRecorder(config.hyperparameters)
             try:
-                model, _, _ = build(config, input_shape=input_shape, task=task, n_classes=n_classes, builder=function)
+                model, _, _ = build(config, input_shape=input_shape, task=task, n_classes=n_classes, builder=function,
+                                    hyperparameters=hp, model_name=name)
             except FitcheckError:
                 raise
             except Exception as error:  # noqa: BLE001 - the user's builder failed: say so in one line
-                raise FitcheckError(f"model {config.model}: building it with hp={dict(config.hyperparameters)} "
+                raise FitcheckError(f"{name}: building it with hp={dict(config.hyperparameters)} "
                                     f"raised {type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"
                                     ) from None
+            read |= hp.read
+            offered.update(dict.fromkeys(hp_name for hp_name, _ in config.hyperparameters))
+            compiled = compiled or bool(getattr(model, "compiled", False))
             counts[key] = int(model.count_params())
     finally:
         keras.backend.clear_session()
+    if warnings is not None and counts:
+        name = model_name or f"model {next(iter(configs)).model}"
+        if compiled:
+            warnings.append(f"{name}: returns a compiled model; fitcheck compiles it again with each trial's loss, "
+                            "optimizer and learning_rate (its own compile settings are not used)")
+        warnings += [f"{name}: grid key {echo(unread)} is never read by the builder (hp[{echo(unread)}]), so its values "
+                     f"only repeat the same model; training axes: {', '.join(TRAINING_KEYS)}"
+                     for unread in offered if unread not in read]
     return counts
