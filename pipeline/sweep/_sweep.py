@@ -24,6 +24,7 @@ from pipeline.runs import SweepDescriptions
 from pipeline.spec import LearningCurveSpec, SweepSpec
 from pipeline.sweep._learning_curves import add_learning_curves, judge_learning_curves
 from pipeline.sweep._loop import run_trials
+from pipeline.sweep._neighbours import quote_measured_neighbours
 from pipeline.sweep._options import SweepOptions
 from pipeline.sweep._parent import finish_parent, open_parent, read_back
 from pipeline.sweep._reference import rediagnose, resolve_reference, settle_reference
@@ -202,6 +203,7 @@ class Sweep:
             if settle_reference(data, result, finished_before):
                 rediagnose(session, result, finished_before)
         judge_learning_curves(session, records + extra, finished_before, result)
+        quote_measured_neighbours(session, result)  # what the sweep measured of each trial's advice
         read_back(session, records, finished_before, result)  # a rerun returns the whole sweep
         result.seconds = time.perf_counter() - started
         finish_parent(session, result, report=options.report)

@@ -58,7 +58,9 @@ def test_a_list_grid_is_sampled_without_replacement():
     sampled = trials(grid, n_trials=10, seed=1)
     assert len(sampled) == len(set(sampled)) == 10
     assert set(sampled) <= every
-    assert set(trials(grid, n_trials=100)) == every  # more than the grid holds: all of it, once
+    assert set(trials(grid, n_trials=36)) == every  # as many as the grid holds: all of it, once
+    with pytest.raises(FitcheckError, match=r"search.n_trials: 100 is more than the 36 distinct configurations"):
+        trials(grid, n_trials=100)  # more than it holds: refused before any draw
 
 
 def test_a_grid_over_max_trials_suggests_sampling(tmp_path):
