@@ -183,7 +183,10 @@ def _notes(run: RunCurves, *, final: dict, label: str, stop: Stop, dynamics: Dyn
     notes = (RUNNING_NOTE,) if running_train else ()
     if reference_source in ("estimated", "sweep_best_val") and label in (GOOD_FIT, HIGH_VARIANCE):
         notes += (ESTIMATED_NOTE,)
-    if reference_source == "assumed_zero":
+    if reference_source == "assumed_zero" and not judge.bias_known:
+        notes += ("no reference error was given: for a regression nothing separates the training RMSE from "
+                  "the noise the target holds, so the bias is not judged; give reference_error to judge it",)
+    elif reference_source == "assumed_zero":
         notes += ("no reference error was given: it is taken as 0, so all training error counts "
                   "as avoidable bias",)
     if run.end != run.usable:
