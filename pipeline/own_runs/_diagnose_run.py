@@ -15,8 +15,8 @@ import pandas as pd
 
 from pipeline import names
 from pipeline.errors import FitcheckError
-from pipeline.runs import (CurveNames, Size, curve_names, guess_task, infer_sizes, merge_description,
-                           run_configuration, trial_payload)
+from pipeline.runs import (MODEL_SUMMARY, CurveNames, Size, curve_names, guess_task, infer_sizes,
+                           merge_description, run_configuration, task_from_summary, trial_payload)
 from pipeline.tracking import (RunWriter, TrackingReader, check_tracking_uri, default_tracking_uri,
                                logged_datasets)
 
@@ -155,7 +155,12 @@ def _from_run(reader: TrackingReader, run, *, task, n_train, n_val, reference_er
         raise FitcheckError(f"{source}: logs no metrics, so there are no curves to diagnose.")
     parent = reader.parent_of(run)
     params = {**(parent.data.params if parent else {}), **run.data.params}
-    task = task or params.get(names.TASK_PARAM) or guess_task(run.data.metrics)
+    if not task and not params.get(names.TASK_PARAM):
+        guessed = guess_task(run.data.metrics)
+        if guessed == names.BINARY:  # plain "accuracy" tells classification, not how many classes: read the model
+            guessed = task_from_summary(reader.artifact_text(run.info.run_id, MODEL_SUMMARY), guessed)
+        task = guessed
+    task = task or params.get(names.TASK_PARAM)
     if task not in names.TASKS:
         raise FitcheckError(f"{source}: cannot tell the task from its params or metric names; give --task.")
     found_train, found_val = infer_sizes(params, logged_datasets(run) + (logged_datasets(parent) if parent else []))

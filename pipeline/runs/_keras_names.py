@@ -8,6 +8,7 @@ reads a file or MLflow.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -73,6 +74,27 @@ def guess_task(available: Collection[str]) -> str | None:
     if any(name.endswith("_error") for name in available):
         return names.BINARY
     return None
+
+
+#: ``mlflow.keras.autolog()``'s text of ``model.summary()``: its last layer's output shape tells the classes.
+MODEL_SUMMARY = "model_summary.txt"
+_OUTPUT_SHAPE = re.compile(r"\(None,\s*(\d+)\)")
+
+
+def task_from_summary(summary: str | None, guessed: str | None) -> str | None:
+    """A classification task told by a model summary's last output units (1: binary, more: multiclass);
+    ``guessed`` (from the metric names) when the summary tells nothing or the task is not classification.
+
+    >>> summary = "dense (Dense) (None, 64) 4160 | dense_1 (Dense) (None, 10) 650 | Total params: 4,810"
+    >>> task_from_summary(summary, "binary"), task_from_summary(summary, "regression"), task_from_summary(None, "binary")
+    ('multiclass', 'regression', 'binary')
+    """
+    if guessed not in (names.BINARY, names.MULTICLASS) or not summary:
+        return guessed
+    shapes = _OUTPUT_SHAPE.findall(summary)
+    if not shapes:
+        return guessed
+    return names.MULTICLASS if int(shapes[-1]) > 1 else names.BINARY
 
 
 def curve_names(available: Collection[str], *, task: str, source: str) -> CurveNames:

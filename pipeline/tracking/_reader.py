@@ -6,6 +6,8 @@ metric logged twice at one step (a resumed run) is read by one rule everywhere. 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import json
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -151,6 +153,22 @@ class TrackingReader:
         """One metric's history by step (see :func:`latest_per_step`)."""
         return latest_per_step(with_retries(lambda: self.client.get_metric_history(run_id, name),
                                             what=f"read {name}"))
+
+    def artifact_text(self, run_id: str, path: str, *, max_bytes: int = 1_000_000) -> str | None:
+        """A small text artifact of a run (``model_summary.txt``), or None when it has none or it is unreadable."""
+        import tempfile
+
+        from mlflow.exceptions import MlflowException
+
+        with tempfile.TemporaryDirectory(prefix="fitcheck-artifact-") as folder:
+            try:
+                local = self.client.download_artifacts(run_id, path, folder)
+            except (MlflowException, OSError):
+                return None
+            file = Path(local)
+            if not file.is_file() or file.stat().st_size > max_bytes:
+                return None
+            return file.read_text(encoding="utf-8", errors="replace")
 
     def curves(self, run_id: str, curve_names: Iterable[str]) -> dict[str, list[float]]:
         """A run's per-epoch curves by name, in step order."""
