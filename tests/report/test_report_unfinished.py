@@ -22,6 +22,7 @@ def _tiny(tmp_path: Path):
     return parse_spec(raw, source=str(tmp_path / "tiny.yaml"))
 
 
+@pytest.mark.slow
 def test_the_report_of_an_interrupted_sweep_is_built_and_says_it_did_not_finish(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     options = SweepOptions(tracking_uri=uri, experiment="cut", report=False, progress=False)
@@ -37,6 +38,7 @@ def test_the_report_of_an_interrupted_sweep_is_built_and_says_it_did_not_finish(
     assert html.count('class="status-finished"') == 1 and html.count('class="status-killed"') == 2
 
 
+@pytest.mark.slow
 def test_the_report_of_a_sweep_still_running_says_so(tmp_path):
     """A parent left RUNNING (a rival process's trials still in flight) has no reference yet: built, and says so."""
     import mlflow

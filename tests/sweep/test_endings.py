@@ -36,6 +36,7 @@ def _sweep(spec, uri: str, experiment: str, *, report: bool = False):
     return Sweep(spec, options, tracker=SweepTracker(uri, settle_seconds=0), executor=InProcessExecutor()).run()
 
 
+@pytest.mark.slow
 def test_a_report_that_cannot_be_written_is_one_line_and_the_trials_stand(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "reports").write_text("a file where the reports folder goes")
@@ -50,6 +51,7 @@ def test_a_report_that_cannot_be_written_is_one_line_and_the_trials_stand(tmp_pa
     assert len(runs) == 4 and sum(result.labels().values()) == 3
 
 
+@pytest.mark.slow
 def test_rerunning_a_finished_sweep_returns_the_whole_sweep(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     spec = _spec(tmp_path)
@@ -62,6 +64,7 @@ def test_rerunning_a_finished_sweep_returns_the_whole_sweep(tmp_path):
     assert list(second.trials["label"]) == list(first.trials["label"])
 
 
+@pytest.mark.slow
 def test_a_list_of_grids_is_logged_as_given_and_a_dict_spec_is_named_by_its_experiment(tmp_path):
     import json
 

@@ -141,6 +141,7 @@ def _statuses(tmp_path) -> list[str]:
     return [run.info.status for run in client.search_runs([e.experiment_id for e in client.search_experiments()])]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["grid", "random", "tpe"])
 @pytest.mark.parametrize(("build", "grid", "expected"), [
     (relu_output, {"units": [2, 4]}, r"^model test_builder_checks:relu_output: output activation 'relu' cannot be "
@@ -161,6 +162,7 @@ def test_every_sampler_refuses_a_bad_builder_before_anything_is_written(tmp_path
     assert "RUNNING" not in _statuses(tmp_path) and not _statuses(tmp_path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("task", "loss"), [("multiclass", "sparse_categorical_crossentropy"), ("regression", "mse")])
 def test_without_a_loss_the_task_chooses_it_and_a_builder_needs_no_hyperparameters(tmp_path, monkeypatch, task,
                                                                                    loss):
