@@ -86,7 +86,7 @@ def test_early_stopping_keeps_the_recommended_epoch_and_its_weights(mlflow_serve
         n_stopped += 1
         metrics = early.data.metrics
         assert metrics[names.STOPPED_EPOCH] == len(curve) == kept + 12  # patience 10 + half the smoothing window
-        assert metrics[names.KEPT_EPOCH] == kept == metrics[names.RECOMMENDED_EPOCHS]
+        assert metrics[names.KEPT_EPOCH] == kept  # the online rule: the validation error's pick
         # the restored weights, measured again, give exactly the kept epoch's logged validation error
         assert metrics[names.summary_metric(names.KEPT_VAL, "binary")] == curve[kept - 1]
         # the diagnosis describes the model the trial left behind: the kept epoch's
@@ -94,6 +94,8 @@ def test_early_stopping_keeps_the_recommended_epoch_and_its_weights(mlflow_serve
         expected = diagnose(curves_frame(logged), task="binary", n_train=210, n_val=90, reference_error=0.08,
                             restored_epoch=kept, monitor="val_error")
         assert early.data.tags[names.DIAGNOSIS_TAG] == expected.label
+        # on 90 validation rows the error is coarse: the diagnosis breaks ties with the validation loss
+        assert metrics[names.RECOMMENDED_EPOCHS] == expected.recommended_epochs
         assert metrics[names.summary_metric("final_val", "binary")] == curve[-1]  # the curves' own summary
         assert f"**Stopped early** at epoch {len(curve)}" in early.data.tags[names.NOTE_TAG]
     assert n_stopped >= 1
