@@ -6,12 +6,13 @@ metric logged twice at one step (a resumed run) is read by one rule everywhere. 
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import contextlib
 import json
+import os
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import names
@@ -160,7 +161,7 @@ class TrackingReader:
 
         from mlflow.exceptions import MlflowException
 
-        with tempfile.TemporaryDirectory(prefix="fitcheck-artifact-") as folder:
+        with tempfile.TemporaryDirectory(prefix="fitcheck-artifact-") as folder, _no_progress_bar():
             try:
                 local = self.client.download_artifacts(run_id, path, folder)
             except (MlflowException, OSError):
@@ -179,3 +180,18 @@ class TrackingReader:
         wanted = list(wanted)
         with ThreadPoolExecutor(max_workers=_HISTORY_THREADS) as pool:
             return dict(zip(wanted, pool.map(lambda item: self.history(*item), wanted)))
+
+
+@contextlib.contextmanager
+def _no_progress_bar():
+    """MLflow draws a download bar on stdout, which would break ``--format json``: off while we read."""
+    name = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    before = os.environ.get(name)
+    os.environ[name] = "false"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
