@@ -289,6 +289,7 @@ def test_a_builder_sweep_resumes_and_images_train_fitchecks_own_mlp(tmp_path, mo
     assert result.trials[names.N_PARAMETERS_PARAM].tolist() == [64 * 8 + 8 + 8 * 10 + 10]
 
 
+@pytest.mark.slow
 def test_tensorflow_loading_for_a_builder_check_writes_nothing_to_the_terminal():
     """Importing a builder's module loads TensorFlow in the sweep's process; its C++ start-up lines
     (oneDNN, absl), which ignore TF_CPP_MIN_LOG_LEVEL, are hidden unless --verbose."""

@@ -48,6 +48,7 @@ class FailingSizeExecutor(InProcessExecutor):
                 yield from super().run([(index, config)], data)
 
 
+@pytest.mark.slow
 def test_learning_curve_runs_are_nested_trials_that_fail_alone_and_resume(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
