@@ -99,7 +99,8 @@ def _print_summary(result) -> None:
         click.echo("\n" + ranking_sentence(ranked, n_val=result.n_val, name="trial"))
         shown = ranked.head(10).assign(tied=ranked["tied_with_best"].map({True: "yes", False: ""}),
                                        pick=ranked["pick"].map({True: "<-", False: ""}))
-        shown = shown.drop(columns=["se", "tied_with_best", "status"]).rename(columns={"pick": ""})
+        shown = shown.drop(columns=["se", "tied_with_best", "status", "eligible"], errors="ignore").rename(
+            columns={"pick": ""})
         click.echo("\nbest trials (validation at the recommended epoch; tied = within one standard error "
                    "of the best):\n" + shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     failures = [r for r in result.records if r.outcome and r.outcome.status == "FAILED"]

@@ -213,6 +213,14 @@ def _notes(run: RunCurves, *, final: dict, label: str, stop: Stop, dynamics: Dyn
     if stop.stop_monitor == names.VAL_LOSS:
         notes += (f"the validation {judge.metric} moves in steps near its standard error on {judge.n_val} rows: "
                   "the recommended epoch and the EarlyStopping settings follow the validation loss",)
+    end_val = float(run.val[run.end - 1]) if run.end else math.nan
+    if (stop.recommended is not None and stop.recommended < run.end and stop.recommended_val is not None
+            and stop.recommended_val - end_val > judge.margin * metric_se(end_val, judge.n_val, metric=judge.metric)):
+        notes += (f"the last epoch's validation {judge.metric} ({end_val:.3g}) is lower than the smoothed value at "
+                  f"the recommended epoch ({stop.recommended_val:.3g}) beyond its noise: the curve improved again "
+                  "after the stop rule settled" + (" (the run is unstable: a jump inflates the smoothed values "
+                  "around it)" if shaky.unstable else "") + "; keep the last epoch's weights, or stop with a "
+                  "longer patience",)
     if stop.worse_than_end:
         notes += (f"at the recommended epoch {stop.recommended} the label is {stop.label_at_recommended}, "
                   f"worse than {final['label']} at the end: the smoothed validation {judge.metric} is lowest there "
