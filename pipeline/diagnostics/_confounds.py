@@ -7,12 +7,13 @@ plain values out; it never decides which axes a report shows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
 
-def confounds(frame: pd.DataFrame, axis: str, value: object, *, axes: Sequence[str]) -> dict[str, list]:
+def confounds(frame: pd.DataFrame, axis: str, value: object, *, axes: Sequence[str],
+              collapsed: Mapping[str, object] | None = None, gate: str = "depth") -> dict[str, list]:
     """The other axes on which the trials with ``axis == value`` did not meet every value the sweep ran.
 
     Parameters
@@ -23,6 +24,11 @@ def confounds(frame: pd.DataFrame, axis: str, value: object, *, axes: Sequence[s
         The axis value whose trials are summarised.
     axes : sequence of str
         The axes to check (those that vary in the sweep); ``axis`` itself is skipped.
+    collapsed : mapping, optional
+        Axes that only exist where ``gate`` is above 0 (a depth-0 network has no hidden layer), with the
+        value they collapse to there: such structure is not a confound. The collapsed value is left out
+        on both sides, a collapsed value of ``axis`` has no confounds, and a hidden-layer axis is not
+        said to miss ``gate`` 0.
 
     Returns
     -------
@@ -38,15 +44,30 @@ def confounds(frame: pd.DataFrame, axis: str, value: object, *, axes: Sequence[s
     >>> confounds(trials, "learning_rate", 0.01, axes=["learning_rate", "depth"])
     {}
     """
+    collapsed = {name: _plain(absent) for name, absent in (collapsed or {}).items()}
+    if axis in collapsed and _plain(value) == collapsed[axis]:
+        return {}  # the networks without a hidden layer: structure, not a confound
     group = frame[frame[axis] == value]
     found = {}
     for other in axes:
         if other == axis or other not in frame:
             continue
         everywhere, here = _values(frame[other]), _values(group[other])
+        skip = {collapsed[other]} if other in collapsed else set()
+        if axis in collapsed and other == gate:
+            skip.add("0")
+        everywhere = [v for v in everywhere if _plain(v) not in skip]
+        here = [v for v in here if _plain(v) not in skip]
         if len(everywhere) > 1 and len(here) < len(everywhere):
             found[other] = here
     return found
+
+
+def _plain(value: object) -> str:
+    """A value as compared with a collapsed one: ``0``, ``0.0`` and ``"0"`` alike."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
 
 
 def confound_note(found: dict[str, list]) -> str | None:

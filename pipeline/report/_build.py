@@ -13,6 +13,7 @@ import pandas as pd
 
 from pipeline import names
 from pipeline.diagnostics import confound_note, confounds
+from pipeline.spec import AXIS_TABLE
 from pipeline.report import _figures, _summary
 from pipeline.report._gather import LoggedSweep, gather_sweep
 from pipeline.report._render import render_report
@@ -24,6 +25,11 @@ _MAX_CURVE_PANELS = 9
 #: The reference's words in the report of a sweep whose parent has not ended (it ends with the reference).
 _NOT_FINISHED_REFERENCE = "not logged: the sweep did not finish"
 _DEVICE_NAMES = {"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt") for n in range(1, 10))}
+
+
+#: Hidden-layer axes and the value only a network without one takes (dropout's 0 is also a real choice):
+#: structure, never a confound.
+COLLAPSED = {axis.name: axis.absent for axis in AXIS_TABLE if axis.hidden_layer and axis.absent != axis.default}
 
 
 def default_report_path(experiment_name: str) -> Path:
@@ -215,7 +221,7 @@ def report_context(sweep: LoggedSweep) -> dict:
     for axis in ordered:
         rows = _summary.axis_effects(frame, axis)
         for row in rows:
-            row["confound"] = confound_note(confounds(frame, axis, row["value"], axes=varying))
+            row["confound"] = confound_note(confounds(frame, axis, row["value"], axes=varying, collapsed=COLLAPSED))
         effects.append({"axis": axis, "rows": rows, "figure": _figures.effect_figure(rows, axis, sweep.metric)})
     curves = _summary.learning_curves(frame, axes, metric=sweep.metric, n_val=_int(sweep.params.get(names.N_VAL_PARAM)),
                                       reference=reference)

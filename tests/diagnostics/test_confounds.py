@@ -39,3 +39,20 @@ def test_a_full_grid_has_no_confound():
 def test_axes_that_do_not_vary_are_not_confounds():
     trials = pd.DataFrame({"depth": [1, 2], "batch_size": [32, 32]})
     assert confounds(trials, "depth", 1, axes=["depth", "batch_size"]) == {}
+
+
+def test_the_structure_of_networks_without_a_hidden_layer_is_not_a_confound():
+    """Quickstart's shape: depth 0 has width 0 and activation none; the others share width 32."""
+    trials = pd.DataFrame([{"depth": 0, "width": 0, "activation": "none", "optimizer": o} for o in ("sgd", "adam")]
+                          + [{"depth": d, "width": 32, "activation": a, "optimizer": o}
+                             for d in (1, 2) for a in ("relu", "tanh") for o in ("sgd", "adam")])
+    collapsed = {"width": 0, "activation": "none"}
+    axes = ["depth", "width", "activation", "optimizer"]
+    assert confounds(trials, "activation", "none", axes=axes, collapsed=collapsed) == {}
+    assert confounds(trials, "activation", "relu", axes=axes, collapsed=collapsed) == {}
+    assert confounds(trials, "width", 32, axes=axes, collapsed=collapsed) == {}
+    # without the structure the same table reads as confounded
+    assert confounds(trials, "activation", "relu", axes=axes) == {"depth": [1, 2], "width": [32]}
+    # a real confound survives: tanh only with adam
+    trials = trials[~((trials["activation"] == "tanh") & (trials["optimizer"] == "sgd"))]
+    assert confounds(trials, "activation", "tanh", axes=axes, collapsed=collapsed) == {"optimizer": ["adam"]}
