@@ -47,9 +47,10 @@ LABEL_ADVICE = {
         "Check the features: a better representation often beats a bigger network.",
     ]),
     HIGH_VARIANCE: ("The network fits the training set but not the validation set: the gap is large.", [
-        "Where the label at the recommended epoch is better than at the end, stop there (early stopping).",
-        "Regularise: raise l2 or dropout.",
-        "Get more training data, or augment it.",
+        "Where the label or the validation error at the recommended epoch is better than at the end, stop "
+        "there (early stopping); while training and validation both still improve, train longer.",
+        "Get more training data, or augment it: it lowers variance without adding bias.",
+        "Regularise where there is no more data: raise l2 or dropout.",
         "Use a smaller network if the gap stays large after regularising.",
     ]),
     HIGH_BIAS_HIGH_VARIANCE: ("Both: the training error is high and validation is worse still.", [
