@@ -6,14 +6,13 @@ learning rate too small): "add capacity" must not be read off the error alone.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from pipeline import names
 from pipeline.diagnostics._noise import metric_se
-from pipeline.diagnostics._trend import MIN_TAIL, TAIL_SHARE
+from pipeline.diagnostics._trend import MIN_TAIL, tail_fit
 
 #: A loss still falls when its tail's fall beats its scatter and holds at least this share of the run's
 #: whole fall: a converged curve has spent its fall early, a still-learning one keeps a steady share.
@@ -68,12 +67,8 @@ def loss_trend(loss_curve: np.ndarray) -> LossTrend:
     values = np.asarray(loss_curve, dtype=float)
     if len(values) < MIN_TAIL or not np.all(np.isfinite(values)):
         return LossTrend(falling=False, drop=0.0, noise=0.0, total_drop=0.0, epochs=len(values))
-    epochs = min(len(values), max(MIN_TAIL, math.ceil(TAIL_SHARE * len(values))))
-    tail = values[-epochs:]
-    steps = np.arange(epochs, dtype=float)
-    slope, intercept = np.polyfit(steps, tail, 1)
-    scatter = float(np.std(tail - (slope * steps + intercept), ddof=2)) if epochs > 2 else 0.0
-    drop = float(-slope * (epochs - 1))
+    tail, drop, scatter = tail_fit(values)
+    epochs = len(tail)
     total = float(values[0] - np.mean(tail[-2:]))
     floor = MIN_RELATIVE_FALL * max(abs(float(tail[-1])), 1e-12)
     falling = drop > max(scatter, floor) and drop >= MIN_TAIL_SHARE_OF_FALL * max(total, 0.0)

@@ -59,12 +59,19 @@ def training_trend(train_curve: np.ndarray, *, n_train: int, metric: str) -> Tra
         return TrainingTrend(falling=False, converged=False, drop=0.0,
                              noise=metric_se(float(values[-1]), n_train, metric=metric) if len(values) else 0.0,
                              epochs=len(values))
+    tail, drop, scatter = tail_fit(values)
+    epochs = len(tail)
+    noise = max(metric_se(float(tail[-1]), n_train, metric=metric), scatter)
+    falling = drop > noise
+    return TrainingTrend(falling=falling, converged=not falling, drop=drop, noise=noise, epochs=epochs)
+
+
+def tail_fit(values: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """The last part of a curve (``TAIL_SHARE`` of it, at least ``MIN_TAIL`` epochs), how much a straight line
+    fitted to it falls across it, and the scatter around that line: ``(tail, drop, scatter)``."""
     epochs = min(len(values), max(MIN_TAIL, math.ceil(TAIL_SHARE * len(values))))
     tail = values[-epochs:]
     steps = np.arange(epochs, dtype=float)
     slope, intercept = np.polyfit(steps, tail, 1)
     scatter = float(np.std(tail - (slope * steps + intercept), ddof=2)) if epochs > 2 else 0.0
-    drop = float(-slope * (epochs - 1))
-    noise = max(metric_se(float(tail[-1]), n_train, metric=metric), scatter)
-    falling = drop > noise
-    return TrainingTrend(falling=falling, converged=not falling, drop=drop, noise=noise, epochs=epochs)
+    return tail, float(-slope * (epochs - 1)), scatter
