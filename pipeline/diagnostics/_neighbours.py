@@ -8,15 +8,17 @@ the advice. Pure: configurations and values in, a sentence out; it never reads M
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from pipeline.diagnostics._remedies import AdviceItem
 
 
 def measured_neighbour(item: AdviceItem, config: Mapping[str, object],
-                       trials: Sequence[tuple[Mapping[str, object], float]]) -> tuple[Mapping[str, object], float] | None:
-    """The trial that made ``item``'s change of ``config``: the same on every other axis of ``config``, its
-    value of ``item.axis`` on the side of ``item.to`` (closest to it first); None when the sweep has none.
+                       trials: Sequence[tuple[Mapping[str, object], float]], *,
+                       ignore: Collection[str] = ()) -> tuple[Mapping[str, object], float] | None:
+    """The trial that made ``item``'s change of ``config``: the same on every other axis of ``config`` (but
+    ``ignore``), its value of ``item.axis`` equal to a named ``item.to`` (``optimizer sgd → adam``) or, for a
+    number, on the side of ``item.to`` (closest to it first); None when the sweep has none.
 
     Examples
     --------
@@ -26,15 +28,21 @@ def measured_neighbour(item: AdviceItem, config: Mapping[str, object],
     ...                                ({"depth": 2, "learning_rate": 0.01}, 0.05)])
     ({'depth': 1, 'learning_rate': 0.1}, 0.09)
     """
-    start, target = _number(item.from_), _number(item.to)
-    if start is None or target is None or target == start or item.axis not in config:
+    if item.to is None or item.axis not in config:
         return None
-    others = [axis for axis in config if axis != item.axis]
+    others = [axis for axis in config if axis != item.axis and axis not in ignore]
+    same = [(trial, value) for trial, value in trials
+            if math.isfinite(value) and all(trial.get(axis) == config[axis] for axis in others)]
+    start, target = _number(item.from_), _number(item.to)
+    if start is None or target is None:  # a named value: the trial that used exactly it
+        named = [(trial, value) for trial, value in same if str(trial.get(item.axis)) == str(item.to)]
+        return named[0] if named else None
+    if target == start:
+        return None
     found = []
-    for trial, value in trials:
+    for trial, value in same:
         moved = _number(trial.get(item.axis))
-        if (moved is None or not math.isfinite(value) or (moved - start) * (target - start) <= 0
-                or any(trial.get(axis) != config[axis] for axis in others)):
+        if moved is None or (moved - start) * (target - start) <= 0:
             continue
         found.append((abs(math.log(moved / target)) if moved > 0 and target > 0 else abs(moved - target), trial, value))
     if not found:

@@ -8,6 +8,7 @@ import math
 from pipeline import names
 from pipeline.diagnostics import measured_neighbour, neighbour_sentence
 from pipeline.runs import trial_payload
+from pipeline.spec import HIDDEN_LAYER_AXES
 from pipeline.sweep._result import SweepResult
 from pipeline.sweep._session import Session, failure, stops
 
@@ -27,7 +28,9 @@ def quote_measured_neighbours(session: Session, result: SweepResult) -> int:
         others = [(trial, value) for trial, value in trials if trial is not config and trial != config]
         sentences = []
         for item in diagnosis.advice_items:
-            neighbour = measured_neighbour(item, config, others)
+            # from depth 0 the hidden-layer axes take their first values: they are not held equal
+            ignore = HIDDEN_LAYER_AXES if item.axis == "depth" and config.get("depth") == 0 else ()
+            neighbour = measured_neighbour(item, config, others, ignore=ignore)
             if neighbour is not None and math.isfinite(neighbour[1]):
                 sentences.append(neighbour_sentence(item, neighbour, own=diagnosis.recommended_val_metric,
                                                     metric=metric))

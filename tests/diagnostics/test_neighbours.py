@@ -23,3 +23,20 @@ def test_no_quote_without_a_trial_that_made_that_change_alone():
     assert measured_neighbour(RAISE, RUN, trials) is None
     generic = AdviceItem("add capacity (more units or layers)", "capacity", None, None, "")
     assert measured_neighbour(generic, RUN, [({**RUN, "depth": 2}, 0.05)]) is None
+
+
+def test_a_named_change_quotes_the_trial_that_used_that_value():
+    switch = AdviceItem("switch the optimizer (optimizer sgd → adam)", "optimizer", "sgd", "adam", "converged")
+    trials = [({**RUN, "optimizer": "rmsprop"}, 0.07), ({**RUN, "optimizer": "adam"}, 0.06)]
+    neighbour = measured_neighbour(switch, RUN, trials)
+    assert neighbour == ({**RUN, "optimizer": "adam"}, 0.06)
+    assert neighbour_sentence(switch, neighbour, own=0.13, metric="error") == (
+        "measured in this sweep: optimizer adam reached a validation error of 6.0% (this run 13.0%)")
+
+
+def test_ignored_axes_need_not_match():
+    logistic = {**RUN, "depth": 0, "width": 0, "activation": "none"}
+    deeper = AdviceItem("add capacity (depth 0 → 1)", "depth", 0, 1, "converged")
+    trials = [({**RUN, "depth": 1}, 0.05)]
+    assert measured_neighbour(deeper, logistic, trials) is None
+    assert measured_neighbour(deeper, logistic, trials, ignore=("width", "activation")) == trials[0]
