@@ -34,6 +34,8 @@ BINARY = "binary"
 MULTICLASS = "multiclass"
 REGRESSION = "regression"
 TASKS = (BINARY, MULTICLASS, REGRESSION)
+#: What accuracy metrics alone tell of a task: classification, binary or multiclass not told (never a run's task).
+CLASSIFICATION = "classification"
 
 # -- fit labels (the ``diagnosis`` tag) ------------------------------------------------------
 GOOD_FIT = "good_fit"

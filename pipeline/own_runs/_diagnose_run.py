@@ -66,9 +66,7 @@ def diagnose_csv(path: str | Path, *, n_train: int, n_val: int, task: str | None
         raise FitcheckError(f"{path}: empty file; need a header and one row per epoch.") from None
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
         raise FitcheckError(f"{path}: not a readable CSV ({str(error).splitlines()[0]}).") from None
-    task = task or guess_task(table.columns)
-    if task is None:
-        raise FitcheckError(f"{path}: cannot tell the task from columns {', '.join(map(str, table.columns))}; give --task.")
+    task = task or _told_task(str(path), guess_task(table.columns), f"columns {', '.join(map(str, table.columns))}")
     found = curve_names(table.columns, task=task, source=str(path))
     curves = table if not found.running_train else found.curves(table)  # Keras' rows are epochs in order
     return _diagnose(str(path), curves, task=task, n_train=Size(n_train, "given"), n_val=Size(n_val, "given"),
@@ -128,6 +126,16 @@ def diagnose_experiment(experiment: str, *, tracking_uri: str | None = None, tas
     return ExperimentDiagnosis(experiment, diagnosed, skipped, len(runs))
 
 
+def _told_task(source: str, guessed: str | None, looked_at: str) -> str:
+    """The task a guess tells, or a one-line refusal naming what was read and the flag that settles it."""
+    if guessed == names.CLASSIFICATION:
+        raise FitcheckError(f"{source}: {looked_at} tell a classification but not whether it is binary or "
+                            "multiclass; give --task binary or --task multiclass.")
+    if guessed is None:
+        raise FitcheckError(f"{source}: cannot tell the task from {looked_at}; give --task.")
+    return guessed
+
+
 def _open(tracking_uri: str | None, *, write: bool) -> tuple[TrackingReader, RunWriter | None]:
     tracking_uri = tracking_uri or default_tracking_uri()
     check_tracking_uri(tracking_uri)
@@ -157,9 +165,9 @@ def _from_run(reader: TrackingReader, run, *, task, n_train, n_val, reference_er
     params = {**(parent.data.params if parent else {}), **run.data.params}
     if not task and not params.get(names.TASK_PARAM):
         guessed = guess_task(run.data.metrics)
-        if guessed == names.BINARY:  # plain "accuracy" tells classification, not how many classes: read the model
+        if guessed == names.CLASSIFICATION:  # plain "accuracy" tells classification, not how many classes: read the model
             guessed = task_from_summary(reader.artifact_text(run.info.run_id, MODEL_SUMMARY), guessed)
-        task = guessed
+        task = _told_task(source, guessed, "its params, metric names or model summary")
     task = task or params.get(names.TASK_PARAM)
     if task not in names.TASKS:
         raise FitcheckError(f"{source}: cannot tell the task from its params or metric names; give --task.")

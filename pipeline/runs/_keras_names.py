@@ -55,24 +55,26 @@ class CurveNames:
 
 
 def guess_task(available: Collection[str]) -> str | None:
-    """The task the names tell: a ``categorical`` metric is multiclass, an accuracy is classification (binary and multiclass are diagnosed
-    alike, on the error rate), then an RMSE or MSE is regression, then fitcheck's ``*_error``
-    classification; None when they tell nothing.
+    """The task the names tell: a ``categorical`` metric is multiclass, a ``binary_`` one binary, a plain
+    accuracy (or fitcheck's ``*_error``) classification with the number of classes untold
+    (:data:`~pipeline.names.CLASSIFICATION`), then an RMSE or MSE regression; None when they tell nothing.
 
     >>> guess_task(["loss", "val_loss", "mean_squared_error"]), guess_task(["val_accuracy", "mse"])
-    ('regression', 'binary')
-    >>> guess_task(["loss", "sparse_categorical_accuracy"])
-    'multiclass'
+    ('regression', 'classification')
+    >>> guess_task(["loss", "sparse_categorical_accuracy"]), guess_task(["binary_accuracy"])
+    ('multiclass', 'binary')
 
     """
     if any("categorical" in name for name in available):  # (sparse_)categorical_accuracy/crossentropy
         return names.MULTICLASS
-    if any(name.endswith(("accuracy", "acc")) for name in available):
+    if any(name.removeprefix("val_").startswith("binary_") for name in available):
         return names.BINARY
+    if any(name.endswith(("accuracy", "acc")) for name in available):
+        return names.CLASSIFICATION
     if any(name.endswith(("rmse", "mean_squared_error", "mse")) for name in available):
         return names.REGRESSION
     if any(name.endswith("_error") for name in available):
-        return names.BINARY
+        return names.CLASSIFICATION
     return None
 
 
@@ -86,10 +88,12 @@ def task_from_summary(summary: str | None, guessed: str | None) -> str | None:
     ``guessed`` (from the metric names) when the summary tells nothing or the task is not classification.
 
     >>> summary = "dense (Dense) (None, 64) 4160 | dense_1 (Dense) (None, 10) 650 | Total params: 4,810"
-    >>> task_from_summary(summary, "binary"), task_from_summary(summary, "regression"), task_from_summary(None, "binary")
-    ('multiclass', 'regression', 'binary')
+    >>> task_from_summary(summary, "classification"), task_from_summary(summary, "regression")
+    ('multiclass', 'regression')
+    >>> task_from_summary(None, "classification")
+    'classification'
     """
-    if guessed not in (names.BINARY, names.MULTICLASS) or not summary:
+    if guessed not in (names.BINARY, names.MULTICLASS, names.CLASSIFICATION) or not summary:
         return guessed
     shapes = _OUTPUT_SHAPE.findall(summary)
     if not shapes:

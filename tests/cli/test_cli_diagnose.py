@@ -68,14 +68,25 @@ def keras_history(path, *, index: bool, regression: bool = False):
 @pytest.mark.parametrize("index", [True, False], ids=["with-index", "without-index"])
 def test_keras_history_csv_is_read_and_called_running_averages(tmp_path, index):
     path = keras_history(tmp_path / "history.csv", index=index)
-    result = invoke("--curves", path, "--n-train", 500, "--n-val", 2000, "--reference-error", 0.1, "--format", "json")
+    result = invoke("--curves", path, "--n-train", 500, "--n-val", 2000, "--reference-error", 0.1, "--format", "json",
+                    "--task", "binary")
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert (payload["task"], payload["label"], payload["recommended_epochs"]) == ("binary", "high_variance", 11)
     assert payload["variance_gap"] == pytest.approx(VAL[-1] - TRAIN[-1])
     assert any("running averages" in note for note in payload["notes"])
-    text = invoke("--curves", path, "--n-train", 500, "--n-val", 2000, "--reference-error", 0.1)
+    text = invoke("--curves", path, "--n-train", 500, "--n-val", 2000, "--reference-error", 0.1, "--task", "binary")
     assert "note: training values are Keras running averages" in text.output
+
+
+def test_plain_accuracy_with_no_task_is_refused_naming_both_classification_tasks(tmp_path):
+    """Keras logs ``accuracy`` for 2 and for 10 classes alike: a history that tells nothing more is refused."""
+    path = keras_history(tmp_path / "history.csv", index=False)
+    result = invoke("--curves", path, "--n-train", 500, "--n-val", 2000)
+    assert result.exit_code == 2
+    assert result.output == (f"fitcheck: error: {path}: columns accuracy, loss, val_accuracy, val_loss, learning_rate tell a "
+                             "classification but not whether it is binary or multiclass; give --task binary or "
+                             "--task multiclass.\n")
 
 
 def test_keras_regression_history_reads_mse_as_rmse(tmp_path):
@@ -153,8 +164,10 @@ def test_run_id_autolog_names_and_missing_run(tmp_path):
         for step, (train, val) in enumerate(zip(TRAIN, VAL)):  # autolog: 0-based steps
             mlflow.log_metrics({"loss": train * 2, "val_loss": val * 2, "accuracy": 1 - train,
                                 "val_accuracy": 1 - val}, step=step)
+    untold = invoke("--run-id", run.info.run_id, "--tracking-uri", uri, "--n-train", 500, "--n-val", 2000)
+    assert untold.exit_code == 2 and "not whether it is binary or multiclass" in untold.output
     result = invoke("--run-id", run.info.run_id, "--tracking-uri", uri, "--n-train", 500,
-                    "--n-val", 2000, "--reference-error", 0.1, "--format", "json")
+                    "--n-val", 2000, "--reference-error", 0.1, "--format", "json", "--task", "binary")
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert payload["label"] == "high_variance"

@@ -1,4 +1,5 @@
-"""A user's own run diagnosed twice with --write says the same thing twice; its task is read from its metrics."""
+"""A user's own run diagnosed twice with --write says the same thing twice; its task is read from its metrics
+or given."""
 
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ def _diagnose(uri: str, run_id: str, *extra) -> dict:
 def test_diagnose_write_twice_keeps_the_reference_source(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     run_id = _run(uri, "accuracy")
-    first = _diagnose(uri, run_id, "--write")
-    second = _diagnose(uri, run_id, "--write")
+    first = _diagnose(uri, run_id, "--write", "--task", "binary")
+    second = _diagnose(uri, run_id, "--write", "--task", "binary")
     assert first["reference_source"] == second["reference_source"] == "assumed_zero"
     assert first["label"] == second["label"]
     note = mlflow.MlflowClient(uri).get_run(run_id).data.tags[names.NOTE_TAG]
@@ -44,3 +45,8 @@ def test_diagnose_write_twice_keeps_the_reference_source(tmp_path):
 def test_a_sparse_categorical_run_is_multiclass(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     assert _diagnose(uri, _run(uri, "sparse_categorical_accuracy"))["task"] == names.MULTICLASS
+
+
+def test_a_binary_accuracy_run_is_binary(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert _diagnose(uri, _run(uri, "binary_accuracy"))["task"] == names.BINARY
