@@ -45,14 +45,19 @@ HIGH_BIAS_HIGH_VARIANCE = "high_bias_high_variance"
 DIVERGED = "diverged"
 #: A trial stopped by successive halving against the sweep's other trials: not a fit label.
 PRUNED = "pruned"
-LABELS = (GOOD_FIT, HIGH_BIAS, HIGH_VARIANCE, HIGH_BIAS_HIGH_VARIANCE, DIVERGED, PRUNED)
+#: A trial that ended with an error (an exception), not because its loss became NaN or infinite: not a fit label.
+FAILED = "failed"
+LABELS = (GOOD_FIT, HIGH_BIAS, HIGH_VARIANCE, HIGH_BIAS_HIGH_VARIANCE, DIVERGED, FAILED, PRUNED)
+#: Labels of trials whose run ended without a model to judge (the curves stop at the failure).
+ENDED_EARLY = (DIVERGED, FAILED)
 #: Labels of trials that did not train to the end: they are not ranked against the others.
-NOT_RANKED = (DIVERGED, PRUNED)
+NOT_RANKED = (*ENDED_EARLY, PRUNED)
 #: What a trial without a diagnosis is called (still running, or logged by an older fitcheck).
 UNDIAGNOSED = "undiagnosed"
 LABEL_TITLES = {
     GOOD_FIT: "good fit", HIGH_BIAS: "high bias", HIGH_VARIANCE: "high variance",
-    HIGH_BIAS_HIGH_VARIANCE: "high bias + variance", DIVERGED: "diverged", PRUNED: "pruned", UNDIAGNOSED: "undiagnosed",
+    HIGH_BIAS_HIGH_VARIANCE: "high bias + variance", DIVERGED: "diverged", FAILED: "failed",
+    PRUNED: "pruned", UNDIAGNOSED: "undiagnosed",
     "bias_undecided": "bias undecided",
 }
 

@@ -17,6 +17,7 @@ from pipeline.diagnostics._remedies import (ADD_CAPACITY, LOWER_LEARNING_RATE, M
                                              STOP_EARLY, TRAIN_LONGER, AdviceItem, RunState, remedies)
 from pipeline.names import (
     DIVERGED,
+    FAILED,
     GOOD_FIT,
     HIGH_BIAS,
     HIGH_BIAS_HIGH_VARIANCE,
@@ -58,10 +59,13 @@ LABEL_ADVICE = {
         "optimiser), then regularise the variance away.",
         "Check the data: label noise or a shift between the train and validation split gives this picture.",
     ]),
-    DIVERGED: ("The loss became NaN or infinite, or the run failed.", [
+    DIVERGED: ("The loss became NaN or infinite.", [
         "Lower the learning rate, or use adam instead of plain sgd.",
         "Standardise the inputs; clip gradients for deep networks.",
-        "Read the error tag on the run for failures that are not divergence.",
+    ]),
+    FAILED: ("The trial failed with an error, not because its loss became NaN or infinite.", [
+        "Read the error (the run's fitcheck.error tag), fix the model builder or the configuration, and run the "
+        "same command again to retry it.",
     ]),
     PRUNED: ("Successive halving stopped these trials: at a rung their validation error was not among the "
              "best of the sweep's trials.", [

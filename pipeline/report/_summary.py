@@ -14,7 +14,7 @@ import pandas as pd
 from pipeline import names
 from pipeline.diagnostics import (LABEL_ADVICE, UNDECIDED_BIAS_ADVICE, concentration, curve_summary,
                                   data_size_verdict, rank_trials)
-from pipeline.names import DIVERGED, GOOD_FIT, HIGH_VARIANCE, LABELS, NOT_RANKED, UNDIAGNOSED
+from pipeline.names import ENDED_EARLY, FAILED, GOOD_FIT, HIGH_VARIANCE, LABELS, NOT_RANKED, UNDIAGNOSED
 from pipeline.report._gather import LoggedSweep, LoggedTrial
 
 NOT_SHOWN_AXES = ("seed",)
@@ -39,7 +39,7 @@ def _trial_row(trial: LoggedTrial, task: str, axes: list[str]) -> dict:
     row = {axis: trial.params.get(axis) for axis in axes}
     row.update(
         run_id=trial.run_id, run_name=trial.run_name, status=trial.status, trial_key=trial.trial_key,
-        label=trial.label or (DIVERGED if trial.status == "FAILED" else UNDIAGNOSED),
+        label=trial.label or (FAILED if trial.status == "FAILED" else UNDIAGNOSED),
         label_at_recommended=trial.label_at_recommended, error=trial.error,
         bias_undecided=trial.bias_decided is False and trial.label in (GOOD_FIT, HIGH_VARIANCE),
         n_parameters=_number(trial.params.get(names.N_PARAMETERS_PARAM)),
@@ -89,7 +89,7 @@ def ranked(frame: pd.DataFrame, *, metric: str, n_val: int) -> pd.DataFrame:
     A pruned trial takes part in the ties (its value can defeat a lead) but is never the pick; diverged
     trials, trials without a value and the smaller sizes of a learning curve come last."""
     fitted = full_size(frame)
-    fitted = fitted[fitted["label"] != DIVERGED].assign(  # a pruned trial counts in the ties, never as the pick
+    fitted = fitted[~fitted["label"].isin(ENDED_EARLY)].assign(  # a pruned trial counts in the ties, never as the pick
         rec_val=lambda f: f["rec_val"].fillna(f[names.BEST_VAL]),
         n_parameters=lambda f: f[names.N_PARAMETERS_PARAM].fillna(0),
         eligible=lambda f: f["label"] != names.PRUNED)
@@ -119,7 +119,7 @@ def learning_curves(frame: pd.DataFrame, axes: list[str], *, metric: str, n_val:
     validation metric at the recommended epoch), its largest trial's name and label, and, from three
     sizes, the verdict on more data (:func:`pipeline.diagnostics.data_size_verdict`)."""
     config_axes = [axis for axis in axes if axis not in SIZE_AXES]
-    fitted = frame[(frame["label"] != DIVERGED) & frame[names.N_TRAIN_PARAM].notna() & frame["rec_val"].notna()]
+    fitted = frame[~frame["label"].isin(ENDED_EARLY) & frame[names.N_TRAIN_PARAM].notna() & frame["rec_val"].notna()]
     curves = []
     for _, group in fitted.groupby([fitted[axis].astype(str) for axis in config_axes], sort=False):
         group = group.sort_values(names.N_TRAIN_PARAM).drop_duplicates(names.N_TRAIN_PARAM, keep="last")

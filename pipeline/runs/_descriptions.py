@@ -22,9 +22,7 @@ MAX_CHARS = 5000
 #: Marks the part of a description fitcheck wrote, so a later diagnosis replaces it and keeps the user's text.
 MARKER = "<!-- fitcheck -->"
 #: The advice for a trial that failed with an error (an exception), not because its loss became NaN or infinite.
-FAILED_ADVICE = ("The trial failed with an error, not because its loss became NaN or infinite: read the error above "
-                 "(the run's fitcheck.error tag), fix the model builder or the configuration, and run the same "
-                 "command again to retry it.")
+FAILED_ADVICE = " ".join([LABEL_ADVICE[names.FAILED][0], *LABEL_ADVICE[names.FAILED][1]])
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,7 @@ def trial_description(diagnosis: Diagnosis | None, *, failure: str | None = None
             title, evidence = _title(names.DIVERGED).capitalize(), f"the run failed at epoch {diverged_epoch}"
         else:  # an exception: not divergence, so no advice about the learning rate
             advice = FAILED_ADVICE
-            title, evidence = f"{_title(names.DIVERGED).capitalize()} (failed with an error)", "the run failed with an error"
+            title, evidence = _title(names.FAILED).capitalize(), "the run failed with an error"
         lines += [f"### {title}", "", f"**Evidence:** {evidence}: {markdown_text(failure)}", "", f"**Advice:** {advice}"]
     else:
         if pruned_epoch is not None:

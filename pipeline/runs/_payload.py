@@ -91,7 +91,8 @@ def trial_payload(curves: Mapping[str, Sequence[float]], *, task: str, title: st
         # the MLflow view sorts by this metric: a trial cut short must not head it (its curves stay logged)
         metrics.pop(names.summary_metric(names.RECOMMENDED_VAL, task), None)
     if failure is not None:
-        tags.update({names.DIAGNOSIS_TAG: names.DIVERGED, names.ERROR_TAG: one_line(failure)})
+        tags.update({names.DIAGNOSIS_TAG: names.DIVERGED if diverged_epoch else names.FAILED,
+                     names.ERROR_TAG: one_line(failure)})
         if diverged_epoch:
             tags[names.DIVERGED_EPOCH_TAG] = str(diverged_epoch)
     if curves:

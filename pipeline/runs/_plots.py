@@ -9,7 +9,7 @@ from pipeline.names import task_metric
 
 LABEL_COLOURS = {
     names.GOOD_FIT: "#2e7d32", names.HIGH_BIAS: "#ef6c00", names.HIGH_VARIANCE: "#c62828",
-    names.HIGH_BIAS_HIGH_VARIANCE: "#6a1b9a", names.DIVERGED: "#455a64",
+    names.HIGH_BIAS_HIGH_VARIANCE: "#6a1b9a", names.DIVERGED: "#455a64", names.FAILED: "#455a64",
     names.PRUNED: "#78909c",
 }
 

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 
 
 def trial_line(run: TrialRun, task: str) -> TrialLine:
-    """A trial run as its sweep's description lists it: a failed run without a label is ``diverged``."""
+    """A trial run as its sweep's description lists it: a failed run without a label is ``failed``."""
     metrics, tags = run.metrics, run.tags
-    label = tags.get(names.DIAGNOSIS_TAG) or (names.DIVERGED if run.status == "FAILED" else names.UNDIAGNOSED)
+    label = tags.get(names.DIAGNOSIS_TAG) or (names.FAILED if run.status == "FAILED" else names.UNDIAGNOSED)
     epochs = metrics.get(names.RECOMMENDED_EPOCHS)
     n_train = run.params.get(names.N_TRAIN_PARAM)
     return TrialLine(run_id=run.run_id, name=run.name, label=label,

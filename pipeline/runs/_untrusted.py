@@ -18,9 +18,12 @@ MAX_UNTRUSTED_CHARS = 500
 #: ANSI escape sequences: CSI (``ESC[2J``), OSC (``ESC]...BEL``) and the two-character ones.
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 #: Characters markdown (CommonMark and GFM) gives a meaning to inside a line, escaped with a backslash
-#: (``:`` so that no ``http://`` becomes a link; the rest only matter at the start of a line, which this never is).
-_MARKDOWN = re.compile(r"([\\`*_\[\]()#!|~:])")
+#: (the rest only matter at the start of a line, which this never is).
+_MARKDOWN = re.compile(r"([\\`*_\[\]()#!|~])")
 _HTML = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"))
+#: What autolinks hang on (``http://``, ``www.``, an e-mail's ``@``), as character references: rendered as the
+#: same characters but never linked. The MLflow UI shows a backslash before ``:`` literally, so no escape there.
+_AUTOLINK = ((re.compile(":"), "&#58;"), (re.compile("@"), "&#64;"), (re.compile(r"(?i)\b(www)\."), r"\1&#46;"))
 
 
 def one_line(text: object, *, limit: int = MAX_UNTRUSTED_CHARS) -> str:
@@ -42,10 +45,12 @@ def one_line(text: object, *, limit: int = MAX_UNTRUSTED_CHARS) -> str:
 def markdown_text(text: object, *, limit: int = MAX_UNTRUSTED_CHARS) -> str:
     r"""``text`` as literal markdown: :func:`one_line`, then HTML and markdown syntax escaped.
 
-    >>> markdown_text('<img src=x> ![a](http://e/x.png) [b](http://e)')
-    '&lt;img src=x&gt; \\!\\[a\\]\\(http\\://e/x.png\\) \\[b\\]\\(http\\://e\\)'
+    >>> markdown_text('<img src=x> ![a](http://e/x.png) [b](www.e.org) me@e.org')
+    '&lt;img src=x&gt; \\!\\[a\\]\\(http&#58;//e/x.png\\) \\[b\\]\\(www&#46;e.org\\) me&#64;e.org'
     """
     line = _MARKDOWN.sub(r"\\\1", one_line(text, limit=limit))
     for char, entity in _HTML:
         line = line.replace(char, entity)
+    for pattern, reference in _AUTOLINK:
+        line = pattern.sub(reference, line)
     return line

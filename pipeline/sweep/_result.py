@@ -32,9 +32,10 @@ class TrialRecord:
 
     @property
     def label(self) -> str:
-        """The diagnosis label; ``diverged`` for any trial that did not finish (``fitcheck.error`` says why)."""
+        """The diagnosis label; ``diverged`` for a trial whose loss became NaN or infinite, ``failed`` for one that
+        ended with an error (``fitcheck.error`` says why)."""
         if self.outcome is not None and self.outcome.status == "FAILED":
-            return names.DIVERGED
+            return names.DIVERGED if self.outcome.diverged_epoch is not None else names.FAILED
         if self.outcome is not None and self.outcome.pruned_epoch is not None:
             return names.PRUNED
         return getattr(self.diagnosis, "label", names.UNDIAGNOSED)
@@ -125,7 +126,7 @@ class SweepResult:
         rows = [{
             "trial": record.name, "status": record.outcome.status,
             at_stop: record.diagnosis.recommended_val_metric
-            if record.diagnosis and record.label != names.DIVERGED else math.nan,
+            if record.diagnosis and record.label not in names.ENDED_EARLY else math.nan,
             "eligible": record.label != names.PRUNED,  # a pruned trial's value counts in ties, it is never the pick
             "stop_at": record.diagnosis.recommended_epochs if record.diagnosis else None,
             "label": record.label, names.N_PARAMETERS_PARAM: record.n_parameters,

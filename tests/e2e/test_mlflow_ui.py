@@ -136,3 +136,36 @@ def test_run_pages_describe_the_diagnosis_and_the_sweep(sweep, mlflow_server, pa
     assert f"viewStateShareKey=fitcheck-{parent.info.run_id}" in view.url
     view.close()
     assert not page.errors
+
+
+def test_an_exceptions_html_markdown_and_ansi_show_as_literal_text_on_the_run_page(mlflow_server, page, shots):
+    """A failed trial's description as fitcheck writes it, rendered by the MLflow UI: the message's image, link,
+    heading and tags are shown as the characters they are, and nothing is fetched or opened."""
+    from pipeline.runs import trial_payload
+    from pipeline.tracking import RunWriter
+
+    hostile = ('boom <img src=x onerror="window.hacked=1"> ![pixel](http://evil.example/p.png) '
+               '[click](http://evil.example/x) www.evil.example/w me@evil.example\n# Heading\x1b[2J <b>bold</b> **strong** `code`\r\nlast')
+    client = MlflowClient(mlflow_server.uri)
+    experiment_id = client.create_experiment(f"hostile-{uuid.uuid4().hex[:6]}")
+    run_id = client.create_run(experiment_id, run_name="failed-trial").info.run_id
+    payload = trial_payload({}, task=names.BINARY, title="failed-trial", failure=f"ValueError: {hostile}")
+    RunWriter(mlflow_server.uri, client).write(run_id, metrics=payload.metrics, tags=payload.tags, artifacts={})
+    client.set_terminated(run_id, "FAILED")
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(f"{mlflow_server.uri}/#/experiments/{experiment_id}/runs/{run_id}")
+    page.wait_for_selector("text=Evidence", timeout=60_000)
+    page.screenshot(path=str(shots / "mlflow-hostile-failure.png"))
+    text = page.inner_text("body")
+    evidence = text[text.index("Evidence:"):text.index("Advice:")]  # the description, not the tags beside it
+    assert evidence.split(": ", 1)[1].strip() == (
+        'the run failed with an error: ValueError: boom <img src=x onerror="window.hacked=1"> '
+        "![pixel](http://evil.example/p.png) [click](http://evil.example/x) www.evil.example/w me@evil.example # Heading <b>bold</b> **strong** "
+        "`code` last")
+    assert "### Failed" not in text and "Failed" in text
+    assert page.locator('img[src="x"]').count() == 0 and page.locator('a[href*="evil.example"]').count() == 0
+    assert page.locator("h1:has-text('Heading'), h2:has-text('Heading'), b:has-text('bold')").count() == 0
+    assert page.evaluate("window.hacked === undefined")
+    assert not [url for url in requests if "evil.example" in url]
+    assert not page.errors

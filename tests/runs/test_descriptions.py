@@ -47,7 +47,17 @@ def test_trial_description_says_label_evidence_advice_and_stop(diagnosis):
 def test_a_failed_trial_is_described_as_diverged_with_its_error():
     text = trial_description(None, failure="loss became NaN", diverged_epoch=4)
     assert "### Diverged" in text and "the run failed at epoch 4: loss became NaN" in text
-    assert "**Advice:** The loss became NaN or infinite, or the run failed." in text
+    assert "**Advice:** The loss became NaN or infinite. Lower the learning rate" in text
+
+
+def test_a_trial_that_raised_is_failed_not_diverged():
+    text = trial_description(None, failure="ValueError: no such layer")
+    assert "### Failed\n" in text and "Diverged" not in text and "NaN" not in text.split("**Advice:**")[0]
+    payload = trial_payload({}, task=names.BINARY, title="t", failure="ValueError: no such layer")
+    assert payload.tags[names.DIAGNOSIS_TAG] == names.FAILED
+    nan = trial_payload({}, task=names.BINARY, title="t", failure="loss diverged (non-finite) at epoch 3",
+                        diverged_epoch=3)
+    assert nan.tags[names.DIAGNOSIS_TAG] == names.DIVERGED
 
 
 def test_payload_holds_the_description_and_the_metrics_at_the_recommended_epoch(diagnosis):
@@ -69,21 +79,21 @@ def test_sweep_description_counts_links_and_orders_by_label():
                                                  (names.RECOMMENDED_EPOCHS, epochs)) if value is not None}
         return TrialRun(run_id, name, run_link("4", run_id), status, tags, metrics, {})
 
-    # what the tracker hands over: plain runs with their links; a failed run without a label is diverged
+    # what the tracker hands over: plain runs with their links; a failed run without a label is failed
     trials = [trial("r1", "d1-relu", "FINISHED", names.HIGH_VARIANCE, 0.10, 0.12, 7),
               trial("r2", "d2-relu", "FINISHED", names.GOOD_FIT, 0.11, 0.11, 9),
               trial("r3", "d0|x", "FAILED")]
     text = SweepDescriptions().sweep_description(
         trials, task=names.BINARY, reference_error=0.08, reference_source=names.REFERENCE_ESTIMATED,
         view_link="#/experiments/4/runs?v=1", learning_curves=())
-    assert "### Sweep of 3 trials: 1 good fit, 1 high variance, 1 diverged" in text
+    assert "### Sweep of 3 trials: 1 good fit, 1 high variance, 1 failed" in text
     assert "**Best configuration:** [d1-relu](#/experiments/4/runs/r1?workflowType=machine_learning), high variance, best validation error 10.0%" in text
     assert "**Reference error:** 8.0% (estimated:" in text
     assert "[Open the trials grouped by label](#/experiments/4/runs?v=1)" in text
     rows = [line for line in text.splitlines() if line.startswith("| ") and "](" in line]
     assert rows == ["| good fit | [d2-relu](#/experiments/4/runs/r2?workflowType=machine_learning) | 11.0% | 9 |",
                     "| high variance | [d1-relu](#/experiments/4/runs/r1?workflowType=machine_learning) | 12.0% | 7 |",
-                    "| diverged | [d0\\|x](#/experiments/4/runs/r3?workflowType=machine_learning) | n/a |  |"]
+                    "| failed | [d0\\|x](#/experiments/4/runs/r3?workflowType=machine_learning) | n/a |  |"]
 
 
 def test_a_large_sweep_description_is_cut_to_fit_a_tag():
