@@ -36,15 +36,28 @@ def _sweep(spec, uri: str, experiment: str, *, report: bool = False):
     return Sweep(spec, options, tracker=SweepTracker(uri, settle_seconds=0), executor=InProcessExecutor()).run()
 
 
+def _reports_is_a_file(folder: Path) -> str:
+    (folder / "reports").write_text("a file where the reports folder goes")
+    return "File exists"
+
+
+def _disk_full(folder: Path) -> str:
+    """The report's file on a device that is always full: the kernel's own ENOSPC."""
+    (folder / "reports").mkdir()
+    (folder / "reports" / "blocked.html").symlink_to("/dev/full")
+    return "No space left on device"
+
+
 @pytest.mark.slow
-def test_a_report_that_cannot_be_written_is_one_line_and_the_trials_stand(tmp_path, monkeypatch):
+@pytest.mark.parametrize("block", [_reports_is_a_file, _disk_full], ids=["reports-is-a-file", "disk-full"])
+def test_a_report_that_cannot_be_written_is_one_line_and_the_trials_stand(tmp_path, monkeypatch, block):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "reports").write_text("a file where the reports folder goes")
+    reason = block(tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     result = _sweep(_spec(tmp_path), uri, "blocked", report=True)
     assert result.report_path is None
     assert len(result.ending_errors) == 1 and result.ending_errors[0].startswith("report not written: ")
-    assert "\n" not in result.ending_errors[0]
+    assert reason in result.ending_errors[0] and "\n" not in result.ending_errors[0]
     client = MlflowClient(uri)
     runs = client.search_runs([client.get_experiment_by_name("blocked").experiment_id])
     assert {run.info.status for run in runs} == {"FINISHED"}  # the parent and its 3 trials
