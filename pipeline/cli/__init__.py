@@ -8,6 +8,7 @@ Never imports: mlflow, tensorflow, keras, pipeline.training.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 
@@ -47,6 +48,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
     ctx.obj["verbose"] = verbose
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
     if not verbose:  # MLflow logs its own failures as tracebacks: fitcheck says each in one line instead
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "CRITICAL")  # MLflow sets its loggers' level on import
         logging.getLogger("mlflow").setLevel(logging.CRITICAL)
 
 

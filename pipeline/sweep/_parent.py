@@ -13,7 +13,6 @@ from pathlib import Path
 
 from pipeline import names
 from pipeline.data import PreparedData
-from pipeline.errors import FitcheckError
 from pipeline.runs import one_line
 from pipeline.search import Sampler, TrialConfig
 from pipeline.spec import SweepSpec
@@ -128,9 +127,9 @@ def finish_parent(session: Session, result: SweepResult, *, report: bool) -> Non
     try:
         if not others_in_flight(tracker, (record.run_id for record in result.records)):  # else the last one ends it
             tracker.finish_sweep(metrics=metrics, tags=tags, status=status)
-    except TrackingUnavailable as error:
-        raise FitcheckError(f"MLflow at {tracker.tracking_uri} went away: {error}; "
-                            "run the same command again to resume") from None
+    except TrackingUnavailable as error:  # the trials are logged (or said not to be): the summary still prints
+        result.ending_errors.append(f"the sweep run could not be ended: MLflow at {tracker.tracking_uri}: "
+                                    f"{one_line(error, limit=300)}; run the same command again to end it")
     except Exception as error:  # noqa: BLE001 - a full disk, a refused value: the trials are logged, say so
         result.ending_errors.append(f"the sweep run could not be ended: {one_line(error, limit=300)}; "
                                     "run the same command again to end it")

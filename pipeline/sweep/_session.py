@@ -124,7 +124,8 @@ class Session:
             bar.close()
         for record in unlogged:  # the server came back: write what was kept
             if not self.log_trial(record, result.reference_error):
-                result.n_unlogged += 1
+                result.n_unlogged += 1  # not left RUNNING where the store still takes a status: a rerun redoes it
+                self.safe(lambda: self.tracker.end_trial(record.run_id, status="KILLED"))  # noqa: B023 - called now
 
     def diagnose(self, record: TrialRecord, reference: float, source: str) -> None:
         """Diagnose a trial trained now against ``reference``; a trial without curves keeps its diagnosis."""

@@ -34,6 +34,8 @@ DATABASE_SCHEMES = ("postgresql", "mysql")
 #: An MLflow REST call that any MLflow server answers with JSON, asked after ``/health``.
 API_PROBE = "api/2.0/mlflow/experiments/search?max_results=1"
 RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
+#: What a store says when its disk is full (SQLite, the OS, PostgreSQL): waiting does not free space, so no retries.
+DISK_FULL = ("disk is full", "no space left on device", "could not extend file")
 #: MLflow's own HTTP retries, kept short: :func:`with_retries` does the patient retrying. MLflow's
 #: "View run ... at ..." lines (one per trial, and a run read back for each) are left out: the sweep
 #: prints one link to all its trials instead.
@@ -154,8 +156,9 @@ def make_client(tracking_uri: str) -> MlflowClient:
 
     for name, value in CLIENT_DEFAULTS.items():
         os.environ.setdefault(name, value)
-    for name in _NOISY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    for name in _NOISY_LOGGERS:  # raised to WARNING, never lowered (the CLI without --verbose sets CRITICAL)
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logging.WARNING, logger.getEffectiveLevel()))
     with store_creation_lock(tracking_uri):  # MLflow creates a new store here, schema and all
         return MlflowClient(tracking_uri)
 
@@ -191,5 +194,13 @@ def with_retries(call: Callable[[], T], *, what: str, delays: Iterable[float] = 
             last = error
         except (OSError, ConnectionError) as error:
             last = error
-        _log.warning("MLflow %s failed (%s); retrying", what, str(last).splitlines()[0][:200])
-    raise TrackingUnavailable(f"{what}: {str(last).splitlines()[0][:300]}")
+        if any(words in str(last).lower() for words in DISK_FULL):
+            break
+        _log.warning("MLflow %s failed (%s); retrying", what, _first_line(last, 200))
+    raise TrackingUnavailable(f"{what}: {_first_line(last, 300)}")
+
+
+def _first_line(error: Exception, limit: int) -> str:
+    """An error's first line that says something (SQLAlchemy's first line can be a hint about autoflush)."""
+    lines = [line for line in str(error).splitlines() if line.strip() and not line.startswith("(raised as a result")]
+    return (lines[0] if lines else str(error))[:limit]

@@ -268,20 +268,26 @@ class SweepTracker:
         write_run(self.client, run_id, curves=curves, metrics=metrics, tags=tags, artifacts=artifacts)
         with_retries(lambda: self.client.set_terminated(run_id, status=status), what="end trial run")
 
+    def end_trial(self, run_id: str, *, status: str) -> None:
+        """End a trial run without writing to it (one whose results could not be written: KILLED, a rerun redoes it)."""
+        with_retries(lambda: self.client.set_terminated(run_id, status=status), what="end trial run")
+
     def update_trial(self, run_id: str, *, metrics: dict[str, float], tags: dict[str, str],
                      artifacts: dict[str, bytes]) -> None:
         """Add summary metrics, tags and files to a trial run that has ended (a later diagnosis)."""
         write_run(self.client, run_id, metrics=metrics, tags=tags, artifacts=artifacts)
 
     def finish_sweep(self, *, metrics: dict[str, float], tags: dict[str, str], status: str = "FINISHED") -> None:
-        """Write the parent's summary and end it."""
+        """Write the parent's summary and end it (ended also when the summary cannot be written: a rerun writes it)."""
         from mlflow.entities import Metric, RunTag
 
         now = int(time.time() * 1000)
-        with_retries(lambda: self.client.log_batch(
-            self.parent_run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
-            tags=[RunTag(k, str(v)) for k, v in tags.items()]), what="log sweep summary")
-        with_retries(lambda: self.client.set_terminated(self.parent_run_id, status=status), what="end sweep run")
+        try:
+            with_retries(lambda: self.client.log_batch(
+                self.parent_run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
+                tags=[RunTag(k, str(v)) for k, v in tags.items()]), what="log sweep summary")
+        finally:
+            with_retries(lambda: self.client.set_terminated(self.parent_run_id, status=status), what="end sweep run")
 
     def log_parent_curves(self, series: dict[str, list[tuple[int, float]]]) -> None:
         """Log curves on the parent run, one metric per name with ``step`` = the given steps (learning

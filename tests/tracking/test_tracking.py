@@ -125,6 +125,18 @@ def test_an_os_error_is_retried():
     assert call.attempts == 3
 
 
+def test_a_full_disk_is_not_retried():
+    """Waiting frees no space: the kernel's own ENOSPC (writing to /dev/full) is unavailable at the first attempt."""
+    def write_to_full_device():
+        with open("/dev/full", "w") as device:
+            device.write("x")
+
+    call = _counted(write_to_full_device)
+    with pytest.raises(TrackingUnavailable, match=r"^log artifacts: \[Errno 28\] No space left on device$"):
+        with_retries(call, what="log artifacts", delays=NO_WAIT)
+    assert call.attempts == 1
+
+
 def test_a_server_error_is_retried(no_http_retries, http_server):
     server = http_server(503, b"busy")
     client = MlflowClient(server.uri)
