@@ -82,8 +82,10 @@ class Sweep:
             model, builder = self._builder(source)
         if spec.search.method != "grid":  # refused before any configuration is drawn
             self._check_max_trials(spec.search.n_trials * max(len(set(grid.seeds)) for grid in spec.grids))
-        elif len(spec.grids) == 1 and (size := space_size(spec.grids, task=data.task, model=model)) is not None:
-            self._check_max_trials(size * len(set(spec.grid.seeds)))  # before a huge grid is expanded
+        elif None not in (sizes := [space_size([grid], task=data.task, model=model) for grid in spec.grids]):
+            # before a huge grid is expanded: the largest grid is a lower bound of the union (sub-grids may overlap)
+            self._check_max_trials(max(size * len(set(grid.seeds)) for size, grid in zip(sizes, spec.grids)),
+                                   at_least=len(spec.grids) > 1)
         sampler = make_sampler(spec, task=data.task, model=model, builder=builder)
         curve_spec = self._curve_spec()
         sizes = [(size, "grid.train_size") for size in dict.fromkeys(size for grid in spec.grids
@@ -111,11 +113,12 @@ class Sweep:
         finally:
             executor.close()
 
-    def _check_max_trials(self, n_trials: int) -> None:
-        """Refuse a sweep of more than ``max_trials`` trials unless ``--yes``."""
+    def _check_max_trials(self, n_trials: int, *, at_least: bool = False) -> None:
+        """Refuse a sweep of more than ``max_trials`` trials unless ``--yes`` (``at_least``: a lower bound)."""
         spec = self.spec
         if n_trials > spec.max_trials and not self.options.yes:
-            raise FitcheckError(f"{spec.source}: grid has {n_trials} trials, over "
+            held = f"grids have at least {n_trials} trials" if at_least else f"grid has {n_trials} trials"
+            raise FitcheckError(f"{spec.source}: {held}, over "
                                 f"max_trials={spec.max_trials}; "
                                 "pass --yes to run it anyway, raise max_trials, or sample it with "
                                 "search: {method: random, n_trials: N}")

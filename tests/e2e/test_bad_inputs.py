@@ -150,6 +150,11 @@ GRID_CASES = {  # family: (spec, the message after "<spec>: "): refused once the
                             "grid.loss: loss 'hinge' does not fit a regression target"),
     "over_limit": ({**GOOD, "max_trials": 2, "grid": {"depth": [1, 2, 3], "epochs": [1]}},
                    "grid has 3 trials, over max_trials=2; pass --yes"),
+    "over_limit_in_a_list_of_grids": (  # 9.8 million configurations in the second: refused before expanding it
+        {**GOOD, "grid": [{"depth": [0], "epochs": [1]},
+                          {"depth": [1, 2, 3, 4, 5], "width": list(range(1, 41)), "learning_rate": [0.001 * k for k in range(1, 36)],
+                           "batch_size": list(range(8, 43)), "epochs": list(range(1, 41))}]},
+        "grids have at least 9800000 trials, over max_trials=500; pass --yes"),
 }
 
 
