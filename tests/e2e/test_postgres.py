@@ -105,3 +105,39 @@ def test_reading_an_empty_database_refuses_and_creates_no_tables(postgres):
         assert inspect(engine).get_table_names() == []
     finally:
         engine.dispose()
+
+
+LONG_BUILDER = '''
+import keras
+
+
+def build(hp, input_shape, task, n_outputs):
+    inputs = keras.Input(input_shape)
+    hidden = keras.layers.Dense(hp["units"] + 0 * len(hp["note"]), activation="relu")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(hidden))
+'''
+
+
+def test_names_and_values_at_the_sinks_limits_fit_postgres(server_on_postgres, tmp_path):
+    """A builder's 300-character string value and a long axis name make run names past PostgreSQL's
+    ``varchar(250)``: capped with a hash, distinct, every trial FINISHED, the values logged whole."""
+    import yaml
+
+    server, _ = server_on_postgres
+    (tmp_path / "long_builder.py").write_text(LONG_BUILDER)
+    notes = ["a" * 300, "a" * 299 + "b"]  # differ only past the cap
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "specs" / "tiny.yaml").read_text())
+    raw.update(experiment="long-names", model="long_builder:build",
+               grid={"units": [4], "note": notes, "epochs": [2], "learning_rate": [0.01]})
+    spec = tmp_path / "long.yaml"
+    spec.write_text(yaml.safe_dump(raw))
+    result = subprocess.run([FITCHECK, "sweep", str(spec), "--tracking-uri", server.uri, "--workers", "2",
+                             "--no-progress", "--no-report"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    client = MlflowClient(server.uri)
+    experiment = client.get_experiment_by_name("long-names").experiment_id
+    trials = client.search_runs([experiment], f"tags.`{names.ROLE_TAG}` = '{names.ROLE_TRIAL}'")
+    assert sorted(run.data.params["note"] for run in trials) == notes
+    assert {run.info.status for run in trials} == {"FINISHED"}
+    run_names = [run.info.run_name for run in trials]
+    assert len(set(run_names)) == 2 and all(len(name) <= 250 for name in run_names)
