@@ -14,7 +14,7 @@ from pipeline.diagnostics._curves import diverged_at
 from pipeline.diagnostics._data_size import DataSizeVerdict, data_size_verdict, with_data_size
 from pipeline.diagnostics._diagnose import diagnose, reference_from_sweep
 from pipeline.diagnostics._result import Diagnosis
-from pipeline.diagnostics._neighbours import measured_neighbour, neighbour_sentence
+from pipeline.diagnostics._neighbours import measured_neighbour, neighbour_sentence, order_by_measurement
 from pipeline.diagnostics._labels import (
     DIVERGED,
     GOOD_FIT,
@@ -48,7 +48,7 @@ __all__ = [
     "advice_contradictions", "cap_reference", "concentration", "confound_note", "confounds", "curve_summary", "data_size_verdict", "diagnose",
     "diverged_at",
     "early_stopping_settings",
-    "error_rate_se", "label_improves", "measured_neighbour", "neighbour_sentence", "loss_trend", "mlp_parameter_count", "online_stop", "patience_floor", "rank_trials",
+    "error_rate_se", "label_improves", "measured_neighbour", "neighbour_sentence", "order_by_measurement", "loss_trend", "mlp_parameter_count", "online_stop", "patience_floor", "rank_trials",
     "ranking_sentence", "recommend_stop", "reference_from_sweep", "replay_keras_early_stopping", "rmse_se",
     "smooth", "stability", "training_trend", "with_data_size",
 ]

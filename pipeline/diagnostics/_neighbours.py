@@ -10,7 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping, Sequence
 
+from pipeline.diagnostics._noise import metric_se
 from pipeline.diagnostics._remedies import AdviceItem
+
+#: A measured change leads the advice when it beat the run by more than this many standard errors of the
+#: difference, and is left out of it when it was worse by more than :data:`WORSE_SES`.
+BETTER_SES, WORSE_SES = 1.0, 2.0
 
 
 def measured_neighbour(item: AdviceItem, config: Mapping[str, object],
@@ -49,6 +54,36 @@ def measured_neighbour(item: AdviceItem, config: Mapping[str, object],
         return None
     _, trial, value = min(found, key=lambda entry: entry[0])
     return trial, value
+
+
+def order_by_measurement(items: Sequence[AdviceItem], measured: Sequence[float | None], *, own: float, n_val: int,
+                         metric: str) -> tuple[tuple[AdviceItem, ...], tuple[AdviceItem, ...]]:
+    """``items`` with the changes the sweep measured to help first (best first), and those it measured to hurt
+    beyond noise apart: ``(advised, measured_worse)``. ``measured`` holds each item's neighbour's validation
+    metric (None: not measured); ``own`` is the run's. At least one item stays advised.
+
+    >>> up = AdviceItem("raise the learning rate (learning_rate 0.001 → 0.01)", "learning_rate", 0.001, 0.01, "")
+    >>> adam = AdviceItem("switch the optimizer (optimizer sgd → adam)", "optimizer", "sgd", "adam", "")
+    >>> wider = AdviceItem("add capacity (width 32 → 64)", "width", 32, 64, "")
+    >>> advised, worse = order_by_measurement([wider, adam, up], [None, 0.07, 0.30], own=0.13, n_val=300,
+    ...                                       metric="error")
+    >>> [item.axis for item in advised], [item.axis for item in worse]
+    (['optimizer', 'width'], ['learning_rate'])
+    """
+    def beyond(value: float) -> float:
+        """How many standard errors of the difference ``value`` is below the run's own (negative: above)."""
+        spread = math.hypot(metric_se(own, n_val, metric=metric), metric_se(value, n_val, metric=metric))
+        return (own - value) / spread if spread > 0 else math.copysign(math.inf, own - value) if own != value else 0.0
+
+    scored = [(item, None if value is None or not math.isfinite(value) else beyond(value))
+              for item, value in zip(items, measured)]
+    better = sorted((entry for entry in scored if entry[1] is not None and entry[1] > BETTER_SES),
+                    key=lambda entry: -entry[1])
+    worse = [item for item, score in scored if score is not None and score < -WORSE_SES]
+    if len(worse) == len(items):
+        worse = []
+    rest = [item for item, score in scored if item not in worse and (score is None or score <= BETTER_SES)]
+    return tuple(item for item, _ in better) + tuple(rest), tuple(worse)
 
 
 def neighbour_sentence(item: AdviceItem, neighbour: tuple[Mapping[str, object], float], *, own: float,

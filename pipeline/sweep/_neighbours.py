@@ -1,4 +1,5 @@
-"""Quote, beside each trial's advice, what the sweep measured of the change it advises."""
+"""Quote, beside each trial's advice, what the sweep measured of the change it advises, and lead with the
+changes it measured to help (those it measured to hurt beyond noise are not advised)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import dataclasses
 import math
 
 from pipeline import names
-from pipeline.diagnostics import measured_neighbour, neighbour_sentence
+from pipeline.diagnostics import measured_neighbour, neighbour_sentence, order_by_measurement
 from pipeline.runs import trial_payload
 from pipeline.spec import HIDDEN_LAYER_AXES
 from pipeline.sweep._result import SweepResult
@@ -14,9 +15,10 @@ from pipeline.sweep._session import Session, failure, stops
 
 
 def quote_measured_neighbours(session: Session, result: SweepResult) -> int:
-    """Add to each diagnosed trial's advice the neighbouring trial of this sweep that made its first measured
-    change (the same configuration but that axis), and log it again; the number of trials quoted."""
-    metric = names.task_metric(session.data.task)
+    """Add to each diagnosed trial's advice the neighbouring trials of this sweep that made its changes (the same
+    configuration but that axis), reorder the changes by what they measured, and log it again; the number of
+    trials quoted."""
+    metric, n_val = names.task_metric(session.data.task), len(session.data.y_val)
     trials = [(_config(record), record.diagnosis.recommended_val_metric) for record in result.records
               if record.diagnosis is not None and record.diagnosis.recommended_val_metric is not None]
     quoted = 0
@@ -26,17 +28,23 @@ def quote_measured_neighbours(session: Session, result: SweepResult) -> int:
             continue
         config = _config(record)
         others = [(trial, value) for trial, value in trials if trial is not config and trial != config]
-        sentences = []
+        own, sentences, measured = diagnosis.recommended_val_metric, [], []
         for item in diagnosis.advice_items:
             # from depth 0 the hidden-layer axes take their first values: they are not held equal
             ignore = HIDDEN_LAYER_AXES if item.axis == "depth" and config.get("depth") == 0 else ()
             neighbour = measured_neighbour(item, config, others, ignore=ignore)
-            if neighbour is not None and math.isfinite(neighbour[1]):
-                sentences.append(neighbour_sentence(item, neighbour, own=diagnosis.recommended_val_metric,
-                                                    metric=metric))
+            found = neighbour is not None and math.isfinite(neighbour[1])
+            measured.append(neighbour[1] if found else None)
+            if found:
+                sentences.append(neighbour_sentence(item, neighbour, own=own, metric=metric))
         if not sentences:
             continue
-        record.diagnosis = dataclasses.replace(diagnosis, advice=f"{diagnosis.advice} ({'; '.join(sentences)}.)")
+        advised, worse = order_by_measurement(diagnosis.advice_items, measured, own=own, n_val=n_val, metric=metric)
+        text = diagnosis.advice.replace("; ".join(item.change for item in diagnosis.advice_items),
+                                        "; ".join(item.change for item in advised), 1)
+        dropped = f" Not advised, measured worse: {'; '.join(item.change for item in worse)}." if worse else ""
+        record.diagnosis = dataclasses.replace(diagnosis, advice_items=advised,
+                                               advice=f"{text} ({'; '.join(sentences)}.){dropped}")
         session.update_run(record.run_id, trial_payload(
             record.outcome.curves, task=session.data.task, title=record.name, diagnosis=record.diagnosis,
             failure=failure(record.outcome), diverged_epoch=record.outcome.diverged_epoch,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.diagnostics import measured_neighbour, neighbour_sentence
+from pipeline.diagnostics import measured_neighbour, neighbour_sentence, order_by_measurement
 from pipeline.diagnostics._remedies import AdviceItem
 
 RUN = {"depth": 1, "width": 32, "optimizer": "sgd", "learning_rate": 0.001, "epochs": 20, "seed": 0}
@@ -40,3 +40,32 @@ def test_ignored_axes_need_not_match():
     trials = [({**RUN, "depth": 1}, 0.05)]
     assert measured_neighbour(deeper, logistic, trials) is None
     assert measured_neighbour(deeper, logistic, trials, ignore=("width", "activation")) == trials[0]
+
+
+def _change(axis: str, to) -> AdviceItem:
+    return AdviceItem(f"change {axis}", axis, None, to, "")
+
+
+def test_measured_changes_lead_strongest_first_and_the_unmeasured_keep_their_order():
+    items = [_change("width", 64), _change("optimizer", "adam"), _change("epochs", 60), _change("learning_rate", 0.1)]
+    advised, worse = order_by_measurement(items, [None, 0.10, None, 0.05], own=0.20, n_val=400, metric="error")
+    assert [item.axis for item in advised] == ["learning_rate", "optimizer", "width", "epochs"] and worse == ()
+
+
+def test_a_change_within_noise_keeps_its_place_and_one_worse_beyond_two_errors_is_not_advised():
+    items = [_change("width", 64), _change("optimizer", "adam"), _change("learning_rate", 0.1)]
+    # on 100 rows the SE of a 20% error is 4 pp: 18% is within noise, 45% is far worse
+    advised, worse = order_by_measurement(items, [0.18, None, 0.45], own=0.20, n_val=100, metric="error")
+    assert [item.axis for item in advised] == ["width", "optimizer"] and [item.axis for item in worse] == ["learning_rate"]
+
+
+def test_when_every_change_measured_worse_the_advice_is_kept_whole():
+    items = [_change("width", 64)]
+    advised, worse = order_by_measurement(items, [0.9], own=0.1, n_val=1000, metric="error")
+    assert advised == tuple(items) and worse == ()
+
+
+def test_rmse_is_ordered_on_its_own_noise():
+    items = [_change("width", 64), _change("l2", 0.001)]
+    advised, _ = order_by_measurement(items, [None, 0.5], own=1.0, n_val=500, metric="rmse")
+    assert [item.axis for item in advised] == ["l2", "width"]
