@@ -15,10 +15,26 @@ import pandas as pd
 
 from pipeline import names
 from pipeline.errors import FitcheckError
-from pipeline.runs import (MODEL_SUMMARY, CurveNames, Size, curve_names, guess_task, infer_sizes,
-                           merge_description, run_configuration, task_from_summary, trial_payload)
-from pipeline.tracking import (RunWriter, TrackingReader, check_tracking_uri, default_tracking_uri,
-                               logged_datasets)
+from pipeline.runs import (
+    MODEL_SUMMARY,
+    CurveNames,
+    Size,
+    curve_names,
+    guess_task,
+    infer_sizes,
+    merge_description,
+    run_configuration,
+    task_from_summary,
+    trial_payload,
+)
+from pipeline.spec import check_reference_error
+from pipeline.tracking import (
+    RunWriter,
+    TrackingReader,
+    check_tracking_uri,
+    default_tracking_uri,
+    logged_datasets,
+)
 
 
 @dataclass(frozen=True)
@@ -148,6 +164,8 @@ def _diagnose(source: str, curves: pd.DataFrame, *, task: str, n_train: Size, n_
               config: dict | None = None) -> DiagnosedRun:
     from pipeline.diagnostics import diagnose
 
+    if reference_source == names.REFERENCE_GIVEN:
+        check_reference_error(reference_error, task, where="--reference-error")
     try:
         diagnosis = diagnose(curves, task=task, n_train=n_train.value, n_val=n_val.value, reference_error=reference_error,
                              reference_source=reference_source, running_train=running_train, config=config)

@@ -15,10 +15,10 @@ from pipeline.spec._losses import (CROSSENTROPY_LOSSES, LOSS_TABLE, LOSSES, LOSS
                                    SOFTMAX_LOSSES, Loss, incompatibility)
 from pipeline.spec._sections import (DatasetSpec, GridSpec, LearningCurveSpec, SearchSpec, SplitSpec,
                                      StoppingSpec)
-from pipeline.spec._spec import DICT_SOURCE, SweepSpec, load_spec, parse_spec
+from pipeline.spec._spec import DICT_SOURCE, SweepSpec, check_reference_error, load_spec, parse_spec
 from pipeline.spec._values import MAX_CLASSES, is_range
 
-__all__ = ["ACTIVATIONS", "AXES", "AXIS_TABLE", "Axis", "CROSSENTROPY_LOSSES", "DICT_SOURCE", "DatasetSpec",
+__all__ = ["ACTIVATIONS", "AXES", "AXIS_TABLE", "Axis", "CROSSENTROPY_LOSSES", "DICT_SOURCE", "DatasetSpec", "check_reference_error",
            "FUSION_MEMBER", "FUSION_SHARED", "GridSpec", "HIDDEN_LAYER_AXES", "LOSSES", "LOSSES_BY_TASK", "LOSS_TABLE",
            "LearningCurveSpec", "Loss", "MARGIN_LOSSES", "MAX_CLASSES", "OPTIMIZERS", "SAMPLED", "SOFTMAX_LOSSES",
            "SearchSpec", "SplitSpec", "StoppingSpec", "SweepSpec", "TRAINING_AXES", "TRAINING_KEYS", "axes", "by_key",

@@ -49,6 +49,16 @@ def _reference(value: Any) -> Union[float, str]:
                          f"but got {shown(value)}") from None
 
 
+def check_reference_error(value: float | None, task: str, *, where: str) -> None:
+    """Refuse a given reference error the task cannot have: above 1 for a classification (an error rate).
+
+    ``where`` names it (``"s.yaml: reference_error"``, ``"--reference-error"``) in the one-line refusal.
+    """
+    if value is not None and task in (names.BINARY, names.MULTICLASS) and value > 1:
+        raise FitcheckError(f"{where}: {value:g} is above 1, but a {task} task's error rate lies in [0, 1]; "
+                            "accepted: a number in [0, 1]")
+
+
 def _builder_grid(grid: Any) -> Any:
     """A builder's grid: every key but the training axes is one of its hyperparameters."""
     if not isinstance(grid, dict):

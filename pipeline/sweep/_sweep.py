@@ -21,7 +21,7 @@ from pipeline.errors import FitcheckError
 from pipeline.executors import Executor, make_executor
 from pipeline.search import Sampler, TrialConfig, make_sampler, space_size, with_task_loss
 from pipeline.runs import SweepDescriptions
-from pipeline.spec import LearningCurveSpec, SweepSpec
+from pipeline.spec import LearningCurveSpec, SweepSpec, check_reference_error
 from pipeline.sweep._learning_curves import add_learning_curves, judge_learning_curves
 from pipeline.sweep._loop import run_trials
 from pipeline.sweep._neighbours import quote_measured_neighbours
@@ -78,6 +78,9 @@ class Sweep:
         else:
             data = load_dataset(spec.dataset, spec.split, source=source)
         spec = self.spec = with_task_loss(spec, data.task)  # no loss given: the task's own
+        check_reference_error(options.reference_error, data.task, where="--reference-error")
+        check_reference_error(spec.reference_error if isinstance(spec.reference_error, float) else None, data.task,
+                              where=f"{source}: reference_error")
         with native_logs_hidden(not options.verbose):  # a builder's module imports Keras, hence TensorFlow
             model, builder = self._builder(source)
         if spec.search.method != "grid":  # refused before any configuration is drawn

@@ -364,3 +364,11 @@ def test_the_command_prints_what_the_library_function_returns(tmp_path, monkeypa
     assert (diagnosed.diagnosis.label, diagnosed.n_train.source) == ("high_variance", "param n_train")
     assert diagnose_json(store, "--run-id", run_id, "--reference-error", 0.1) == json.loads(
         json.dumps(diagnosed.to_dict()))
+
+
+def test_a_reference_error_above_one_for_a_classification_is_refused(tmp_path):
+    path = keras_history(tmp_path / "history.csv", index=False)
+    result = invoke("--curves", path, "--n-train", 500, "--n-val", 2000, "--task", "multiclass", "--reference-error", 5)
+    assert result.exit_code == 2
+    assert result.output == ("fitcheck: error: --reference-error: 5 is above 1, but a multiclass task's error rate lies "
+                             "in [0, 1]; accepted: a number in [0, 1]\n")

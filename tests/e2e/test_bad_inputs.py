@@ -148,6 +148,9 @@ DATA_CASES = {  # family: (make the spec in a folder, the message after "<csv>: 
 GRID_CASES = {  # family: (spec, the message after "<spec>: "): refused once the task is known
     "invalid_combination": ({"dataset": {"sklearn": "diabetes"}, "grid": {"loss": ["hinge"]}},
                             "grid.loss: loss 'hinge' does not fit a regression target"),
+    "reference_above_one": ({**GOOD, "reference_error": 2},
+                            "reference_error: 2 is above 1, but a binary task's error rate lies in [0, 1]; accepted: "
+                            "a number in [0, 1]"),
     "over_limit": ({**GOOD, "max_trials": 2, "grid": {"depth": [1, 2, 3], "epochs": [1]}},
                    "grid has 3 trials, over max_trials=2; pass --yes"),
     "over_limit_in_a_list_of_grids": (  # 9.8 million configurations in the second: refused before expanding it
