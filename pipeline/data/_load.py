@@ -158,6 +158,10 @@ def check_values(series: pd.Series, *, column: str, is_target: bool, where: str)
     if is_target and len(blank):
         raise FitcheckError(f"{where}: {name} has {len(blank)} blank label(s) ({echo(blank.iloc[0])}); "
                             "leave missing labels empty and set dataset.impute: drop")
+    if not is_target and len(text) >= MIN_ROWS_FOR_IDENTIFIER and text.nunique() == len(text):
+        raise FitcheckError(f"{where}: {name} holds a different text in every one of its {len(text)} rows "
+                            f"({echo(text.iloc[0])}, {echo(text.iloc[1])}, ...): an identifier, which one-hot encoded "
+                            "tells nothing about new rows; leave it out of dataset.features")
     variants = _variants(text, fold_case=is_target)
     if variants:
         differ = "spaces or case" if is_target else "surrounding spaces"
@@ -166,6 +170,8 @@ def check_values(series: pd.Series, *, column: str, is_target: bool, where: str)
                             f"{'class' if is_target else 'category'} one way (fitcheck would count them as different)")
 
 
+#: Rows from which a text feature with a distinct value in every row is taken for an identifier, not a category.
+MIN_ROWS_FOR_IDENTIFIER = 20
 #: What a table's column may hold, for messages: numbers, booleans and text (categories).
 ACCEPTED_VALUES = "numbers, booleans or text (categories)"
 

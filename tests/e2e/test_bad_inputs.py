@@ -138,6 +138,10 @@ DATA_CASES = {  # family: (make the spec in a folder, the message after "<csv>: 
     "empty_csv": (lambda d: _csv(d, ""), "the CSV is empty"),
     "header_only_csv": (lambda d: _csv(d, "a,y\n"), "the CSV has a header but no data rows"),
     "ragged_csv": (lambda d: _csv(d, "a,y\n1,0\n2,1,5\n"), "ragged rows"),
+    "identifier_column": (lambda d: _csv(d, "id,a,y\n" + "".join(f"row{i},{i},{i % 2}\n" for i in range(30))),
+                          "column 'id' holds a different text in every one of its 30 rows ('row0', 'row1', ...): an "
+                          "identifier, which one-hot encoded tells nothing about new rows; leave it out of "
+                          "dataset.features"),
     "missing_values": (lambda d: _csv(d, "a,y\n1,0\n,1\n3,0\n4,1\n"), "column 'a' has 1 missing value(s)"),
     "non_numeric": (lambda d: _csv(d, "a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(9)) + "x9,1\n"),
                     "column 'a' is numeric but holds non-numeric value 'x9'"),
