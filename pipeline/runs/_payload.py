@@ -50,7 +50,7 @@ def trial_payload(curves: Mapping[str, Sequence[float]], *, task: str, title: st
                   diverged_epoch: int | None = None, train_seconds: float | None = None,
                   reference_error: float | None = None, pruned_epoch: int | None = None,
                   stopped_epoch: int | None = None, kept_epoch: int | None = None,
-                  kept_values: Mapping[str, float] | None = None) -> TrialPayload:
+                  kept_values: Mapping[str, float] | None = None, plot: bool = True) -> TrialPayload:
     """The metrics, tags and files of a trial run.
 
     Parameters
@@ -68,6 +68,8 @@ def trial_payload(curves: Mapping[str, Sequence[float]], *, task: str, title: st
     stopped_epoch, kept_epoch, kept_values : optional
         Early stopping: where the trial stopped, the epoch whose weights it kept, and the validation
         values measured again on those weights (``val_<metric>`` is logged as ``kept_val_<metric>``).
+    plot : bool, default True
+        Add ``curves.csv`` and the ``curves.png`` plot; False for a rewrite whose plot is unchanged or drawn later.
     """
     metrics: dict[str, float] = {} if train_seconds is None else {names.TRAIN_SECONDS: train_seconds}
     metrics.update(curve_summary(curves, task=task))
@@ -95,7 +97,7 @@ def trial_payload(curves: Mapping[str, Sequence[float]], *, task: str, title: st
                      names.ERROR_TAG: one_line(failure)})
         if diverged_epoch:
             tags[names.DIVERGED_EPOCH_TAG] = str(diverged_epoch)
-    if curves:
+    if curves and plot:
         from pipeline.runs._plots import curve_plot_png
 
         artifacts["curves.csv"] = curves_frame(curves).to_csv(index=False).encode()

@@ -8,10 +8,9 @@ import math
 
 from pipeline import names
 from pipeline.diagnostics import measured_neighbour, neighbour_sentence, order_by_measurement
-from pipeline.runs import trial_payload
 from pipeline.spec import HIDDEN_LAYER_AXES
 from pipeline.sweep._result import SweepResult
-from pipeline.sweep._session import Session, failure, stops
+from pipeline.sweep._session import Session
 
 
 def quote_measured_neighbours(session: Session, result: SweepResult) -> int:
@@ -45,10 +44,7 @@ def quote_measured_neighbours(session: Session, result: SweepResult) -> int:
         dropped = f" Not advised, measured worse: {'; '.join(item.change for item in worse)}." if worse else ""
         record.diagnosis = dataclasses.replace(diagnosis, advice_items=advised,
                                                advice=f"{text} ({'; '.join(sentences)}.){dropped}")
-        session.update_run(record.run_id, trial_payload(
-            record.outcome.curves, task=session.data.task, title=record.name, diagnosis=record.diagnosis,
-            failure=failure(record.outcome), diverged_epoch=record.outcome.diverged_epoch,
-            reference_error=result.reference_error, **stops(record.outcome)))
+        session.update_record(record, result.reference_error, plot=False)  # the words change, not the plot
         quoted += 1
     return quoted
 

@@ -28,7 +28,7 @@ from pipeline.runs import run_configuration, trial_payload
 from pipeline.spec import SweepSpec
 from pipeline.sweep._options import SweepOptions
 from pipeline.sweep._result import SweepResult
-from pipeline.sweep._session import Session, failure, logged_stops, stops, trial_diagnosis
+from pipeline.sweep._session import Session, logged_stops, trial_diagnosis
 
 MIN_ROWS = 20
 #: The baselines :func:`estimate_reference_error` takes the lower error of.
@@ -185,10 +185,7 @@ def rediagnose(session: Session, result: SweepResult, finished_before: list) -> 
     for record in result.records:
         session.diagnose(record, result.reference_error, result.reference_source)
         if record.diagnosis is not None and record.run_id:
-            session.update_run(record.run_id, trial_payload(
-                record.outcome.curves, task=data.task, title=record.name, diagnosis=record.diagnosis,
-                failure=failure(record.outcome), diverged_epoch=record.outcome.diverged_epoch,
-                reference_error=result.reference_error, **stops(record.outcome)))
+            session.update_record(record, result.reference_error, plot=True)
     for run in finished_before:
         curves = session.logged_curves(run.info.run_id)
         n_train = int(run.data.params.get(names.N_TRAIN_PARAM, len(data.y_train)))

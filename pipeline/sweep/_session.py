@@ -70,6 +70,11 @@ class Session:
         self.parameter_count, self.progress = parameter_count, progress
         #: The data's fingerprint, part of every trial's key.
         self.fingerprint = data.fingerprint()
+        #: Whether the reference may still change once every trial has run (estimated and capped, or the
+        #: sweep's best): trials are then logged without their curve plot, drawn once at the end.
+        self.defer_plots = False
+        #: Run ids of this invocation's trials logged without their curve plot yet.
+        self.unplotted: set[str] = set()
 
     def record(self, index: int, config: TrialConfig, axes: tuple[str, ...]) -> TrialRecord:
         """The trial at ``index`` of the sweep, named by the varying ``axes``."""
@@ -135,20 +140,40 @@ class Session:
         if diagnosis is not None:
             record.diagnosis = diagnosis
 
+    def record_payload(self, record: TrialRecord, reference: float | None, *, plot: bool = True):
+        """What ``record``'s run holds (:func:`~pipeline.runs.trial_payload`); ``plot=False`` leaves out the curve
+        plot and table (a rewrite that changes only words and numbers, or a plot drawn later)."""
+        outcome = record.outcome
+        return trial_payload(outcome.curves, task=self.data.task, title=record.name, diagnosis=record.diagnosis,
+                             failure=failure(outcome), diverged_epoch=outcome.diverged_epoch,
+                             train_seconds=outcome.train_seconds, reference_error=reference, plot=plot,
+                             **stops(outcome))
+
     def log_trial(self, record: TrialRecord, reference: float | None) -> bool:
         """End the trial's run with its curves, metrics, tags and artifacts; False when MLflow is unavailable."""
         outcome = record.outcome
-        payload = trial_payload(outcome.curves, task=self.data.task, title=record.name,
-                                diagnosis=record.diagnosis, failure=failure(outcome),
-                                diverged_epoch=outcome.diverged_epoch, train_seconds=outcome.train_seconds,
-                                reference_error=reference, **stops(outcome))
+        payload = self.record_payload(record, reference, plot=not self.defer_plots)
         try:
             self.tracker.finish_trial(record.run_id, curves=outcome.curves, metrics=payload.metrics,
                                       tags=payload.tags, artifacts=payload.artifacts, status=outcome.status)
         except TrackingUnavailable as error:
             _log.warning("could not log trial %s yet: %s", one_line(record.name), one_line(error))
             return False
+        if self.defer_plots and outcome.curves:
+            self.unplotted.add(record.run_id)
         return True
+
+    def update_record(self, record: TrialRecord, reference: float | None, *, plot: bool) -> None:
+        """Rewrite a logged trial of this invocation (a new diagnosis or advice); ``plot`` draws its plot again."""
+        self.update_run(record.run_id, self.record_payload(record, reference, plot=plot))
+        if plot:
+            self.unplotted.discard(record.run_id)
+
+    def draw_deferred_plots(self, records, reference: float | None) -> None:
+        """Log the curve plot of every trial logged without one (the reference is settled now)."""
+        for record in records:
+            if record.run_id in self.unplotted:
+                self.update_record(record, reference, plot=True)
 
     def update_run(self, run_id: str, payload) -> None:
         """Rewrite a logged trial's metrics, tags and artifacts (a new diagnosis); best effort."""

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline import names
 from pipeline.data import PreparedData, load_dataset, prepare_inputs, subset_rows
 from pipeline.errors import FitcheckError
 from pipeline.executors import Executor, make_executor
@@ -192,6 +193,8 @@ class Sweep:
         if stopping["pruning"] is not None:
             seed_rungs(session, stopping["pruning"], finished_before)
         reference, reference_source, baselines = resolved_reference
+        # a reference settled only after the trials (capped, or the sweep's best): plot each trial once, then
+        session.defer_plots = reference is None or reference_source == names.REFERENCE_ESTIMATED
         result = SweepResult(experiment, parent_id, data.task, 0, 0, sampler.n_dropped_invalid,
                              reference_error=reference, reference_source=reference_source,
                              reference_baselines=baselines, n_val=len(data.y_val), varying_axes=sampler.varying)
@@ -209,6 +212,7 @@ class Sweep:
             if settle_reference(data, result, finished_before):
                 rediagnose(session, result, finished_before)
         judge_learning_curves(session, records + extra, finished_before, result)
+        session.draw_deferred_plots(result.records, result.reference_error)
         quote_measured_neighbours(session, result)  # what the sweep measured of each trial's advice
         read_back(session, records, finished_before, result)  # a rerun returns the whole sweep
         result.seconds = time.perf_counter() - started

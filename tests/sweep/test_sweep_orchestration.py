@@ -202,3 +202,13 @@ def test_bad_data_writes_nothing(tmp_path):
     with pytest.raises(FitcheckError, match="one_class.csv"):
         Sweep(spec, SweepOptions(tracking_uri=uri, report=False, progress=False), executor=InProcessExecutor()).run()
     assert not (tmp_path / "mlflow.db").exists()
+
+
+@pytest.mark.parametrize("reference", ["estimate", 0.08])
+def test_every_trial_gets_its_curve_plot_once_the_reference_is_settled(store, tmp_path, reference):
+    """An estimated reference may be capped after the trials: the plots wait for it (drawn once, at the end);
+    a given one is final, so each trial's plot is logged with it."""
+    uri, client = store
+    result = run(tiny_spec(tmp_path, reference_error=reference), uri, f"plots-{reference}")
+    for trial in trial_runs(client, result.parent_run_id):
+        assert {"curves.csv", "curves.png"} <= {a.path for a in client.list_artifacts(trial.info.run_id)}
