@@ -10,7 +10,7 @@ from pipeline.diagnostics._concentration import concentration
 from pipeline.diagnostics._confounds import confound_note, confounds
 from pipeline.diagnostics._consistency import advice_contradictions
 from pipeline.diagnostics._convergence import LossTrend, Stability, loss_trend, stability
-from pipeline.diagnostics._curves import diverged_at
+from pipeline.diagnostics._curves import NON_FINITE_WORDS, diverged_at
 from pipeline.diagnostics._data_size import DataSizeVerdict, data_size_verdict, with_data_size
 from pipeline.diagnostics._diagnose import diagnose, reference_from_sweep
 from pipeline.diagnostics._result import Diagnosis
@@ -43,7 +43,7 @@ from pipeline.diagnostics._trend import TrainingTrend, training_trend
 
 __all__ = [
     "DIVERGED", "GOOD_FIT", "HIGH_BIAS", "HIGH_BIAS_HIGH_VARIANCE", "HIGH_VARIANCE", "LABELS",
-    "AdviceItem", "CappedReference", "DataSizeVerdict", "Diagnosis", "LABEL_ADVICE", "LossTrend", "OnlineStop",
+    "AdviceItem", "CappedReference", "NON_FINITE_WORDS", "DataSizeVerdict", "Diagnosis", "LABEL_ADVICE", "LossTrend", "OnlineStop",
     "Stability", "SuccessiveHalving", "TrainingTrend", "UNDECIDED_BIAS_ADVICE", "advice", "advice_items",
     "advice_contradictions", "cap_reference", "concentration", "confound_note", "confounds", "curve_summary", "data_size_verdict", "diagnose",
     "diverged_at",

@@ -9,7 +9,8 @@ from pipeline import names
 from pipeline.errors import FitcheckError, echo
 
 EXPLOSION_FACTOR = 10.0
-_NON_FINITE_WORDS = ("nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
+#: How a curves table may write a value that is not finite (a diverged run), lower-cased.
+NON_FINITE_WORDS = ("nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
 #: What a finite value of each task metric can be, and the test that finds one that is not.
 _METRIC_RANGES = {
     "error": ("an error rate in [0, 1]", lambda values: (values < 0) | (values > 1)),
@@ -56,7 +57,7 @@ def check_curves(curves: pd.DataFrame, *, task: str) -> pd.DataFrame:
         numeric = pd.to_numeric(table[name], errors="coerce")
         bad = numeric.isna() & table[name].notna()
         if bad.any():  # only text cells are looked at as text: a long curve is numbers
-            bad[bad] = ~table[name][bad].astype(str).str.strip().str.lower().isin(_NON_FINITE_WORDS)
+            bad[bad] = ~table[name][bad].astype(str).str.strip().str.lower().isin(NON_FINITE_WORDS)
             _refuse_first(bad, table[name], name, "a number (NaN and inf are allowed: they mean divergence)")
         table[name] = numeric.astype(float)
     epoch = table["epoch"]
@@ -84,7 +85,8 @@ def diverged_at(table: pd.DataFrame) -> int | None:
     """The first 1-based row at which the run diverged, or None.
 
     A run diverges at the first non-finite value in any curve, or where the training loss
-    explodes: above its first value and more than ten times its minimum so far.
+    explodes: above its first value and more than ten times its minimum so far (while that minimum is
+    not negative).
     """
     finite = np.isfinite(table.drop(columns="epoch").to_numpy()).all(axis=1)
     first_bad = int(np.argmin(finite)) if not finite.all() else len(finite)
@@ -92,7 +94,8 @@ def diverged_at(table: pd.DataFrame) -> int | None:
     exploded = np.zeros(len(loss), dtype=bool)
     if len(loss):
         best_so_far = np.minimum.accumulate(loss)
-        exploded = (loss > loss[0]) & (loss > EXPLOSION_FACTOR * np.maximum(best_so_far, 0.0))
+        # a loss that went negative (cosine similarity, a log-likelihood) has no scale to explode against
+        exploded = (best_so_far >= 0) & (loss > loss[0]) & (loss > EXPLOSION_FACTOR * best_so_far)
         exploded[0] = False
     if exploded.any():
         return int(np.argmax(exploded)) + 1

@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline import names
-from pipeline.errors import FitcheckError
+from pipeline.diagnostics import NON_FINITE_WORDS
+from pipeline.errors import FitcheckError, echo
 from pipeline.runs import (
     MODEL_SUMMARY,
     CurveNames,
@@ -74,8 +76,8 @@ def diagnose_csv(path: str | Path, *, n_train: int, n_val: int, task: str | None
     'high_variance'
     """
     path = Path(path)
-    try:
-        table = pd.read_csv(path)
+    try:  # "nan" and "inf" stay values (a diverged run); an empty cell or NA is an epoch not measured
+        table = pd.read_csv(path, keep_default_na=False, na_values=MISSING_CELLS)
     except FileNotFoundError:
         raise FitcheckError(f"{path}: no such file.") from None
     except pd.errors.EmptyDataError:
@@ -84,7 +86,10 @@ def diagnose_csv(path: str | Path, *, n_train: int, n_val: int, task: str | None
         raise FitcheckError(f"{path}: not a readable CSV ({str(error).splitlines()[0]}).") from None
     task = task or _told_task(str(path), guess_task(table.columns), f"columns {', '.join(map(str, table.columns))}")
     found = curve_names(table.columns, task=task, source=str(path))
-    curves = table if not found.running_train else found.curves(table)  # Keras' rows are epochs in order
+    if found.running_train:  # Keras' names: History's rows, or CSVLogger's with a 0-based epoch column
+        curves = found.curves(_measured_epochs(table, found, source=str(path)), source=str(path))
+    else:
+        curves = table
     return _diagnose(str(path), curves, task=task, n_train=Size(n_train, "given"), n_val=Size(n_val, "given"),
                      reference_error=reference_error, reference_source=names.REFERENCE_GIVEN,
                      running_train=found.running_train)
@@ -140,6 +145,38 @@ def diagnose_experiment(experiment: str, *, tracking_uri: str | None = None, tas
         reasons = "; ".join(f"{run.info.run_name}: {reason}" for run, reason in skipped[:3]) or "it holds no runs"
         raise FitcheckError(f"--experiment {experiment!r}: no run could be diagnosed ({reasons}).")
     return ExperimentDiagnosis(experiment, diagnosed, skipped, len(runs))
+
+
+#: Cells of a curves CSV that hold no value (an epoch a curve was not measured at, e.g. ``validation_freq``).
+MISSING_CELLS = ["", "NA", "N/A", "null", "None"]
+
+
+def _measured_epochs(table: pd.DataFrame, found: CurveNames, *, source: str) -> pd.DataFrame:
+    """The rows of a Keras curves table in epoch order (by its ``epoch`` column where it has one) at which every
+    curve was measured; a repeated epoch (two fits appended to one CSVLogger file) is refused in one line."""
+    if "epoch" in table.columns:
+        epochs = pd.to_numeric(table["epoch"], errors="coerce")
+        repeated = epochs.duplicated()
+        if epochs.isna().any() or repeated.any():
+            row = int(np.flatnonzero((epochs.isna() | repeated).to_numpy())[0])
+            raise FitcheckError(f"{source}: column epoch, row {row + 1}: epoch {echo(str(table['epoch'].iloc[row]))} "
+                                "is not a new whole number (two fits appended to one file?); keep one fit's rows")
+        table = table.assign(epoch=epochs).sort_values("epoch", kind="stable")
+    theirs = sorted({name for name, _ in found.columns.values()})
+    missing = table[theirs].isna().any(axis=1)  # an empty cell: not measured that epoch ("nan" is a value)
+    for name in theirs:
+        numeric = pd.to_numeric(table[name], errors="coerce")
+        text = table[name].astype(str).str.strip().str.lower()
+        bad = numeric.isna() & table[name].notna() & ~text.isin(NON_FINITE_WORDS)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise FitcheckError(f"{source}: column {name}, row {row + 1}: must be a number (nan and inf allowed: a "
+                                f"diverged run) but got {echo(table[name].iloc[row])}.")
+        table = table.assign(**{name: numeric})
+    measured = table[~missing.to_numpy()]
+    if measured.empty:
+        raise FitcheckError(f"{source}: no epoch holds every curve ({', '.join(theirs)}); need one row per epoch")
+    return measured.reset_index(drop=True)
 
 
 def _told_task(source: str, guessed: str | None, looked_at: str) -> str:

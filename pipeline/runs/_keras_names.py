@@ -46,8 +46,23 @@ class CurveNames:
     columns: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]]
     running_train: bool
 
-    def curves(self, table: Mapping[str, Sequence[float]]) -> pd.DataFrame:
-        """fitcheck's curves (``epoch`` 1-based, in row order) from ``table``'s columns."""
+    def curves(self, table: Mapping[str, Sequence[float]], *, source: str = "curves") -> pd.DataFrame:
+        """fitcheck's curves (``epoch`` 1-based, in row order) from ``table``'s columns.
+
+        An accuracy outside [0, 1] or a negative MSE is refused in one line naming ``source``, the column as
+        the user named it, the row and the value (an accuracy in percent says so).
+        """
+        for ours, (theirs, convert) in self.columns.items():
+            if ours in (names.TRAIN_LOSS, names.VAL_LOSS):  # a custom loss may be negative
+                continue
+            values = np.asarray(table[theirs], dtype=float)
+            bad = np.flatnonzero(np.isfinite(values) & ((values < 0) | ((values > 1) & (convert is _one_minus))))
+            if len(bad):
+                value = values[bad[0]]
+                what = "an accuracy in [0, 1]" if convert is _one_minus else "a value >= 0"
+                hint = " (a percentage? divide by 100)" if convert is _one_minus and 1 < value <= 100 else ""
+                raise FitcheckError(f"{source}: column {theirs}, row {bad[0] + 1}: must be {what} but got "
+                                    f"{value:g}{hint}.")
         frame = pd.DataFrame({ours: convert(np.asarray(table[theirs], dtype=float))
                               for ours, (theirs, convert) in self.columns.items()})
         frame.insert(0, "epoch", np.arange(1, len(frame) + 1))

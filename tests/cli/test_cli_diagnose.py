@@ -372,3 +372,47 @@ def test_a_reference_error_above_one_for_a_classification_is_refused(tmp_path):
     assert result.exit_code == 2
     assert result.output == ("fitcheck: error: --reference-error: 5 is above 1, but a multiclass task's error rate lies "
                              "in [0, 1]; accepted: a number in [0, 1]\n")
+
+
+@pytest.mark.parametrize("rows, expected", [
+    ("accuracy,val_accuracy,loss,val_loss\n50,60,1,1\n60,55,1,1\n",
+     "column accuracy, row 1: must be an accuracy in [0, 1] but got 50 (a percentage? divide by 100)."),
+    ("accuracy,val_accuracy,loss,val_loss\n0.5,0.6,1,1\n0.6,-0.2,1,1\n",
+     "column val_accuracy, row 2: must be an accuracy in [0, 1] but got -0.2."),
+    ("epoch,accuracy,val_accuracy,loss,val_loss\n0,0.5,0.6,1,1\n1,0.6,0.6,1,1\n0,0.5,0.6,1,1\n",
+     "column epoch, row 3: epoch '0' is not a new whole number (two fits appended to one file?); keep one fit's rows"),
+    ("accuracy,val_accuracy,loss,val_loss\n0.5,0.6,1,1\n0.6,abc,1,1\n",
+     "column val_accuracy, row 2: must be a number (nan and inf allowed: a diverged run) but got 'abc'."),
+], ids=["percent", "negative", "appended-fits", "text"])
+def test_a_keras_history_in_the_wrong_unit_or_shape_is_refused_naming_the_users_column(tmp_path, rows, expected):
+    path = tmp_path / "history.csv"
+    path.write_text(rows)
+    result = invoke("--curves", path, "--n-train", 500, "--n-val", 100, "--task", "binary")
+    assert (result.exit_code, result.output) == (2, f"fitcheck: error: {path}: {expected}\n")
+
+
+def test_epochs_not_measured_are_skipped_and_a_csvlogger_epoch_column_orders_the_rows(tmp_path):
+    """validation_freq=2 leaves val cells empty (CSVLogger writes NA): those epochs are not divergence; 'nan' is."""
+    every_other = tmp_path / "every_other.csv"
+    every_other.write_text("epoch,accuracy,val_accuracy,loss,val_loss\n" + "".join(
+        f"{epoch},{0.5 + 0.02 * epoch:.2f},{'NA' if epoch % 2 else f'{0.5 + 0.015 * epoch:.3f}'},"
+        f"{1 - 0.03 * epoch:.2f},{'' if epoch % 2 else f'{1 - 0.02 * epoch:.2f}'}\n" for epoch in reversed(range(20))))
+    payload = json.loads(invoke("--curves", every_other, "--n-train", 500, "--n-val", 2000, "--task", "binary",
+                                "--format", "json").output)
+    assert payload["label"] != "diverged" and payload["epochs_run"] == 10
+    assert payload["train_metric"] == pytest.approx(1 - (0.5 + 0.02 * 18))  # epoch 18, the last measured
+    diverged = tmp_path / "diverged.csv"
+    diverged.write_text("accuracy,val_accuracy,loss,val_loss\n0.5,0.5,1,1\n0.6,0.6,0.9,0.9\n0.6,nan,nan,nan\n")
+    payload = json.loads(invoke("--curves", diverged, "--n-train", 500, "--n-val", 2000, "--task", "binary",
+                                "--format", "json").output)
+    assert payload["label"] == "diverged"
+
+
+def test_a_loss_that_goes_negative_is_not_read_as_exploding(tmp_path):
+    path = tmp_path / "cosine.csv"
+    path.write_text("accuracy,val_accuracy,loss,val_loss\n" + "".join(
+        f"{0.6 + 0.01 * epoch:.2f},{0.6 + 0.008 * epoch:.3f},{-0.1 * epoch:.1f},{-0.09 * epoch:.2f}\n"
+        for epoch in range(15)))
+    payload = json.loads(invoke("--curves", path, "--n-train", 500, "--n-val", 2000, "--task", "binary",
+                                "--format", "json").output)
+    assert payload["label"] != "diverged"
