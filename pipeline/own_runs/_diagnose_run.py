@@ -255,7 +255,7 @@ def _curves(reader: TrackingReader, run, found: CurveNames) -> pd.DataFrame:
     theirs = sorted({name for name, _ in found.columns.values()})
     histories = reader.histories((run.info.run_id, name) for name in theirs)
     table = pd.DataFrame({name: pd.Series(histories[(run.info.run_id, name)], dtype=float) for name in theirs})
-    return found.curves(table.sort_index().dropna())
+    return found.curves(table.sort_index().dropna(), source=f"run {run.info.run_id}")
 
 
 def _write_back(writer: RunWriter, diagnosed: DiagnosedRun) -> None:
