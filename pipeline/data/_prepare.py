@@ -112,11 +112,8 @@ def checked_arrays(X: Any, y: Any, *, where: str) -> tuple[Any, np.ndarray]:
     targets (``(n, 1)``, ``(n, 1, 1)``) is flattened and one-hot rows (``(n, k)`` of 0/1 with one 1)
     become class indices, as Keras' ``to_categorical`` made them; anything else must be ``(n,)``.
     """
-    X = X if isinstance(X, pd.DataFrame) else np.asarray(X)
-    y = np.asarray(y)
-    if X.ndim == 0 or y.ndim == 0:
-        raise FitcheckError(f"{where}: X and y must be arrays with one row per sample but got "
-                            f"{'a scalar X' if X.ndim == 0 else 'a scalar y'}")
+    X = X if isinstance(X, pd.DataFrame) else _array(X, "X", where=where)
+    y = _array(y, "y", where=where)
     if y.ndim > 1 and all(size == 1 for size in y.shape[1:]):
         y = y.reshape(len(y))
     elif y.ndim == 2 and _one_hot(y):
@@ -130,6 +127,21 @@ def checked_arrays(X: Any, y: Any, *, where: str) -> tuple[Any, np.ndarray]:
     if len(y) == 0:
         raise FitcheckError(f"{where}: X and y hold no rows")
     return X, y
+
+
+def _array(value: Any, name: str, *, where: str) -> np.ndarray:
+    """``value`` as an array with one row per sample, or a one-line refusal naming what it is instead: a sparse
+    matrix (``.toarray()``), a generator, a ``tf.data`` dataset or a single number."""
+    kind = f"{type(value).__module__.split('.')[0]}.{type(value).__name__}"
+    if hasattr(value, "toarray") and not isinstance(value, np.ndarray):
+        raise FitcheckError(f"{where}: {name} is a sparse matrix ({kind}); pass {name}.toarray(): fitcheck trains "
+                            "on dense arrays")
+    array = np.asarray(value)
+    if array.ndim == 0:
+        scalar = isinstance(value, (int, float, np.number)) or array.dtype != object
+        got = f"a scalar {name}" if scalar else f"{kind} (not an array)"
+        raise FitcheckError(f"{where}: X and y must be arrays with one row per sample but got {got}")
+    return array
 
 
 def _one_hot(y: np.ndarray) -> bool:
@@ -177,9 +189,14 @@ def _prepare_arrays(X: Any, y: np.ndarray, *, split: SplitSpec | None, name: str
     if isinstance(X, pd.DataFrame) or np.asarray(X).ndim <= 2:
         if isinstance(X, pd.DataFrame):
             frame = X.reset_index(drop=True)
+            frame.columns = [str(column) for column in frame.columns]  # a frame's columns may be numbers
         else:
             table = np.asarray(X).reshape(len(X), -1)
             frame = pd.DataFrame(table, columns=[f"x{i}" for i in range(table.shape[1])])
+        for column in frame.columns[frame.dtypes == object]:  # numbers held as Python objects are numbers
+            numbers = pd.to_numeric(frame[column], errors="coerce")
+            if numbers.notna().sum() == frame[column].notna().sum():
+                frame[column] = numbers
         target = "target" if "target" not in frame.columns else "__target__"
         frame[target] = y
         return _prepare_frame(frame, target, split=split, name=name, task=task, where=where, positions=positions)

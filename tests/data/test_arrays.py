@@ -103,3 +103,30 @@ def test_text_categories_numbers_and_booleans_are_accepted():
     data = prepare_inputs((frame, "y"), SplitSpec())
     assert data.n_classes == 3
     assert data.input_shape == (1 + 2 + 4 + 2 + 1,)  # n, then c, s and b one-hot, then i
+
+
+def _rows():
+    yield from RNG.normal(size=(N, 3))
+
+
+@pytest.mark.parametrize("x, expected", [
+    (lambda: __import__("scipy.sparse").sparse.csr_matrix(RNG.normal(size=(N, 3))),
+     "data=: X is a sparse matrix (scipy.csr_matrix); pass X.toarray(): fitcheck trains on dense arrays"),
+    (_rows, "data=: X and y must be arrays with one row per sample but got builtins.generator (not an array)"),
+    (lambda: 3.0, "data=: X and y must be arrays with one row per sample but got a scalar X"),
+], ids=["sparse", "generator", "scalar"])
+def test_what_is_not_an_array_is_named_in_the_refusal(x, expected):
+    with pytest.raises(FitcheckError) as refused:
+        prepare_inputs((x(), LABELS), SplitSpec(validation=0.25))
+    assert str(refused.value) == expected
+
+
+def test_numbers_held_as_objects_and_a_frame_with_number_column_names_are_numeric_features():
+    x = RNG.normal(size=(N, 3))
+    as_objects = prepare_inputs((x.astype(object), LABELS), SplitSpec(validation=0.25))
+    numbered = prepare_inputs((pd.DataFrame(x, index=range(0, 2 * N, 2)), pd.Series(LABELS, index=range(0, 2 * N, 2))),
+                              SplitSpec(validation=0.25))
+    plain = prepare_inputs((x, LABELS), SplitSpec(validation=0.25))
+    assert as_objects.n_features == numbered.n_features == plain.n_features == 3
+    np.testing.assert_allclose(as_objects.X_train, plain.X_train)
+    np.testing.assert_allclose(numbered.X_train, plain.X_train)
