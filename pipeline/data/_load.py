@@ -205,21 +205,25 @@ def _variants(values: pd.Series, *, fold_case: bool) -> list[str]:
     return next((sorted(group)[:3] for group in groups.values() if len(group) > 1), [])
 
 
-def handle_missing(frame: pd.DataFrame, impute: str, target: str, where: str) -> pd.DataFrame:
+def handle_missing(frame: pd.DataFrame, impute: str | None, target: str, where: str) -> pd.DataFrame:
+    """``frame`` with missing values dropped (``impute: drop``), or a refusal naming the fix: the spec's
+    ``dataset.impute``, or (``impute`` None: data given from Python, which has no such key) filling them first."""
+    offered = impute is not None
     if frame[target].isna().any():
         count = int(frame[target].isna().sum())
         if impute != "drop":
-            raise FitcheckError(f"{where}: target column '{target}' has {count} missing value(s); "
-                                "set dataset.impute: drop to drop those rows")
+            fix = "set dataset.impute: drop to drop those rows" if offered else "drop those rows before passing them"
+            raise FitcheckError(f"{where}: target column '{target}' has {count} missing value(s); {fix}")
     counts = frame.drop(columns=[target]).isna().sum()
     counts = counts[counts > 0]
     if impute == "drop":
         frame = frame.dropna()
-    elif len(counts) and impute == "none":
+    elif len(counts) and impute in ("none", None):
         column, count = counts.index[0], int(counts.iloc[0])
+        fix = ("set dataset.impute: mean or dataset.impute: drop" if offered else
+               "fill or drop them before passing the data (e.g. sklearn's SimpleImputer, DataFrame.dropna)")
         raise FitcheckError(f"{where}: column '{column}' has {count} missing value(s)"
-                            f"{f' (and {len(counts) - 1} more columns)' if len(counts) > 1 else ''}; "
-                            "set dataset.impute: mean or dataset.impute: drop")
+                            f"{f' (and {len(counts) - 1} more columns)' if len(counts) > 1 else ''}; {fix}")
     if frame.empty:
         raise FitcheckError(f"{where}: no rows left after dropping rows with missing values")
     return frame

@@ -47,7 +47,7 @@ def load_dataset(spec: DatasetSpec, split: SplitSpec, *, source: str = "spec") -
     if spec.npz is not None or spec.as_images:
         X, y = read_npz(spec) if spec.npz is not None else digits_images()
         X, y = checked_arrays(X, y, where=where if spec.npz is None else f"{spec.npz}: dataset.x/y")
-        return _prepare_arrays(X, y, split=split, name=spec.name, task=spec.task, where=where)
+        return _prepare_arrays(X, y, split=split, name=spec.name, task=spec.task, where=where, impute=spec.impute)
     frame, target = load_frame(spec)
     return _prepare_frame(frame, target, split=split, name=spec.name, task=spec.task, where=where,
                           features=spec.features, impute=spec.impute)
@@ -184,8 +184,9 @@ def _prepare_sets(sets: Mapping, *, where: str, task: str | None) -> PreparedDat
 
 
 def _prepare_arrays(X: Any, y: np.ndarray, *, split: SplitSpec | None, name: str, task: str | None, where: str,
-                    positions: dict[str, np.ndarray] | None = None) -> PreparedData:
-    """Arrays: tabular ones (1 or 2 dimensions, or a DataFrame) go the table's way; others are used as given."""
+                    positions: dict[str, np.ndarray] | None = None, impute: str | None = None) -> PreparedData:
+    """Arrays: tabular ones (1 or 2 dimensions, or a DataFrame) go the table's way; others are used as given.
+    ``impute``: the spec's ``dataset.impute`` (None: data given from Python)."""
     if isinstance(X, pd.DataFrame) or np.asarray(X).ndim <= 2:
         if isinstance(X, pd.DataFrame):
             frame = X.reset_index(drop=True)
@@ -199,7 +200,8 @@ def _prepare_arrays(X: Any, y: np.ndarray, *, split: SplitSpec | None, name: str
                 frame[column] = numbers
         target = "target" if "target" not in frame.columns else "__target__"
         frame[target] = y
-        return _prepare_frame(frame, target, split=split, name=name, task=task, where=where, positions=positions)
+        return _prepare_frame(frame, target, split=split, name=name, task=task, where=where, positions=positions,
+                              impute=impute)
     X = np.asarray(X)
     if not (np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.bool_)):
         raise FitcheckError(f"{where}: X must hold numbers but got dtype {X.dtype}")
@@ -284,7 +286,7 @@ def _scaled_target(y: np.ndarray, task: str, train_idx: np.ndarray) -> tuple[np.
 
 
 def _prepare_frame(frame: pd.DataFrame, target: str, *, split: SplitSpec | None, name: str, task: str | None,
-                   where: str, features: list[str] | None = None, impute: str = "none",
+                   where: str, features: list[str] | None = None, impute: str | None = None,
                    positions: dict[str, np.ndarray] | None = None) -> PreparedData:
     """A table: checked, split (or split at ``positions``, given as is) and preprocessed."""
     from sklearn.compose import ColumnTransformer

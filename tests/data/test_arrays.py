@@ -130,3 +130,12 @@ def test_numbers_held_as_objects_and_a_frame_with_number_column_names_are_numeri
     assert as_objects.n_features == numbered.n_features == plain.n_features == 3
     np.testing.assert_allclose(as_objects.X_train, plain.X_train)
     np.testing.assert_allclose(numbered.X_train, plain.X_train)
+
+
+def test_missing_values_from_python_are_refused_with_a_fix_python_has():
+    x = RNG.normal(size=(N, 3))
+    x[4, 1] = np.nan
+    with pytest.raises(FitcheckError) as refused:
+        prepare_inputs((x, LABELS), SplitSpec(validation=0.25))
+    assert str(refused.value) == ("data=: column 'x1' has 1 missing value(s); fill or drop them before passing the "
+                                  "data (e.g. sklearn's SimpleImputer, DataFrame.dropna)")
