@@ -93,6 +93,8 @@ NOTE_TAG = "mlflow.note.content"
 #: On the run ``mlflow run`` made: the sweep (parent) run it launched; on that parent: the latest launcher.
 SWEEP_RUN_TAG = "fitcheck.sweep_run_id"
 LAUNCHER_RUN_TAG = "fitcheck.launcher_run_id"
+#: On a sweep (parent) run whose spec ``fitcheck next`` wrote: the sweep run it is the next round of.
+PREVIOUS_SWEEP_TAG = "fitcheck.previous_sweep"
 #: Prefix of the experiment tags the MLflow UI reads a shared view from (URL parameter ``viewStateShareKey``).
 SHARED_VIEW_TAG_PREFIX = "mlflow.sharedViewState."
 

@@ -1,4 +1,4 @@
-"""The ``fitcheck`` command line: ``sweep``, ``diagnose`` and ``report``; flags in, text out.
+"""The ``fitcheck`` command line: ``sweep``, ``diagnose``, ``report`` and ``next``; flags in, text out.
 
 Each command parses its flags, calls one library function and prints; the work lives elsewhere.
 
@@ -59,7 +59,7 @@ def _one_line(error: Exception) -> str:
 
 
 def _register() -> None:
-    from pipeline.cli import _diagnose, _report, _sweep  # noqa: F401  (commands attach to main)
+    from pipeline.cli import _diagnose, _next, _report, _sweep  # noqa: F401  (commands attach to main)
 
 
 _register()

@@ -92,6 +92,8 @@ class SweepSpec(Strict):
     search: SearchSpec = SearchSpec()
     stopping: StoppingSpec = StoppingSpec()
     learning_curve: Optional[LearningCurveSpec] = None
+    #: The sweep (parent) run this spec is the next round of (``fitcheck next`` writes it); tagged on the new parent.
+    previous_sweep: Optional[Name] = None
     source: str = Field("", exclude=True)
 
     @model_validator(mode="before")
@@ -171,8 +173,9 @@ class SweepSpec(Strict):
         is left out too: it adds runs to the same sweep.
         """
         content = self.model_dump(mode="json", exclude={"learning_curve"})
-        added_sweep_keys = {"model": None, **{key: type(self).model_fields[key].default.model_dump(mode="json")
-                                              for key in ("search", "stopping")}}
+        added_sweep_keys = {"model": None, "previous_sweep": None,
+                            **{key: type(self).model_fields[key].default.model_dump(mode="json")
+                               for key in ("search", "stopping")}}
         added_grid_keys = {"hyperparameters": {},
                            **{by_name(axis).key: [default] for axis, default in ADDED_DEFAULTS.items()}}
         for section, added in ((content, added_sweep_keys), (content.get("dataset") or {}, _ADDED_DATASET_KEYS),

@@ -85,6 +85,8 @@ def open_parent(tracker: SweepTracker, spec: SweepSpec, data: PreparedData, samp
     name = sweep_name(spec)
     parent_id = tracker.start_sweep(run_name=f"sweep-{name}", spec_hash=spec_hash, spec_name=name, params=params,
                                     spec_path=spec_path, datasets=_datasets(data))
+    if spec.previous_sweep:  # the round this spec is the next of (``fitcheck next``); the writer adds tags to any run
+        tracker.update_trial(parent_id, metrics={}, tags={names.PREVIOUS_SWEEP_TAG: spec.previous_sweep}, artifacts={})
     if resume and settle_sweep(tracker, spec_hash):  # a rival sweep of this spec made the first parent
         parent_id = tracker.parent_run_id
     return parent_id

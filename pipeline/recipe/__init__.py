@@ -1,0 +1,27 @@
+"""The next round of a sweep: from its best configurations and their diagnoses, the spec of the next sweep and why.
+
+:mod:`._next` plans a round as a pure function (the previous spec and finished trials in, the next spec and its
+reasons out), with :mod:`._configs` for configurations; :mod:`._previous` reads a finished sweep back through
+:class:`pipeline.tracking.TrackingReader`; :mod:`._write` writes the spec file (``fitcheck next``,
+:func:`write_next_round`). It never trains and never writes to MLflow.
+
+Never imports: mlflow, tensorflow, keras, pipeline.training, pipeline.executors, pipeline.sweep, pipeline.report, pipeline.cli.
+"""
+
+from __future__ import annotations
+
+from pipeline.recipe._next import (
+                                   ITEMS_PER_TRIAL,
+                                   MAX_NEW,
+                                   TOP,
+                                   FinishedTrial,
+                                   NextRound,
+                                   Reason,
+                                   best_configurations,
+                                   next_round,
+)
+from pipeline.recipe._previous import PreviousSweep, read_previous_sweep
+from pipeline.recipe._write import write_next_round
+
+__all__ = ["ITEMS_PER_TRIAL", "MAX_NEW", "TOP", "FinishedTrial", "NextRound", "PreviousSweep", "Reason",
+           "best_configurations", "next_round", "read_previous_sweep", "write_next_round"]
