@@ -30,8 +30,9 @@ def next_command(sweep: str, tracking_uri: str, output: Path | None, force: bool
     check_tracking_uri(tracking_uri)
     written = write_next_round(sweep, tracking_uri=tracking_uri, output=output, force=force)
     plan, previous = written.plan, written.previous
+    over = f" over {previous.rounds} rounds" if previous.rounds > 1 else ""
     click.echo(f"next round of sweep {previous.run_id} (experiment {previous.experiment!r}, "
-               f"{len(previous.trials)} finished trials):")
+               f"{len(previous.trials)} finished trials{over}):")
     shown = None
     for reason in plan.reasons:  # grouped by the trial whose advice they follow
         if reason.trial != shown:

@@ -1,7 +1,7 @@
 """A finished sweep read back for its next round: its spec file, its trials and the advice of the best ones.
 
 Reads MLflow only through :class:`pipeline.tracking.TrackingReader`, and only what the next round needs: the
-parent run, one run per trial key, the spec file logged on the parent and ``diagnosis.json`` of the trials whose
+parent run and the rounds it came from, one run per trial key of each, the spec file logged on the parent and ``diagnosis.json`` of the trials whose
 advice the round follows (:func:`pipeline.recipe.best_configurations`). It never writes.
 """
 
@@ -30,7 +30,8 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 
 @dataclass(frozen=True)
 class PreviousSweep:
-    """A finished sweep as its next round needs it: the spec it ran, its finished trials and its sizes."""
+    """A finished sweep as its next round needs it: the spec it ran, its finished trials (and those of the rounds it
+    came from) and its sizes."""
 
     run_id: str
     experiment: str
@@ -40,6 +41,8 @@ class PreviousSweep:
     task: str
     n_val: int
     n_train: int | None
+    #: How many rounds the trials come from: the sweep and those it is the next round of.
+    rounds: int = 1
 
     @property
     def metric(self) -> str:
@@ -57,12 +60,15 @@ def read_previous_sweep(sweep: str, *, tracking_uri: str, top: int = TOP) -> Pre
     with store_errors(f"cannot read the sweep from {tracking_uri}"):
         parent = _find_sweep(reader, sweep)
         experiment = reader.experiment_by_id(parent.info.experiment_id)
-        runs = one_run_per_trial_key(reader.trial_runs(experiment.experiment_id, parent.info.run_id))
+        rounds = _rounds(reader, parent)
         spec_name = parent.data.tags.get(names.SPEC_NAME_TAG, "")
         spec = _logged_spec(reader, parent, spec_name)
         params = parent.data.params
         task = params.get(names.TASK_PARAM, names.BINARY)
-        trials = [_finished(run, task) for run in runs if run.info.status == "FINISHED"]
+        trials = [_finished(run, task, f" [round {number}]" if len(rounds) > 1 else "")
+                  for number, sweep in enumerate(reversed(rounds), start=1)
+                  for run in one_run_per_trial_key(reader.trial_runs(sweep.info.experiment_id, sweep.info.run_id))
+                  if run.info.status == "FINISHED"]
         if not any(trial.val_metric is not None for trial in trials):
             raise FitcheckError(f"sweep {parent.info.run_id} holds no finished trial with a validation "
                                 f"{names.task_metric(task)} to learn from; run or resume it first")
@@ -72,7 +78,20 @@ def read_previous_sweep(sweep: str, *, tracking_uri: str, top: int = TOP) -> Pre
         trials = [_with_advice(reader, trial) if trial.run_id in sources else trial for trial in trials]
     n_train = params.get(names.N_TRAIN_PARAM)
     return PreviousSweep(parent.info.run_id, experiment.name, spec_name, _reference_given(spec, parent),
-                         tuple(trials), task, n_val, int(n_train) if n_train else None)
+                         tuple(trials), task, n_val, int(n_train) if n_train else None, len(rounds))
+
+
+def _rounds(reader: TrackingReader, parent: Run) -> list[Run]:
+    """``parent`` and the rounds it came from (tag ``fitcheck.previous_sweep``), newest first: a change measured
+    in any of them is quoted, not run again, and their trials compete for the best (same data, same split)."""
+    rounds, seen = [parent], {parent.info.run_id}
+    while (previous_id := rounds[-1].data.tags.get(names.PREVIOUS_SWEEP_TAG)) and previous_id not in seen:
+        previous = reader.find_run(previous_id)
+        if previous is None or previous.data.tags.get(names.ROLE_TAG) != names.ROLE_SWEEP:
+            break  # deleted, or not a sweep: the chain ends there
+        rounds.append(previous)
+        seen.add(previous_id)
+    return rounds
 
 
 def _find_sweep(reader: TrackingReader, sweep: str) -> Run:
@@ -119,15 +138,16 @@ def _reference_given(spec: dict, parent: Run) -> dict:
     return spec
 
 
-def _finished(run: Run, task: str) -> FinishedTrial:
-    """A finished trial run as the round reads it; a pruned one ranked by its best value and never followed."""
+def _finished(run: Run, task: str, round_mark: str = "") -> FinishedTrial:
+    """A finished trial run as the round reads it; a pruned one ranked by its best value and never followed;
+    ``round_mark`` follows its name where several rounds are read."""
     tags, metrics, params = run.data.tags, run.data.metrics, run.data.params
     label = tags.get(names.DIAGNOSIS_TAG, names.UNDIAGNOSED)
     pruned = label == names.PRUNED
     value = metrics.get(names.summary_metric(names.BEST_VAL if pruned else names.RECOMMENDED_VAL, task))
     epochs = metrics.get(names.RECOMMENDED_EPOCHS)
     return FinishedTrial(
-        name=run.info.run_name or run.info.run_id[:8], config=_config(params), val_metric=value, label=label,
+        name=(run.info.run_name or run.info.run_id[:8]) + round_mark, config=_config(params), val_metric=value, label=label,
         label_at_recommended=tags.get(names.DIAGNOSIS_AT_RECOMMENDED_TAG, label),
         recommended_epochs=int(epochs) if epochs is not None else None,
         n_parameters=int(params.get(names.N_PARAMETERS_PARAM, 0) or 0), eligible=not pruned, run_id=run.info.run_id)

@@ -81,3 +81,10 @@ def test_the_next_round_is_written_with_reasons_and_runs_as_a_sweep_linked_to_it
     assert parent.info.experiment_id == client.get_experiment_by_name(experiment).experiment_id
     assert second.n_trials == n_new and second.n_failed == 0
     assert client.get_run(first.parent_run_id).data.tags.get(names.PREVIOUS_SWEEP_TAG) is None
+
+    third = runner.invoke(main, ["next", experiment, "--tracking-uri", mlflow_server.uri, "-o", str(tmp_path / "n2.yaml")])
+    assert third.exit_code == 0, third.output
+    assert third.output.splitlines()[0] == (f"next round of sweep {second.parent_run_id} (experiment {experiment!r}, "
+                                            f"{6 + n_new} finished trials over 2 rounds):")
+    assert all("[round " in line for line in third.output.splitlines() if line.startswith("  ") and
+               not line.startswith("    "))  # each followed trial names its round
