@@ -46,10 +46,20 @@ def main(ctx: click.Context, verbose: bool) -> None:
     quiet_telemetry()  # before MLflow is imported and before any thread starts
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = verbose
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
+    to_stderr = logging.StreamHandler()
+    to_stderr.setFormatter(_Prefixed())
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[to_stderr])
     if not verbose:  # MLflow logs its own failures as tracebacks: fitcheck says each in one line instead
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "CRITICAL")  # MLflow sets its loggers' level on import
         logging.getLogger("mlflow").setLevel(logging.CRITICAL)
+
+
+class _Prefixed(logging.Formatter):
+    """fitcheck's own log lines as ``fitcheck: warning: ...`` (as its errors are said); other libraries' unchanged."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return f"fitcheck: {record.levelname.lower()}: {text}" if record.name.startswith("pipeline") else text
 
 
 def _one_line(error: Exception) -> str:
