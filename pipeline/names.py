@@ -95,6 +95,10 @@ SWEEP_RUN_TAG = "fitcheck.sweep_run_id"
 LAUNCHER_RUN_TAG = "fitcheck.launcher_run_id"
 #: On a sweep (parent) run whose spec ``fitcheck next`` wrote: the sweep run it is the next round of.
 PREVIOUS_SWEEP_TAG = "fitcheck.previous_sweep"
+#: On a round of a recipe search (``search: {method: recipe}``): its number, 1 for the first.
+RECIPE_ROUND_TAG = "fitcheck.recipe_round"
+#: On a recipe round's parent run: why it holds its configurations, its best and whether the recipe stopped there.
+RECIPE_ROUND_FILE = "recipe_round.json"
 #: Prefix of the experiment tags the MLflow UI reads a shared view from (URL parameter ``viewStateShareKey``).
 SHARED_VIEW_TAG_PREFIX = "mlflow.sharedViewState."
 

@@ -103,6 +103,8 @@ def _print_summary(result) -> None:
             columns={"pick": ""})
         click.echo("\nbest trials (validation at the recommended epoch; tied = within one standard error "
                    "of the best):\n" + shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if result.rounds:
+        _print_rounds(result)
     failures = [r for r in result.records if r.outcome and r.outcome.status == "FAILED"]
     for record in failures[:10]:
         click.echo(f"FAILED {record.name}: {one_line(record.outcome.error or 'failed')}", err=True)
@@ -118,3 +120,24 @@ def _print_summary(result) -> None:
         click.echo(f"report: {result.report_path}")
     if result.links:
         click.echo("\n".join(result.links.lines()))
+
+
+def _print_rounds(result) -> None:
+    """A recipe search's path: each round, why it held what it ran, its best so far, and why the recipe stopped."""
+    from pipeline import names
+    from pipeline.runs._descriptions import number
+
+    metric = names.task_metric(result.task)
+    last = result.rounds[-1]
+    count = len(result.rounds)
+    click.echo(f"\nrecipe: {count} round{'s' * (count != 1)}, {last.spent} trials (the summary above is of the last "
+               "round; the report tells the path)")
+    for done in result.rounds:
+        best = (f"; recommended so far {done.best_name}, validation {metric} {number(done.best_value, metric)} "
+                f"({names.LABEL_TITLES.get(done.best_label, done.best_label)})" if done.best_name else "")
+        click.echo(f"  round {done.number} ({done.n_trials} trials){best}")
+        for why in done.why:
+            click.echo(f"    - {why}")
+    click.echo(f"stopped: {result.stopped}")
+    for left in last.left:
+        click.echo(f"    - {left}")

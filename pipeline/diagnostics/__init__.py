@@ -25,7 +25,7 @@ from pipeline.diagnostics._labels import (
     label_improves,
 )
 from pipeline.diagnostics._pruning import SuccessiveHalving
-from pipeline.diagnostics._noise import error_rate_se, rmse_se
+from pipeline.diagnostics._noise import error_rate_se, metric_se, rmse_se
 from pipeline.diagnostics._ranking import mlp_parameter_count, rank_trials, ranking_sentence
 from pipeline.diagnostics._reference import CappedReference, cap_reference
 from pipeline.diagnostics._remedies import AdviceItem
@@ -48,7 +48,7 @@ __all__ = [
     "advice_contradictions", "cap_reference", "concentration", "confound_note", "confounds", "curve_summary", "data_size_verdict", "diagnose",
     "diverged_at",
     "early_stopping_settings",
-    "error_rate_se", "label_improves", "measured_neighbour", "neighbour_sentence", "order_by_measurement", "loss_trend", "mlp_parameter_count", "online_stop", "patience_floor", "rank_trials",
+    "error_rate_se", "metric_se", "label_improves", "measured_neighbour", "neighbour_sentence", "order_by_measurement", "loss_trend", "mlp_parameter_count", "online_stop", "patience_floor", "rank_trials",
     "ranking_sentence", "recommend_stop", "reference_from_sweep", "replay_keras_early_stopping", "rmse_se",
     "smooth", "stability", "training_trend", "with_data_size",
 ]

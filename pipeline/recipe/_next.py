@@ -182,8 +182,9 @@ class _Plan:
         self.early = bool((spec.get("stopping") or {}).get("early"))
 
     def follow(self, source: FinishedTrial, items_per_trial: int) -> None:
-        """Plan the changes ``source``'s first ``items_per_trial`` concrete advice items name (a stop, measured
-        already, is said and not counted), with a reason for each."""
+        """Plan the changes ``source``'s concrete advice items name until ``items_per_trial`` new configurations
+        come from it (a stop, a change measured already or one the sweep cannot make is said and not counted),
+        with a reason for each."""
         header = _header(source, self.metric)
         concrete = [item for item in source.advice_items if item.to is not None]
         if not concrete:
@@ -198,8 +199,9 @@ class _Plan:
             if counted == items_per_trial:
                 break
             stop = item.axis == "epochs" and _numbers(item.to, item.from_) and item.to < item.from_  # type: ignore
+            planned = len(self.configurations)
             outcome = self._stop_early() if stop else self._outcome(source, item)
-            counted += not stop
+            counted += len(self.configurations) > planned
             self.reasons.append(Reason(header, item.change, item.reason, outcome))
 
     def _outcome(self, source: FinishedTrial, item: AdviceItem) -> str:

@@ -50,11 +50,12 @@ class PreviousSweep:
         return names.task_metric(self.task)
 
 
-def read_previous_sweep(sweep: str, *, tracking_uri: str, top: int = TOP) -> PreviousSweep:
+def read_previous_sweep(sweep: str, *, tracking_uri: str, top: int = TOP, spec: dict | None = None) -> PreviousSweep:
     """Read the sweep ``sweep`` (a sweep run id, or an experiment's name for its latest sweep) from MLflow.
 
-    The advice (``diagnosis.json``) is read for the ``top`` configurations the round follows. A sweep that logged
-    no spec file (a spec given in Python as a dict) or holds no finished trial is refused in one line.
+    The advice (``diagnosis.json``) is read for the ``top`` configurations the round follows. ``spec``: the spec
+    it ran, as a dict (a recipe search holds it); else the spec file the sweep logged. A sweep that logged no spec
+    file (a spec given in Python as a dict) or holds no finished trial is refused in one line.
     """
     reader = TrackingReader(tracking_uri)  # refuses a store that does not exist
     with store_errors(f"cannot read the sweep from {tracking_uri}"):
@@ -62,7 +63,7 @@ def read_previous_sweep(sweep: str, *, tracking_uri: str, top: int = TOP) -> Pre
         experiment = reader.experiment_by_id(parent.info.experiment_id)
         rounds = _rounds(reader, parent)
         spec_name = parent.data.tags.get(names.SPEC_NAME_TAG, "")
-        spec = _logged_spec(reader, parent, spec_name)
+        spec = spec if spec is not None else _logged_spec(reader, parent, spec_name)
         params = parent.data.params
         task = params.get(names.TASK_PARAM, names.BINARY)
         trials = [_finished(run, task, f" [round {number}]" if len(rounds) > 1 else "")

@@ -88,6 +88,8 @@ class Axis:
     added: bool = False
     #: :data:`ALWAYS`, :data:`AWAY_FROM_DEFAULT` or :data:`AWAY_FROM_DEFAULT_OR_VARYING`.
     name_rule: str = ALWAYS
+    #: It sizes the network: a recipe search's first round spans its values (smallest, middle, largest).
+    capacity: bool = False
     #: What the axis means, the spec field's description.
     doc: str = ""
 
@@ -121,9 +123,9 @@ class Axis:
 #: Every axis, in the order params, reports and samplers list them.
 AXIS_TABLE: tuple[Axis, ...] = (
     Axis("depth", whole(ge=0, le=MAX_LAYERS), 1, MODEL, "d{}", 10, rangeable=True, required=True, absent=0,
-         fusion=MEMBER, doc="Hidden layers; 0 is logistic or linear regression."),
+         fusion=MEMBER, capacity=True, doc="Hidden layers; 0 is logistic or linear regression."),
     Axis("width", whole(ge=1, le=MAX_WIDTH), 32, MODEL, "w{}", 20, rangeable=True, required=True, hidden_layer=True,
-         absent=0, fusion=MEMBER, doc="Units per hidden layer."),
+         absent=0, fusion=MEMBER, capacity=True, doc="Units per hidden layer."),
     Axis("activation", choice(ACTIVATIONS), "relu", MODEL, "-{}", 30, required=True, hidden_layer=True,
          absent="none", fusion=MEMBER, doc="The hidden layers' activation."),
     Axis("loss", choice(LOSSES), "binary_crossentropy", TRAINING, "-{}", 50, required=True, fusion=MEMBER,
@@ -191,6 +193,8 @@ TRAINING_KEYS = tuple(axis.key for axis in axes(role=TRAINING))
 HIDDEN_LAYER_AXES = _names(axes(hidden_layer=True))
 #: Axes a random or TPE search draws per configuration, in the order it draws them.
 SAMPLED = _names(axes(sampled=True))
+#: The axes that size the network (a recipe's first round spans them).
+CAPACITY_AXES = tuple(axis.name for axis in AXIS_TABLE if axis.capacity)
 #: Axes the trials of one fused group share, and axes that only shape its sub-networks.
 FUSION_SHARED = _names(axes(fusion=SHARED))
 FUSION_MEMBER = _names(axes(fusion=MEMBER))

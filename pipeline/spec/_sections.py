@@ -24,7 +24,9 @@ SKLEARN_DATASETS = ("breast_cancer", "digits", "wine", "iris", "diabetes")
 #: The dataset keys that name where rows come from; a dataset section gives exactly one.
 DATASET_SOURCES = ("csv", "parquet", "npz", "sklearn", "synthetic")
 SYNTHETIC_DATASETS = ("moons", "circles", "classification", "friedman1")
-SEARCH_METHODS = ("grid", "random", "tpe")
+SEARCH_METHODS = ("grid", "random", "tpe", "recipe")
+#: The recipe search's defaults: rounds at most, trials in all at most (each seed of a configuration counts).
+DEFAULT_RECIPE_ROUNDS, DEFAULT_RECIPE_BUDGET = 4, 40
 #: Names a builder's hyperparameter cannot take: fitcheck's own params of a trial run.
 RESERVED_HYPERPARAMETERS = ("seed", "model", "task", "n_parameters", "hyperparameters", "n_train", "n_val",
                             "input_shape", "grid")
@@ -183,14 +185,29 @@ GridSpec = create_model(
 class SearchSpec(Strict):
     """How configurations are picked: every one of the grid (``grid``), or ``n_trials`` of them sampled
     with ``seed``, at random (``random``) or by Optuna's TPE sampler (``tpe``, the ``fitcheck[optuna]`` extra),
-    which picks each batch of trials from the results of the trials before it."""
+    which picks each batch of trials from the results of the trials before it; or round after round by the
+    diagnosis (``recipe``: a few configurations spanning the grid's capacity, then the changes the best ones'
+    advice names, for at most ``rounds`` rounds and ``budget`` trials)."""
 
     method: Literal[SEARCH_METHODS] = "grid"  # type: ignore[valid-type]
     n_trials: Optional[Annotated[int, number(whole=True, ge=1, le=MAX_TRIALS_LIMIT)]] = None
     seed: Seed = 0
+    #: ``recipe`` only: rounds at most, and trials in all at most (see :mod:`pipeline.recipe`).
+    rounds: Optional[Annotated[int, number(whole=True, ge=1, le=50)]] = None
+    budget: Optional[Annotated[int, number(whole=True, ge=1, le=MAX_TRIALS_LIMIT)]] = None
 
     @model_validator(mode="after")
     def _sized(self) -> "SearchSpec":
+        recipe_keys = [key for key in ("rounds", "budget") if getattr(self, key) is not None]
+        if self.method != "recipe" and recipe_keys:
+            raise ValueError(f"{recipe_keys[0]} belongs to a recipe search but got method {self.method}; set "
+                             "method: recipe, or leave it out")
+        if self.method == "recipe":
+            if self.n_trials is not None:
+                raise ValueError(f"n_trials must be left out of a recipe search but got {self.n_trials}; its size is "
+                                 f"budget (trials in all, default {DEFAULT_RECIPE_BUDGET}) and rounds (default "
+                                 f"{DEFAULT_RECIPE_ROUNDS})")
+            return self
         if self.method != "grid" and self.n_trials is None:
             raise ValueError(f"n_trials must be given for a {self.method} search (the number of configurations "
                              "to sample) but got none")

@@ -135,9 +135,9 @@ class SweepSpec(Strict):
     @model_validator(mode="after")
     def _ranges_are_sampled(self) -> "SweepSpec":
         ranged = [axis for grid in self.grids for axis in grid.ranges()]
-        if ranged and self.search.method == "grid":
+        if ranged and self.search.method in ("grid", "recipe"):
             raise ValueError(f"grid.{ranged[0]}: a range must be sampled by search.method random or tpe but got "
-                             "grid; add search: {method: random, n_trials: N}")
+                             f"{self.search.method}; list its values, or add search: {{method: random, n_trials: N}}")
         return self
 
     @property

@@ -59,6 +59,10 @@ def run_sweep(spec: str | os.PathLike | SweepSpec | dict, options: SweepOptions 
         spec = load_spec(spec, **given)
     else:
         raise FitcheckError(f"spec must be a spec file's path, a dict or a SweepSpec but got {type(spec).__name__}")
+    if spec.search.method == "recipe":  # rounds of ordinary sweeps, each from the last one's diagnoses
+        from pipeline.sweep._recipe import run_recipe
+
+        return run_recipe(spec, options, data=data, build_model=build_model)
     if build_model is not None:
         from pipeline.training import builder_reference
 

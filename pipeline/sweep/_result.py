@@ -74,6 +74,10 @@ class SweepResult:
     #: Trials finished by earlier invocations of the same sweep (skipped now), read back from MLflow, so a rerun
     #: of a finished sweep (a notebook cell run twice) returns the whole sweep.
     earlier: list[TrialRecord] = field(default_factory=list)
+    #: A recipe search (``search: {method: recipe}``): every round (:class:`pipeline.recipe.Round`), this sweep
+    #: the last, and why the recipe stopped.
+    rounds: list = field(default_factory=list)
+    stopped: str = ""
 
     @property
     def all_records(self) -> list[TrialRecord]:

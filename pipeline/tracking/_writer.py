@@ -277,6 +277,14 @@ class SweepTracker:
         """Add summary metrics, tags and files to a trial run that has ended (a later diagnosis)."""
         write_run(self.client, run_id, metrics=metrics, tags=tags, artifacts=artifacts)
 
+    def preface_description(self, run_id: str, preface: str) -> None:
+        """Put ``preface`` (markdown) above a run's description, once: a recipe round's reasons above its sweep's."""
+        run = self.reader.find_run(run_id)
+        note = run.data.tags.get(names.NOTE_TAG, "") if run is not None else ""
+        if not note.startswith(preface):
+            text = f"{preface}\n\n{note}".rstrip()
+            with_retries(lambda: self.client.set_tag(run_id, names.NOTE_TAG, text), what="describe the round")
+
     def finish_sweep(self, *, metrics: dict[str, float], tags: dict[str, str], status: str = "FINISHED") -> None:
         """Write the parent's summary and end it (ended also when the summary cannot be written: a rerun writes it)."""
         from mlflow.entities import Metric, RunTag

@@ -85,7 +85,7 @@ def test_a_grid_over_max_trials_suggests_sampling(tmp_path):
     ({"grid": {"depth": {"low": 1, "high": 2.5}}, "search": {"method": "random", "n_trials": 4}},
      "s.yaml: grid.depth.high: must be a whole number in [0, 100] but got 2.5"),
     ({"search": {"method": "bayes", "n_trials": 4}},
-     "s.yaml: search.method: 'bayes' is not accepted; accepted: grid, random, tpe"),
+     "s.yaml: search.method: 'bayes' is not accepted; accepted: grid, random, tpe, recipe"),
     ({"search": {"method": "random"}},
      "s.yaml: search: n_trials must be given for a random search (the number of configurations to sample) "
      "but got none"),
@@ -94,7 +94,17 @@ def test_a_grid_over_max_trials_suggests_sampling(tmp_path):
      "set method: random to sample 4 of them"),
     ({"grid": {"learning_rate": {"low": 1e-4, "high": 0.1}}},
      "s.yaml: grid.learning_rate: a range must be sampled by search.method random or tpe but got grid; "
-     "add search: {method: random, n_trials: N}"),
+     "list its values, or add search: {method: random, n_trials: N}"),
+    ({"search": {"method": "recipe"}, "grid": {"learning_rate": {"low": 1e-4, "high": 0.1}}},
+     "s.yaml: grid.learning_rate: a range must be sampled by search.method random or tpe but got recipe; "
+     "list its values, or add search: {method: random, n_trials: N}"),
+    ({"search": {"method": "recipe", "n_trials": 8}},
+     "s.yaml: search: n_trials must be left out of a recipe search but got 8; its size is budget (trials in all, "
+     "default 40) and rounds (default 4)"),
+    ({"search": {"method": "random", "n_trials": 8, "budget": 8}},
+     "s.yaml: search: budget belongs to a recipe search but got method random; set method: recipe, or leave it out"),
+    ({"search": {"method": "recipe", "rounds": 0}}, "s.yaml: search.rounds: must be a whole number in [1, 50] but "
+                                                     "got 0"),
     ({"stopping": {"early": "yes"}}, "s.yaml: stopping.early: must be true or false but got 'yes'"),
     ({"stopping": {"reduction_factor": 1}}, "s.yaml: stopping.reduction_factor: must be a whole number in "
                                             "[2, 100] but got 1"),

@@ -1,0 +1,82 @@
+"""A recipe search's rounds as data: what each round held and why, and when the recipe stops.
+
+Pure: the loop that runs the rounds (:func:`pipeline.sweep.run_recipe`) records a :class:`Round` per sweep and
+asks :func:`stop_reason` after each; the report and the CLI read the same records.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from pipeline import names
+from pipeline.diagnostics import metric_se
+from pipeline.recipe._next import FinishedTrial
+from pipeline.runs._descriptions import number
+
+
+@dataclass(frozen=True)
+class Round:
+    """One round of a recipe search: its sweep (parent run), the trials it ran, the recipe's trials so far,
+    why it holds its configurations, the best configuration of all rounds so far, and why the recipe stopped
+    after it (empty when it went on)."""
+
+    number: int
+    parent_run_id: str
+    n_trials: int
+    spent: int
+    why: tuple[str, ...]
+    best_name: str = ""
+    best_value: float | None = None
+    best_label: str = ""
+    stopped: str = ""
+    #: Where the recipe stopped because nothing was left to change: what each advised change came to.
+    left: tuple[str, ...] = ()
+
+    def to_json(self) -> bytes:
+        """The round as the file its parent run logs (:data:`pipeline.names.RECIPE_ROUND_FILE`)."""
+        return json.dumps(asdict(self), indent=1).encode()
+
+    def description(self, *, metric: str, escape: Callable[[str], str] = str) -> str:
+        """The round in words, markdown lines above its sweep's description; ``escape`` makes the text that names
+        trials and values literal markdown (:func:`pipeline.runs.markdown_text`)."""
+        lines = [f"**Recipe round {self.number}** ({self.n_trials} trials; {self.spent} so far)", ""]
+        lines += [f"- {escape(why)}" for why in self.why]
+        if self.best_name:
+            lines += ["", escape(f"Recommended so far: {self.best_name}, validation {metric} "
+                                 f"{number(self.best_value, metric)} "
+                                 f"({names.LABEL_TITLES.get(self.best_label, self.best_label)})")]
+        if self.stopped:
+            lines += ["", escape(f"The recipe stopped here: {self.stopped}")]
+            lines += [f"- {escape(left)}" for left in self.left]
+        return "\n".join(lines)
+
+
+def stop_reason(best: FinishedTrial | None, *, reference_error: float | None, n_val: int, metric: str,
+                spent: int, budget: int, number_done: int, rounds: int, per_configuration: int = 1) -> str:
+    """Why the recipe stops after round ``number_done`` ("" to go on): the best configuration is a good fit within
+    one standard error of the reference error, the trial budget is spent (it has no room for one more
+    configuration of ``per_configuration`` seeds) or the rounds are.
+
+    >>> best = FinishedTrial("d1w8", {}, 0.09, names.GOOD_FIT)
+    >>> stop_reason(best, reference_error=0.08, n_val=300, metric="error", spent=6, budget=40, number_done=1,
+    ...             rounds=4)
+    'reached: d1w8 is a good fit at validation error 9.0%, within one standard error (1.7%) of the reference error 8.0%'
+    >>> stop_reason(best, reference_error=0.0, n_val=300, metric="error", spent=39, budget=40, number_done=2, rounds=4,
+    ...             per_configuration=2)
+    'budget spent: 39 of 40 trials, no room for a configuration of 2 seeds'
+    """
+    if best is not None and best.val_metric is not None and reference_error is not None:
+        label = best.label_at_recommended or best.label
+        se = metric_se(best.val_metric, max(n_val, 1), metric=metric)
+        if label == names.GOOD_FIT and best.val_metric - reference_error <= se:
+            return (f"reached: {best.name} is a good fit at validation {metric} {number(best.val_metric, metric)}, "
+                    f"within one standard error ({number(se, metric)}) of the reference error "
+                    f"{number(reference_error, metric)}")
+    if spent + per_configuration > budget:
+        room = f", no room for a configuration of {per_configuration} seeds" if spent < budget else ""
+        return f"budget spent: {spent} of {budget} trials{room}"
+    if number_done >= rounds:
+        return f"rounds spent: {number_done} of {rounds}"
+    return ""
