@@ -12,8 +12,16 @@ Never imports: mlflow, tensorflow, keras, pipeline.training, pipeline.executors,
 from __future__ import annotations
 
 from pipeline.recipe._first import FIRST_ROUND_SIZE, first_round
-from pipeline.recipe._next import (ITEMS_PER_TRIAL, MAX_NEW, TOP, FinishedTrial, NextRound, Reason,
-                                   best_configurations, next_round)
+from pipeline.recipe._next import (
+                                   ITEMS_PER_TRIAL,
+                                   MAX_NEW,
+                                   TOP,
+                                   FinishedTrial,
+                                   NextRound,
+                                   Reason,
+                                   best_configurations,
+                                   next_round,
+)
 from pipeline.recipe._previous import PreviousSweep, read_previous_sweep
 from pipeline.recipe._rounds import Round, stop_reason
 from pipeline.recipe._write import write_next_round
