@@ -10,7 +10,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipeline.recipe._configs import spec_grids
-from pipeline.spec import AXES, CAPACITY_AXES, by_name
+from pipeline.spec import (
+    AXES,
+    CAPACITY_AXES,
+    FIRST_LISTED,
+    LARGEST,
+    MIDDLE,
+    SMALLEST,
+    by_key,
+    by_name,
+)
 
 #: Configurations in a first round: the smallest, the middle and the largest network of the grid.
 FIRST_ROUND_SIZE = 3
@@ -22,31 +31,35 @@ def first_round(spec: Mapping[str, Any]) -> tuple[list[dict[str, list]], str]:
     """The first round's sub-grids and why: :data:`FIRST_ROUND_SIZE` networks from the smallest to the largest.
 
     Each axis that sizes the network (``depth`` and ``width``; a model builder's numeric hyperparameters) takes
-    its smallest, middle and largest value over the grid, together; every other axis its first listed value; each
+    its smallest, middle and largest value over the grid, together; every other axis the value its declaration
+    starts from (:attr:`pipeline.spec.Axis.start`: the most epochs, the middle learning rate, the least
+    regularisation, otherwise the first listed; a builder's other hyperparameters their first listed); each
     configuration runs once per seed of the grid.
 
     >>> grids, why = first_round({"grid": {"depth": [0, 1, 2, 4], "width": [8, 64], "activation": ["tanh", "relu"],
-    ...                                    "seeds": [0, 1]}})
-    >>> [(grid["depth"], grid["width"], grid["activation"], grid["seeds"]) for grid in grids]
-    [([0], [8], ['tanh'], [0, 1]), ([2], [8], ['tanh'], [0, 1]), ([4], [64], ['tanh'], [0, 1])]
+    ...                                    "learning_rate": [0.1, 0.001, 0.01], "epochs": [10, 30], "seeds": [0, 1]}})
+    >>> [(grid["depth"], grid["width"], grid["activation"], grid["learning_rate"], grid["epochs"]) for grid in grids]
+    [([0], [8], ['tanh'], [0.01], [30]), ([2], [8], ['tanh'], [0.01], [30]), ([4], [64], ['tanh'], [0.01], [30])]
     >>> why
-    'a first round of 3 configurations spanning the grid: depth 0, 2, 4 with width 8, 8, 64; first listed: activation tanh'
+    'a first round of 3 configurations spanning the grid: depth 0, 2, 4 with width 8, 8, 64; held: activation tanh (first listed), learning_rate 0.01 (middle), epochs 30 (largest)'
     """
     values = _values(spec)
     builder = spec.get("model") is not None or any(key not in _GRID_KEYS for key in values)
     spanned = [key for key, listed in values.items() if len(listed) > 1 and _sizes_network(key, listed, builder)]
+    held = {key: _start(key, listed) for key, listed in values.items() if key not in spanned and key != _SEEDS}
     grids: list[dict[str, list]] = []
     for step in range(FIRST_ROUND_SIZE):
-        grid = {key: sorted(listed) if key == _SEEDS else [_at(sorted(listed), step) if key in spanned else listed[0]]
+        grid = {key: sorted(listed) if key == _SEEDS else [_at(sorted(listed), step) if key in spanned else
+                                                           held[key][0]]
                 for key, listed in values.items()}
         if grid not in grids:
             grids.append(grid)
     span = " with ".join(f"{key} {', '.join(str(grid[key][0]) for grid in grids)}" for key in spanned)
-    fixed = "; ".join(f"{key} {listed[0]}" for key, listed in values.items()
-                      if key not in spanned and key != _SEEDS and len(listed) > 1)
+    fixed = ", ".join(f"{key} {value} ({start.replace('_', ' ')})" for key, (value, start) in held.items()
+                      if len(values[key]) > 1)
     count = f"{len(grids)} configuration{'s' * (len(grids) != 1)}"
     why = f"a first round of {count} spanning the grid: {span}" if span else f"a first round of {count}"
-    return grids, why + (f"; first listed: {fixed}" if fixed else "")
+    return grids, why + (f"; held: {fixed}" if fixed else "")
 
 
 _GRID_KEYS = frozenset(by_name(axis).key for axis in AXES)
@@ -70,6 +83,15 @@ def _sizes_network(key: str, listed: list, builder: bool) -> bool:
     if key in _GRID_KEYS:
         return not builder and by_name(key).capacity if key in CAPACITY_AXES else False
     return builder and all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in listed)
+
+
+def _start(key: str, listed: list) -> tuple[object, str]:
+    """The value a first round holds ``key`` at, and which of :data:`pipeline.spec.STARTS` it is."""
+    start = by_key(key).start if key in _GRID_KEYS else FIRST_LISTED
+    if start == FIRST_LISTED or len(listed) == 1:
+        return listed[0], FIRST_LISTED
+    ordered = sorted(listed)
+    return {SMALLEST: ordered[0], MIDDLE: ordered[(len(ordered) - 1) // 2], LARGEST: ordered[-1]}[start], start
 
 
 def _at(ordered: list, step: int) -> object:

@@ -52,6 +52,17 @@ AWAY_FROM_DEFAULT = "away_from_default"
 #: Left out at its default unless the name is of the varying axes (see ``TrialConfig.name``).
 AWAY_FROM_DEFAULT_OR_VARYING = "away_from_default_or_varying"
 
+# -- where a recipe search starts an axis it does not span ----------------------------------------
+#: The first value the grid lists (the user's order says what they would try first).
+FIRST_LISTED = "first_listed"
+#: The smallest (no regularisation: the recipe adds it where a trial's variance asks for it).
+SMALLEST = "smallest"
+#: The middle of the sorted values (a learning rate neither too timid nor too bold).
+MIDDLE = "middle"
+#: The largest (train long: the recommended epoch says where to stop).
+LARGEST = "largest"
+STARTS = (FIRST_LISTED, SMALLEST, MIDDLE, LARGEST)
+
 
 @dataclass(frozen=True)
 class Axis:
@@ -90,6 +101,8 @@ class Axis:
     name_rule: str = ALWAYS
     #: It sizes the network: a recipe search's first round spans its values (smallest, middle, largest).
     capacity: bool = False
+    #: Which listed value a recipe search's first round takes where it does not span the axis (:data:`STARTS`).
+    start: str = FIRST_LISTED
     #: What the axis means, the spec field's description.
     doc: str = ""
 
@@ -100,6 +113,8 @@ class Axis:
             raise ValueError(f"axis {self.name!r}: fusion must be 'shared', 'member' or None but got {self.fusion!r}")
         if self.added and self.required:
             raise ValueError(f"axis {self.name!r}: an added axis cannot be required (earlier trials lack it)")
+        if self.start not in STARTS:
+            raise ValueError(f"axis {self.name!r}: start must be one of {', '.join(STARTS)} but got {self.start!r}")
         if self.hidden_layer and self.absent is None:
             raise ValueError(f"axis {self.name!r}: a hidden-layer axis needs the value it collapses to (absent)")
 
@@ -132,17 +147,17 @@ AXIS_TABLE: tuple[Axis, ...] = (
          doc="The Keras loss; it must fit the task (pipeline.spec._losses)."),
     Axis("optimizer", choice(OPTIMIZERS), "adam", TRAINING, "-{}", 40, required=True, fusion=SHARED),
     Axis("learning_rate", real(gt=0, le=MAX_LEARNING_RATE), 0.001, TRAINING, "-lr{:g}", 60, rangeable=True,
-         required=True, fusion=SHARED),
+         required=True, fusion=SHARED, start=MIDDLE),
     Axis("batch_size", whole(ge=1, le=MAX_BATCH_SIZE), 32, TRAINING, "-bs{}", 70, rangeable=True, required=True,
          fusion=SHARED),
     Axis("epochs", whole(ge=1, le=MAX_EPOCHS), 20, TRAINING, "-e{}", 80, rangeable=True, required=True,
-         fusion=SHARED),
+         fusion=SHARED, start=LARGEST),
     Axis("seed", Seed, 0, TRAINING, "-s{}", 110, spec_key="seeds", required=True, sampled=False, fusion=SHARED,
          doc="Each configuration runs once per seed."),
     Axis("l2", real(ge=0, le=MAX_L2), 0.0, MODEL, "-l2{:g}", 90, rangeable=True, fusion=MEMBER,
-         name_rule=AWAY_FROM_DEFAULT, doc="L2 penalty on every layer's weights."),
+         name_rule=AWAY_FROM_DEFAULT, start=SMALLEST, doc="L2 penalty on every layer's weights."),
     Axis("dropout", real(ge=0, lt=1), 0.0, MODEL, "-do{:g}", 100, rangeable=True, hidden_layer=True, absent=0.0,
-         fusion=MEMBER, name_rule=AWAY_FROM_DEFAULT, doc="Dropout after each hidden layer."),
+         fusion=MEMBER, name_rule=AWAY_FROM_DEFAULT, start=SMALLEST, doc="Dropout after each hidden layer."),
     Axis("train_size", TrainSize, FULL_TRAIN_SIZE, TRAINING, "-n{:g}", 120, fusion=SHARED, added=True,
          name_rule=AWAY_FROM_DEFAULT_OR_VARYING,
          doc="The training rows a trial trains on: a fraction in (0, 1] of the training split or a row count >= 2 "

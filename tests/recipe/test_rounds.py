@@ -20,14 +20,26 @@ def test_the_first_round_spans_depth_and_width_together_and_keeps_every_seed():
                      {"depth": [1], "width": [16], "seeds": [0, 1], "activation": ["tanh"]},
                      {"depth": [3], "width": [64], "seeds": [0, 1], "activation": ["tanh"]}]
     assert why == ("a first round of 3 configurations spanning the grid: depth 0, 1, 3 with width 8, 16, 64; "
-                   "first listed: activation tanh")
+                   "held: activation tanh (first listed)")
+
+
+def test_the_first_round_trains_longest_at_the_middle_learning_rate_without_regularisation():
+    grids, why = first_round({"grid": {"depth": [1], "width": [8], "optimizer": ["sgd", "adam"],
+                                       "learning_rate": [0.1, 0.0001, 0.001, 0.01], "epochs": [10, 60, 30],
+                                       "l2": [0.01, 0.0], "dropout": [0.5, 0.2], "batch_size": [128, 32]}})
+    assert grids == [{"depth": [1], "width": [8], "optimizer": ["sgd"], "learning_rate": [0.001], "epochs": [60],
+                      "l2": [0.0], "dropout": [0.2], "batch_size": [128]}]
+    assert why == ("a first round of 1 configuration; held: optimizer sgd (first listed), learning_rate 0.001 "
+                   "(middle), epochs 60 (largest), l2 0.0 (smallest), dropout 0.2 (smallest), batch_size 128 "
+                   "(first listed)")
 
 
 def test_a_builders_first_round_spans_its_numeric_hyperparameters_only():
     grids, _ = first_round({"model": "models.py:build", "grid": {
-        "hyperparameters": {"units": [128, 16, 32], "kind": ["a", "b"]}, "learning_rate": [0.01, 0.001]}})
-    assert [(grid["units"], grid["kind"], grid["learning_rate"]) for grid in grids] == [
-        ([16], ["a"], [0.01]), ([32], ["a"], [0.01]), ([128], ["a"], [0.01])]
+        "hyperparameters": {"units": [128, 16, 32], "kind": ["b", "a"]}, "learning_rate": [0.01, 0.001],
+        "epochs": [5, 40]}})
+    assert [(grid["units"], grid["kind"], grid["learning_rate"], grid["epochs"]) for grid in grids] == [
+        ([16], ["b"], [0.001], [40]), ([32], ["b"], [0.001], [40]), ([128], ["b"], [0.001], [40])]
 
 
 def test_a_grid_of_one_configuration_is_a_first_round_of_one():
