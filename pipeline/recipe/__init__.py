@@ -11,7 +11,7 @@ Never imports: mlflow, tensorflow, keras, pipeline.training, pipeline.executors,
 
 from __future__ import annotations
 
-from pipeline.recipe._first import FIRST_ROUND_SIZE, first_round
+from pipeline.recipe._first import FIRST_ROUND_SIZE, first_round, grid_axes
 from pipeline.recipe._next import (
                                    ITEMS_PER_TRIAL,
                                    MAX_NEW,
@@ -27,5 +27,5 @@ from pipeline.recipe._rounds import Round, stop_reason
 from pipeline.recipe._write import write_next_round
 
 __all__ = ["FIRST_ROUND_SIZE", "ITEMS_PER_TRIAL", "MAX_NEW", "TOP", "FinishedTrial", "NextRound", "PreviousSweep",
-           "Reason", "Round", "best_configurations", "first_round", "next_round", "read_previous_sweep", "stop_reason",
-           "write_next_round"]
+           "Reason", "Round", "best_configurations", "first_round", "grid_axes", "next_round", "read_previous_sweep",
+           "stop_reason", "write_next_round"]

@@ -12,6 +12,7 @@ from typing import Any
 from pipeline.recipe._configs import spec_grids
 from pipeline.spec import (
     AXES,
+    AXIS_TABLE,
     CAPACITY_AXES,
     FIRST_LISTED,
     LARGEST,
@@ -60,6 +61,16 @@ def first_round(spec: Mapping[str, Any]) -> tuple[list[dict[str, list]], str]:
     count = f"{len(grids)} configuration{'s' * (len(grids) != 1)}"
     why = f"a first round of {count} spanning the grid: {span}" if span else f"a first round of {count}"
     return grids, why + (f"; held: {fixed}" if fixed else "")
+
+
+def grid_axes(spec: Mapping[str, Any]) -> tuple[str, ...]:
+    """The axes the spec's grid varies (more than one value over its sub-grids), by their trial names.
+
+    >>> grid_axes({"grid": [{"depth": [0, 1], "seeds": [0]}, {"depth": [2], "learning_rate": [0.1, 0.01]}]})
+    ('depth', 'learning_rate')
+    """
+    values = _values(spec)
+    return tuple(axis.name for axis in AXIS_TABLE if len(values.get(axis.key, ())) > 1)
 
 
 _GRID_KEYS = frozenset(by_name(axis).key for axis in AXES)

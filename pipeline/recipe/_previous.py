@@ -61,7 +61,7 @@ def read_previous_sweep(sweep: str, *, tracking_uri: str, top: int = TOP, spec: 
     with store_errors(f"cannot read the sweep from {tracking_uri}"):
         parent = _find_sweep(reader, sweep)
         experiment = reader.experiment_by_id(parent.info.experiment_id)
-        rounds = _rounds(reader, parent)
+        rounds = reader.sweep_chain(parent)  # newest first: their trials compete, measured changes are quoted
         spec_name = parent.data.tags.get(names.SPEC_NAME_TAG, "")
         spec = spec if spec is not None else _logged_spec(reader, parent, spec_name)
         params = parent.data.params
@@ -80,19 +80,6 @@ def read_previous_sweep(sweep: str, *, tracking_uri: str, top: int = TOP, spec: 
     n_train = params.get(names.N_TRAIN_PARAM)
     return PreviousSweep(parent.info.run_id, experiment.name, spec_name, _reference_given(spec, parent),
                          tuple(trials), task, n_val, int(n_train) if n_train else None, len(rounds))
-
-
-def _rounds(reader: TrackingReader, parent: Run) -> list[Run]:
-    """``parent`` and the rounds it came from (tag ``fitcheck.previous_sweep``), newest first: a change measured
-    in any of them is quoted, not run again, and their trials compete for the best (same data, same split)."""
-    rounds, seen = [parent], {parent.info.run_id}
-    while (previous_id := rounds[-1].data.tags.get(names.PREVIOUS_SWEEP_TAG)) and previous_id not in seen:
-        previous = reader.find_run(previous_id)
-        if previous is None or previous.data.tags.get(names.ROLE_TAG) != names.ROLE_SWEEP:
-            break  # deleted, or not a sweep: the chain ends there
-        rounds.append(previous)
-        seen.add(previous_id)
-    return rounds
 
 
 def _find_sweep(reader: TrackingReader, sweep: str) -> Run:

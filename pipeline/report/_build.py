@@ -14,7 +14,7 @@ import pandas as pd
 from pipeline import names
 from pipeline.diagnostics import confound_note, confounds
 from pipeline.spec import AXIS_TABLE
-from pipeline.report import _figures, _summary
+from pipeline.report import _figures, _path, _summary
 from pipeline.report._gather import LoggedSweep, gather_sweep
 from pipeline.report._render import render_report
 
@@ -203,6 +203,17 @@ def _data_size(curves: list[dict], metric: str, reference: float | None) -> dict
                        "evidence": curve["verdict"].evidence if curve["verdict"] else None} for curve in curves]}
 
 
+def _recipe_path(sweep: LoggedSweep, reference: float | None) -> dict | None:
+    """The section on a recipe search's path: one row per round and the best-so-far chart; None for a sweep that
+    is not a recipe round."""
+    if not sweep.rounds:
+        return None
+    rows = [{**row, "url": _run_url(sweep, row["run_id"])} for row in _path.path_rows(sweep.rounds)]
+    series = _path.best_so_far(sweep.rounds, sweep.task)
+    return {"rows": rows, "last": rows[-1]["number"], "spent": rows[-1]["spent"],
+            "figure": _figures.path_figure(series, sweep.metric, reference) if series["spent"] else None}
+
+
 def report_context(sweep: LoggedSweep) -> dict:
     """Everything the template shows, as plain values and figure data URIs."""
     frame = _summary.trial_frame(sweep)
@@ -243,7 +254,7 @@ def report_context(sweep: LoggedSweep) -> dict:
         "axes": axes, "capacity": capacity, "effects": effects,
         "label_grid": _summary.label_grid(frame, *grid_axes) if grid_axes else None,
         "advice": _summary.advice_items(frame, axes, curves), "curves": _summary.curve_payload(sweep, frame),
-        "data_size": _data_size(curves, sweep.metric, reference),
+        "data_size": _data_size(curves, sweep.metric, reference), "recipe_path": _recipe_path(sweep, reference),
         "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
 

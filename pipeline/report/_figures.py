@@ -155,3 +155,34 @@ def learning_curve_figure(curves: list[dict], metric: str, reference: float | No
                 handles, labels = ax.get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncols=4)
         return _data_uri(fig)
+
+
+def path_figure(path: dict, metric: str, reference: float | None) -> str:
+    """A recipe search's path (:func:`pipeline.report._path.best_so_far`): the lowest validation ``metric`` so far
+    against trials spent over all rounds, each trial a dot, each round a span labelled "round k", the reference
+    dashed."""
+    from matplotlib.ticker import MaxNLocator
+
+    with _figure(6.4, 3.2) as (fig, ax):
+        for index, (number, first, last) in enumerate(path["spans"]):
+            if index % 2 == 0:
+                ax.axvspan(first - 0.5, last + 0.5, color=REFERENCE_COLOR, alpha=0.08, linewidth=0)
+            if index:
+                ax.axvline(first - 0.5, color=REFERENCE_COLOR, linewidth=0.8, linestyle=":")
+            ax.text((first + last) / 2, 0.98, f"round {number}", transform=ax.get_xaxis_transform(), ha="center",
+                    va="top", fontsize=8, color="#475569")
+        ax.scatter(path["spent"], path["values"], s=18, color=VAL_COLOR, alpha=0.5, linewidths=0, zorder=3,
+                   label=f"each trial's validation {metric}")
+        ax.step(path["spent"], path["best"], where="post", color=VAL_COLOR, linewidth=2, marker="o", markersize=3,
+                label=f"best validation {metric} so far")
+        if reference is not None and math.isfinite(reference):
+            ax.axhline(reference, color=REFERENCE_COLOR, linestyle="--", linewidth=1, label="reference")
+        ax.set_xlim(0.5, len(path["spent"]) + 0.5)
+        shown = [value for value in [*path["values"], reference] if value is not None and math.isfinite(value)]
+        ax.set_ylim(0, 1.3 * (max(shown, default=0.0) or 1.0))  # room above for the rounds' names
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("trials spent (all rounds, in start order)")
+        ax.set_ylabel(f"validation {metric} at rec. epoch")
+        ax.set_title(f"The recipe's path: best validation {metric} so far", loc="left")
+        fig.legend(loc="outside lower center", ncols=3)
+        return _data_uri(fig)

@@ -9,10 +9,12 @@ sweep that was resumed or run by several workers. It reads through :class:`pipel
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from itertools import takewhile
 
 from pipeline import names
 from pipeline.errors import FitcheckError
+from pipeline.recipe import Round
 from pipeline.tracking import TrackingReader, one_run_per_trial_key, store_errors
 
 
@@ -34,6 +36,17 @@ class LoggedTrial:
 
 
 @dataclass(frozen=True)
+class LoggedRound:
+    """One round of a recipe search: its number, its sweep's parent run, what it recorded (``recipe_round.json``;
+    None when unreadable) and its trials in start order."""
+
+    number: int
+    run_id: str
+    record: Round | None
+    trials: list[LoggedTrial]
+
+
+@dataclass(frozen=True)
 class LoggedSweep:
     """One sweep as MLflow holds it: the parent run's params, tags and metrics, one :class:`LoggedTrial` per trial key."""
 
@@ -51,6 +64,8 @@ class LoggedSweep:
     n_superseded_runs: int = 0
     #: The parent run's status: anything but ``FINISHED`` is a sweep that did not finish (interrupted, still running).
     status: str = "FINISHED"
+    #: A recipe search's rounds up to this sweep (its last), oldest first; empty for a sweep that is not a round.
+    rounds: list[LoggedRound] = field(default_factory=list)
 
     @property
     def task(self) -> str:
@@ -134,7 +149,27 @@ def gather_sweep(tracking_uri: str, *, experiment_name: str | None = None,
         curve_keys = tuple(key for key in names.curve_columns(task) if key != names.RUNNING_LOSS)
         histories = reader.histories((run.info.run_id, key) for run in runs for key in curve_keys
                                      if key in run.data.metrics)
-    trials = [
+        trials = _logged_trials(runs, histories, curve_keys)
+        rounds = _recipe_rounds(reader, parent, trials) if names.RECIPE_ROUND_TAG in parent.data.tags else []
+    try:
+        grid = _union(json.loads(parent.data.params.get(names.GRID_PARAM, "{}")), trials)
+    except json.JSONDecodeError:
+        grid = {}
+    return LoggedSweep(
+        tracking_uri=tracking_uri, experiment_id=experiment.experiment_id, experiment_name=experiment.name,
+        run_id=parent.info.run_id, run_name=parent.info.run_name or parent.info.run_id[:8],
+        start_time=parent.info.start_time or 0, params=dict(parent.data.params), tags=dict(parent.data.tags),
+        metrics=dict(parent.data.metrics), grid=grid if isinstance(grid, dict) else {}, trials=trials,
+        n_superseded_runs=len(children) - len(runs), status=parent.info.status or "FINISHED", rounds=rounds,
+    )
+
+
+def _logged_trials(runs: list, histories: dict[tuple[str, str], dict[int, float]] | None = None,
+                   curve_keys: tuple[str, ...] = ()) -> list[LoggedTrial]:
+    """One :class:`LoggedTrial` per run, with its ``curve_keys`` curves that ``histories`` holds (by run id and
+    metric name)."""
+    histories = histories or {}
+    return [
         LoggedTrial(
             run_id=run.info.run_id, run_name=run.info.run_name or run.info.run_id[:8], status=run.info.status,
             trial_key=run.data.tags.get(names.TRIAL_KEY_TAG, ""),
@@ -149,14 +184,31 @@ def gather_sweep(tracking_uri: str, *, experiment_name: str | None = None,
         )
         for run in runs
     ]
+
+
+def _recipe_rounds(reader: TrackingReader, parent, last_trials: list[LoggedTrial]) -> list[LoggedRound]:
+    """The rounds of the recipe search whose last round is ``parent``, oldest first: the chain of sweeps it came
+    from that are recipe rounds, each with its record and its trials (``last_trials`` for ``parent``'s own;
+    the earlier rounds' without curves: their summary metrics are all the path needs)."""
+    chain = takewhile(lambda run: names.RECIPE_ROUND_TAG in run.data.tags, reader.sweep_chain(parent))
+    rounds = []
+    for run in reversed(list(chain)):
+        run_id = run.info.run_id
+        trials = last_trials if run_id == parent.info.run_id else _logged_trials(
+            one_run_per_trial_key(reader.trial_runs(run.info.experiment_id, run_id)))
+        record = _round_record(reader.artifact_json(run_id, names.RECIPE_ROUND_FILE))
+        number = _parse(run.data.tags[names.RECIPE_ROUND_TAG])
+        rounds.append(LoggedRound(number if isinstance(number, int) else len(rounds) + 1, run_id, record, trials))
+    return rounds
+
+
+def _round_record(logged: object) -> Round | None:
+    """A round's ``recipe_round.json`` as a :class:`pipeline.recipe.Round`; None when it is not one."""
+    if not isinstance(logged, dict):
+        return None
+    known = {field.name for field in fields(Round)}
     try:
-        grid = _union(json.loads(parent.data.params.get(names.GRID_PARAM, "{}")), trials)
-    except json.JSONDecodeError:
-        grid = {}
-    return LoggedSweep(
-        tracking_uri=tracking_uri, experiment_id=experiment.experiment_id, experiment_name=experiment.name,
-        run_id=parent.info.run_id, run_name=parent.info.run_name or parent.info.run_id[:8],
-        start_time=parent.info.start_time or 0, params=dict(parent.data.params), tags=dict(parent.data.tags),
-        metrics=dict(parent.data.metrics), grid=grid if isinstance(grid, dict) else {}, trials=trials,
-        n_superseded_runs=len(children) - len(runs), status=parent.info.status or "FINISHED",
-    )
+        return Round(**{key: tuple(value) if isinstance(value, list) else value
+                        for key, value in logged.items() if key in known})
+    except TypeError:
+        return None

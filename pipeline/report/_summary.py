@@ -65,6 +65,17 @@ def _trial_row(trial: LoggedTrial, task: str, axes: list[str]) -> dict:
     return row
 
 
+def validation_values(trials: list[LoggedTrial], task: str) -> list[float | None]:
+    """Each trial's ranking value, in the order given: its validation metric at the recommended epoch (its best
+    where it has none); None for a trial that diverged, failed or was pruned, which is never a candidate."""
+    values = []
+    for trial in trials:
+        row = _trial_row(trial, task, [])
+        value = row["rec_val"] if row["rec_val"] is not None else row[names.BEST_VAL]
+        values.append(None if row["label"] in NOT_RANKED else value)
+    return values
+
+
 def _at_epoch(curve: list[tuple[int, float]], epoch: float | None) -> float | None:
     """The curve's value at ``epoch`` (the model after that many epochs), if logged."""
     if epoch is None:

@@ -45,7 +45,13 @@ def run_sweep(spec: str | os.PathLike | SweepSpec | dict, options: SweepOptions 
     >>> result.labels()  # doctest: +SKIP
     Counter({'good_fit': 20, 'high_bias': 8, ...})
     """
-    options = options or SweepOptions()
+    return sweep_spec(spec, options or SweepOptions(), data=data, build_model=build_model)
+
+
+def sweep_spec(spec: str | os.PathLike | SweepSpec | dict, options: SweepOptions, *, data: object = None,
+               build_model: Callable | None = None, name_axes: tuple[str, ...] = ()) -> SweepResult:
+    """:func:`run_sweep`, with ``name_axes`` that every trial's run name shows beside the sweep's varying axes
+    (a recipe's rounds name their trials by the axes the user's grid varies, whatever one round varies)."""
     given = {"data_given": data is not None, "model_given": build_model is not None}
     spec_path = None
     if isinstance(spec, SweepSpec):
@@ -67,4 +73,4 @@ def run_sweep(spec: str | os.PathLike | SweepSpec | dict, options: SweepOptions 
         from pipeline.training import builder_reference
 
         spec = spec.model_copy(update={"model": builder_reference(build_model)})  # in the spec's fingerprint
-    return Sweep(spec, options, spec_path=spec_path, inputs=data, builder=build_model).run()
+    return Sweep(spec, options, spec_path=spec_path, inputs=data, builder=build_model, name_axes=name_axes).run()

@@ -16,10 +16,12 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from pipeline import names
+from pipeline.errors import FitcheckError
 from pipeline.recipe import (
     Round,
     best_configurations,
     first_round,
+    grid_axes,
     next_round,
     read_previous_sweep,
     stop_reason,
@@ -45,28 +47,33 @@ def run_recipe(spec: SweepSpec, options: SweepOptions, *, data: object = None,
     """Run a recipe search round by round; the last round's :class:`SweepResult`, with every round in ``rounds``
     and why the recipe stopped in ``stopped``. The report (when ``options.report``) is written once, at the end,
     for the last round: it tells the path."""
-    from pipeline.sweep._api import run_sweep
+    from pipeline.sweep._api import sweep_spec
 
     started = time.monotonic()
     budget = spec.search.budget or DEFAULT_RECIPE_BUDGET
     max_rounds = spec.search.rounds or DEFAULT_RECIPE_ROUNDS
     base = spec.model_dump(mode="json", exclude_unset=True, exclude={"search"})
     grids, first_why = first_round(base)
+    name_axes = grid_axes(base)  # every round names its trials alike: by the axes the user's grid varies
     n_seeds = len(grids[0].get(by_name("seed").key, [0]))
     round_spec = {**base, "grid": grids[:max(1, budget // n_seeds)]}
     why: tuple[str, ...] = (first_why,)
     rounds: list[Round] = []
     spent, ending_errors = 0, []
     while True:
-        result = run_sweep(round_spec, replace(options, report=False), data=data, build_model=build_model)
+        result = sweep_spec(round_spec, replace(options, report=False), data=data, build_model=build_model,
+                            name_axes=name_axes)
         spent += len(result.all_records)
         metric = names.task_metric(result.task)
-        previous = read_previous_sweep(result.parent_run_id, tracking_uri=options.tracking_uri, spec=round_spec)
-        ranked = best_configurations(previous.trials, n_val=previous.n_val, metric=metric)
+        try:
+            previous = read_previous_sweep(result.parent_run_id, tracking_uri=options.tracking_uri, spec=round_spec)
+        except FitcheckError as error:  # no trial of any round finished, or the store cannot be read: the rounds stand
+            previous, cannot = None, f"cannot go on: {one_line(error, limit=300)}"
+        ranked = best_configurations(previous.trials, n_val=previous.n_val, metric=metric) if previous else []
         best = ranked[0] if ranked else None
-        stopped = stop_reason(best, reference_error=result.reference_error, n_val=result.n_val, metric=metric,
-                              spent=spent, budget=budget, number_done=len(rounds) + 1, rounds=max_rounds,
-                              per_configuration=n_seeds)
+        stopped = cannot if previous is None else stop_reason(
+            best, reference_error=result.reference_error, n_val=result.n_val, metric=metric, spent=spent,
+            budget=budget, number_done=len(rounds) + 1, rounds=max_rounds, per_configuration=n_seeds)
         plan = None
         if not stopped:
             plan = next_round(round_spec, previous.trials, n_val=previous.n_val, metric=metric,

@@ -22,7 +22,7 @@ from pipeline.errors import FitcheckError
 from pipeline.executors import Executor, make_executor
 from pipeline.search import Sampler, TrialConfig, make_sampler, space_size, with_task_loss
 from pipeline.runs import SweepDescriptions
-from pipeline.spec import LearningCurveSpec, SweepSpec, check_reference_error
+from pipeline.spec import AXES, LearningCurveSpec, SweepSpec, check_reference_error
 from pipeline.sweep._learning_curves import add_learning_curves, judge_learning_curves
 from pipeline.sweep._loop import run_trials
 from pipeline.sweep._neighbours import quote_measured_neighbours
@@ -56,13 +56,15 @@ class Sweep:
 
     def __init__(self, spec: SweepSpec, options: SweepOptions, *, spec_path: str | None = None,
                  tracker: SweepTracker | None = None, executor: Executor | None = None, inputs: object = None,
-                 builder: Callable | None = None):
+                 builder: Callable | None = None, name_axes: tuple[str, ...] = ()):
         if options.early_stopping and not spec.stopping.early:  # the flag is the spec's stopping.early: its own sweep
             spec = spec.model_copy(update={"stopping": spec.stopping.model_copy(update={"early": True})})
         self.spec, self.options, self.spec_path = spec, options, spec_path
         self.tracker, self.executor = tracker, executor
         #: Data and model builder given in Python (``run_sweep(data=..., build_model=...)``), if any.
         self.inputs, self.builder = inputs, builder
+        #: Axes every trial's run name shows beside those the sweep varies (:func:`pipeline.sweep._api.sweep_spec`).
+        self.name_axes = name_axes
         #: Builder trials' parameter counts by (hyperparameters, loss); see :func:`pipeline.training._builders.check_and_count`.
         self.counts: dict[tuple, int] = {}
 
@@ -197,7 +199,8 @@ class Sweep:
         session.defer_plots = reference is None or reference_source == names.REFERENCE_ESTIMATED
         result = SweepResult(experiment, parent_id, data.task, 0, 0, sampler.n_dropped_invalid,
                              reference_error=reference, reference_source=reference_source,
-                             reference_baselines=baselines, n_val=len(data.y_val), varying_axes=sampler.varying)
+                             reference_baselines=baselines, n_val=len(data.y_val),
+                             varying_axes=tuple(axis for axis in AXES if axis in {*sampler.varying, *self.name_axes}))
         try:
             records = run_trials(session, sampler, batch_size=options.workers or os.cpu_count() or 1,
                                  stopping=stopping, finished_before=finished_before, result=result)

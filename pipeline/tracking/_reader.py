@@ -122,6 +122,18 @@ class TrackingReader:
         parent_id = run.data.tags.get(names.PARENT_RUN_TAG)
         return self.find_run(parent_id) if parent_id else None
 
+    def sweep_chain(self, sweep: Run) -> list[Run]:
+        """``sweep`` and the sweeps it came from (tag ``fitcheck.previous_sweep``), newest first; the chain ends
+        at a run that is gone, is not a sweep, or was met already."""
+        chain, seen = [sweep], {sweep.info.run_id}
+        while (previous_id := chain[-1].data.tags.get(names.PREVIOUS_SWEEP_TAG)) and previous_id not in seen:
+            previous = self.find_run(previous_id)
+            if previous is None or previous.data.tags.get(names.ROLE_TAG) != names.ROLE_SWEEP:
+                break
+            chain.append(previous)
+            seen.add(previous_id)
+        return chain
+
     def latest_sweep(self, experiment_id: str) -> Run | None:
         """The latest fitcheck sweep (parent) run in the experiment."""
         runs = self.client.search_runs([experiment_id], f"tags.`{names.ROLE_TAG}` = '{names.ROLE_SWEEP}'",
@@ -170,6 +182,14 @@ class TrackingReader:
             if not file.is_file() or file.stat().st_size > max_bytes:
                 return None
             return file.read_text(encoding="utf-8", errors="replace")
+
+    def artifact_json(self, run_id: str, path: str) -> object | None:
+        """A small JSON artifact of a run, parsed; None when it has none or it does not parse."""
+        text = self.artifact_text(run_id, path)
+        try:
+            return json.loads(text) if text is not None else None
+        except json.JSONDecodeError:
+            return None
 
     def curves(self, run_id: str, curve_names: Iterable[str]) -> dict[str, list[float]]:
         """A run's per-epoch curves by name, in step order."""

@@ -50,3 +50,18 @@ def test_a_recipe_search_runs_rounds_within_its_budget_and_resumes(mlflow_server
     again = run_sweep(spec(experiment), options)
     assert [done.parent_run_id for done in again.rounds] == [done.parent_run_id for done in rounds]
     assert again.stopped == result.stopped and len(again.records) == 0  # every trial resumed, none run again
+
+
+def test_a_recipe_whose_every_trial_diverges_stops_and_says_why(tmp_path, monkeypatch):
+    """SGD at learning rate 10 on a regression: every trial of round 1 diverges; the recipe stops, the round stands."""
+    raw = {"experiment": "recipe-diverge", "dataset": {"synthetic": "friedman1", "n_samples": 200, "n_features": 5},
+           "split": {"validation": 0.3}, "reference_error": 0.5, "search": {"method": "recipe", "budget": 6},
+           "grid": {"depth": [1, 2], "width": [16], "loss": ["mse"], "optimizer": ["sgd"], "learning_rate": [10.0],
+                    "epochs": [3]}}
+    monkeypatch.chdir(tmp_path)  # the report goes to ./reports
+    options = SweepOptions(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db", executor="inprocess", progress=False,
+                           report=True)
+    result = run_sweep(raw, options)
+    assert [done.n_trials for done in result.rounds] == [2] and result.labels() == {names.DIVERGED: 2}
+    assert result.stopped.startswith("cannot go on: sweep ") and "holds no finished trial" in result.stopped
+    assert result.report_path is not None and result.report_path.exists()
