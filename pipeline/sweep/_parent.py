@@ -71,23 +71,25 @@ def open_parent(tracker: SweepTracker, spec: SweepSpec, data: PreparedData, samp
                 resume: bool, spec_path: str | None) -> str:
     """The parent run's id: the sweep's own, resumed (with ``resume``), else a new one with the data and the
     sampler's plan as params; when a rival process of the same spec started one first, that one."""
-    parent_id = tracker.find_sweep(spec_hash) if resume else None
-    if parent_id:
-        tracker.resume_sweep(parent_id)
-        return parent_id
-    params = {
-        "dataset": data.name, names.TASK_PARAM: data.task, names.N_TRAIN_PARAM: len(data.y_train),
-        names.N_VAL_PARAM: len(data.y_val), "n_test": 0 if data.y_test is None else len(data.y_test),
-        "n_features": data.n_features, "grid_size": sampler.n_trials, "n_dropped_invalid": sampler.n_dropped_invalid,
-        **({names.INPUT_SHAPE_PARAM: "x".join(map(str, data.input_shape))} if len(data.input_shape) > 1 else {}),
-        "spec_hash": spec_hash, names.GRID_PARAM: json.dumps(grid_param(spec, sampler.planned)),
-    }
-    name = sweep_name(spec)
-    parent_id = tracker.start_sweep(run_name=f"sweep-{name}", spec_hash=spec_hash, spec_name=name, params=params,
-                                    spec_path=spec_path, datasets=_datasets(data))
+    with tracker.claims_in_order() as in_order:  # a rival sweep of this spec on this machine waits here
+        parent_id = tracker.find_sweep(spec_hash) if resume else None
+        if parent_id:
+            tracker.resume_sweep(parent_id)
+            return parent_id
+        params = {
+            "dataset": data.name, names.TASK_PARAM: data.task, names.N_TRAIN_PARAM: len(data.y_train),
+            names.N_VAL_PARAM: len(data.y_val), "n_test": 0 if data.y_test is None else len(data.y_test),
+            "n_features": data.n_features, "grid_size": sampler.n_trials,
+            "n_dropped_invalid": sampler.n_dropped_invalid,
+            **({names.INPUT_SHAPE_PARAM: "x".join(map(str, data.input_shape))} if len(data.input_shape) > 1 else {}),
+            "spec_hash": spec_hash, names.GRID_PARAM: json.dumps(grid_param(spec, sampler.planned)),
+        }
+        name = sweep_name(spec)
+        parent_id = tracker.start_sweep(run_name=f"sweep-{name}", spec_hash=spec_hash, spec_name=name, params=params,
+                                        spec_path=spec_path, datasets=_datasets(data))
     if spec.previous_sweep:  # the round this spec is the next of (``fitcheck next``); the writer adds tags to any run
         tracker.update_trial(parent_id, metrics={}, tags={names.PREVIOUS_SWEEP_TAG: spec.previous_sweep}, artifacts={})
-    if resume and settle_sweep(tracker, spec_hash):  # a rival sweep of this spec made the first parent
+    if resume and not in_order and settle_sweep(tracker, spec_hash):  # a rival sweep elsewhere made the first parent
         parent_id = tracker.parent_run_id
     return parent_id
 

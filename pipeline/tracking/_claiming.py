@@ -1,6 +1,9 @@
 """Two sweeps of one spec at once: each claims, waits, reads the rival claims back and keeps what it won.
 
-The rules (who wins) are :mod:`._claims`; the writes go through :class:`SweepTracker`. A sweep that
+On a SQLite store (one machine) the claims are made under a lock of the store's folder
+(:meth:`SweepTracker.claims_in_order`), so they are in order and nothing waits: a sweep reads
+what its rivals hold and claims the rest. On a store another machine may write to, the claims race and
+settle: the rules (who wins) are :mod:`._claims`; the writes go through :class:`SweepTracker`. A sweep that
 made a new parent run keeps it only if it is the first claim (:func:`settle_sweep`); a sweep claims
 every trial it means to run before training any (:func:`claim_trials`), so each trial is trained by
 exactly one process; and a sweep ends the shared parent only when no other process still has a
@@ -44,8 +47,9 @@ class ClaimedTrials:
 
 
 def settle_sweep(tracker: SweepTracker, spec_hash: str) -> bool:
-    """After ``tracker`` made a new parent run: wait, and if a rival parent of the same spec is the
-    first claim, delete ours and join it (reopen it). True when it joined a rival."""
+    """After ``tracker`` made a new parent run on a store another machine may write to: wait, and if a rival
+    parent of the same spec is the first claim, delete ours and join it (reopen it). True when it joined a rival.
+    A parent made under :meth:`SweepTracker.claims_in_order` needs none of it."""
     time.sleep(tracker.settle_seconds)
     parents = with_retries(lambda: tracker.reader.sweeps(tracker.experiment_id, spec_hash=spec_hash),
                            what="read rival sweeps")
@@ -59,11 +63,19 @@ def settle_sweep(tracker: SweepTracker, spec_hash: str) -> bool:
 
 
 def claim_trials(tracker: SweepTracker, wanted: Iterable[WantedTrial]) -> ClaimedTrials:
-    """Create a SCHEDULED run for every wanted trial, wait, and keep the trials whose holder
-    (:func:`trial_holders`) is our run; our losing runs are deleted."""
-    claims = {trial.trial_key: tracker.schedule_trial(run_name=trial.run_name, trial_key=trial.trial_key,
-                                                      params=trial.params)
-              for trial in wanted}
+    """Create a SCHEDULED run for every wanted trial that no other run holds (:func:`trial_holders`).
+
+    On a SQLite store, under its lock: what rivals hold is read first and only the rest is claimed. Elsewhere,
+    every wanted trial is claimed, and after a wait the trials whose holder is our run are kept; our losing
+    runs are deleted.
+    """
+    wanted = list(wanted)
+    with tracker.claims_in_order() as in_order:
+        if in_order:
+            holders = trial_holders(_all_trial_runs(tracker))
+            free = [trial for trial in wanted if trial.trial_key not in holders]
+            return ClaimedTrials(_schedule(tracker, free), len(wanted) - len(free))
+    claims = _schedule(tracker, wanted)
     if not claims:
         return ClaimedTrials()
     time.sleep(tracker.settle_seconds)
@@ -73,6 +85,13 @@ def claim_trials(tracker: SweepTracker, wanted: Iterable[WantedTrial]) -> Claime
         if key not in won:
             tracker.withdraw(run_id)
     return ClaimedTrials(won, len(claims) - len(won))
+
+
+def _schedule(tracker: SweepTracker, wanted: Iterable[WantedTrial]) -> dict[str, str]:
+    """A SCHEDULED run per wanted trial: its id by trial key."""
+    return {trial.trial_key: tracker.schedule_trial(run_name=trial.run_name, trial_key=trial.trial_key,
+                                                    params=trial.params)
+            for trial in wanted}
 
 
 def others_in_flight(tracker: SweepTracker, own_run_ids: Iterable[str]) -> bool:

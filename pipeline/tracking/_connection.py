@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlparse
 
 from pipeline.errors import FitcheckError
-from pipeline.tracking._store import store_creation_lock
+from pipeline.tracking._store import local_store_lock
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -159,7 +159,7 @@ def make_client(tracking_uri: str) -> MlflowClient:
     for name in _NOISY_LOGGERS:  # raised to WARNING, never lowered (the CLI without --verbose sets CRITICAL)
         logger = logging.getLogger(name)
         logger.setLevel(max(logging.WARNING, logger.getEffectiveLevel()))
-    with store_creation_lock(tracking_uri):  # MLflow creates a new store here, schema and all
+    with local_store_lock(tracking_uri):  # MLflow creates a new store here, schema and all
         return MlflowClient(tracking_uri)
 
 

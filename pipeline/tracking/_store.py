@@ -2,7 +2,7 @@
 
 MLflow creates a SQLite store (file and schema) when a client is first made for it. Two processes
 doing so at once race on the schema (``sqlite3.OperationalError: duplicate column name``), so
-:func:`store_creation_lock` serialises client creation on a lock of the store's folder; and a
+:func:`local_store_lock` serialises client creation on a lock of the store's folder; and a
 command that only reads calls :func:`require_store` first, so that it never creates a store.
 A database store (PostgreSQL, MySQL) is checked for MLflow's tables before a reading command
 makes a client, because MLflow would create them in an empty database.
@@ -58,19 +58,21 @@ def _has_mlflow_tables(uri: str) -> bool:
 
 
 @contextmanager
-def store_creation_lock(uri: str) -> Iterator[None]:
-    """Hold an exclusive lock on a SQLite store's folder (no file is left behind); no-op for other stores.
+def local_store_lock(uri: str) -> Iterator[bool]:
+    """Hold an exclusive lock on a SQLite store's folder while inside (no file is left behind); True when held.
 
-    Wrap the first client made for the store: whichever process gets the lock first creates the
-    schema, the other then finds it complete.
+    False for other stores (a tracking server, PostgreSQL): another machine may write to them, so a caller that
+    needs their writes in order waits and reads back instead. Wrap the first client made for a store (whichever
+    process gets the lock first creates the schema, the other then finds it complete) and the sweep's claims
+    (:mod:`pipeline.tracking._claiming`). Not re-entrant: never make a client inside it.
     """
     path = local_store_path(uri) if uri.startswith("sqlite:///") else None
     if path is None or not path.parent.is_dir():
-        yield
+        yield False
         return
     folder = os.open(path.parent, os.O_RDONLY)
     try:
         fcntl.flock(folder, fcntl.LOCK_EX)
-        yield
+        yield True
     finally:
         os.close(folder)  # closing the descriptor releases the lock

@@ -19,6 +19,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from pipeline.tracking._claims import IN_FLIGHT, SETTLE_SECONDS, current_sweep
 from pipeline.tracking._connection import check_tracking_uri, make_client, with_retries
 from pipeline.tracking._reader import TrackingReader, by_trial_key, one_run_per_trial_key
 from pipeline.tracking._run_writer import write_run
+from pipeline.tracking._store import local_store_lock
 from pipeline.tracking._texts import SweepTexts, TrialRun
 from pipeline.tracking._view import (SweepLinks, relative_view_link, run_link, sweep_links, view_key, view_state,
                                     view_tag_value)
@@ -129,6 +131,12 @@ class SweepTracker:
         self.experiment_id: str | None = None
         self.experiment_name: str | None = None
         self.parent_run_id: str | None = None
+
+    def claims_in_order(self) -> AbstractContextManager[bool]:
+        """A lock that puts every sweep's claims on this store in order, True while held: a SQLite store's (one
+        machine); False for a store another machine may write to, where claims wait and read back instead
+        (:mod:`._claiming`). Make no client inside it."""
+        return local_store_lock(self.tracking_uri)
 
     def describing(self, texts: SweepTexts) -> SweepTracker:
         """Word descriptions with ``texts`` unless the tracker was made with its own; returns the tracker."""

@@ -1,8 +1,9 @@
-"""The claim protocol of concurrent sweeps, step by step on a real SQLite store.
+"""The claim protocol of concurrent sweeps, step by step on a real SQLite store (claims in order under its lock)
+and on a real tracking server (claims that race, then read back).
 
 Two :class:`SweepTracker` objects stand for two sweep processes reaching for one sweep at the same
 moment; the claims are interleaved by hand, so each race is played out exactly, in seconds (the
-real processes are in tests/test_concurrent_sweeps.py).
+real processes are in tests/e2e/test_reliability.py).
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from pipeline.tracking._claims import RIVALS_SECONDS, current_sweep
 SPEC_HASH = "abc-123"
 
 
-@pytest.fixture(scope="module")
-def store_uri(tmp_path_factory) -> str:
+@pytest.fixture(scope="module", params=["sqlite", "server"])
+def store_uri(tmp_path_factory, request) -> str:
+    if request.param == "server":
+        return request.getfixturevalue("mlflow_server").uri
     return f"sqlite:///{tmp_path_factory.mktemp('claims') / 'mlflow.db'}"
 
 
@@ -86,9 +89,14 @@ def test_interleaved_trial_claims_give_each_trial_to_one_sweep(trackers):
     assert (sorted(claimed_first.run_ids), claimed_first.n_held) == (["a", "b"], 0)
     assert (sorted(claimed_second.run_ids), claimed_second.n_held) == (["c"], 2)
     held = statuses(first.client, first.parent_run_id)
-    assert held == {"a": [("SCHEDULED", "active"), ("SCHEDULED", "deleted")],
-                    "b": [("SCHEDULED", "active"), ("SCHEDULED", "deleted")],
-                    "c": [("SCHEDULED", "active")]}
+    with first.claims_in_order() as in_order:
+        pass
+    if in_order:  # SQLite: the second sweep read what the first held and claimed only the rest
+        assert held == {"a": [("SCHEDULED", "active")], "b": [("SCHEDULED", "active")], "c": [("SCHEDULED", "active")]}
+    else:  # a server: both claimed, the second's losing claims are deleted
+        assert held == {"a": [("SCHEDULED", "active"), ("SCHEDULED", "deleted")],
+                        "b": [("SCHEDULED", "active"), ("SCHEDULED", "deleted")],
+                        "c": [("SCHEDULED", "active")]}
     assert others_in_flight(first, claimed_first.run_ids.values())
 
     for run_id in claimed_first.run_ids.values():
