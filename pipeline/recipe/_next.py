@@ -20,6 +20,7 @@ from pipeline import names
 from pipeline.diagnostics import (
     AdviceItem,
     measured_neighbour,
+    metric_se,
     neighbour_sentence,
     rank_trials,
 )
@@ -154,7 +155,7 @@ def next_round(spec: Mapping[str, Any], trials: Sequence[FinishedTrial], *, n_va
     d1w8 (high bias; val error 20.0%): train longer (epochs 20 → 60) (still learning) → new configuration: d1w8 with epochs 60
     """
     sources = best_configurations(trials, n_val=n_val, metric=metric, top=top)
-    plan = _Plan(spec, trials, metric=metric, n_train_full=n_train_full, max_new=max_new)
+    plan = _Plan(spec, trials, metric=metric, n_val=n_val, n_train_full=n_train_full, max_new=max_new)
     for source in sources:
         plan.follow(source, items_per_trial)
     best = sources[0] if sources else None
@@ -168,9 +169,10 @@ def next_round(spec: Mapping[str, Any], trials: Sequence[FinishedTrial], *, n_va
 class _Plan:
     """The next round as it is planned: its new configurations with their seeds, and the reasons."""
 
-    def __init__(self, spec: Mapping[str, Any], trials: Sequence[FinishedTrial], *, metric: str,
+    def __init__(self, spec: Mapping[str, Any], trials: Sequence[FinishedTrial], *, metric: str, n_val: int,
                  n_train_full: int | None, max_new: int):
         self.spec, self.metric, self.n_train_full, self.max_new = spec, metric, n_train_full, max_new
+        self.n_val = max(n_val, 1)
         self.trials = [trial for trial in trials if _finite(trial.val_metric)]
         self.ran = {identity(trial.config): trial for trial in self.trials}
         self.seeds: dict[tuple, set] = {}
@@ -218,8 +220,34 @@ class _Plan:
                                                    f"({target} of the {self.n_train_full} training rows)")
         if item.axis not in source.config:
             return f"no change: {item.axis} is not an axis of this sweep"
+        if (stalled := self._last_step_did_not_help(source, item)) is not None:
+            return stalled
         config = changed(source.config, item.axis, item.to, spec_grids(self.spec))
         return self._add(source, config, item, f"new configuration: {source.name} with {item.axis} {config[item.axis]}")
+
+    def _last_step_did_not_help(self, source: FinishedTrial, item: AdviceItem) -> str | None:
+        """Why not to take ``item``'s step: the sweep took the same step into ``source`` already (the same
+        configuration one step back on that axis) and it did not lower the validation metric by more than one
+        standard error of the difference; None when there is no such step, or it helped."""
+        if not _numbers(item.to, item.from_) or item.to == item.from_:
+            return None
+        own = dict(identity(source.config))
+        current, ahead = _as_number(own.get(item.axis)), item.to > item.from_  # type: ignore[operator]
+        for key, trial in self.ran.items():
+            back = dict(key)
+            value = _as_number(back.get(item.axis))
+            if (value is None or current is None or value == current or (value < current) != ahead
+                    or {**back, item.axis: own.get(item.axis)} != own):
+                continue
+            gain = float(trial.val_metric) - float(source.val_metric)  # type: ignore[arg-type]
+            noise = math.hypot(metric_se(float(trial.val_metric), self.n_val, metric=self.metric),
+                               metric_se(float(source.val_metric), self.n_val, metric=self.metric))
+            if gain <= noise:
+                return (f"not run: the last step that way did not help: {trial.name} ({item.axis} {back[item.axis]}) "
+                        f"reached validation {self.metric} {number(trial.val_metric, self.metric)}, this one "
+                        f"{number(source.val_metric, self.metric)} (within one standard error of the difference, "
+                        f"{number(noise, self.metric)}, or worse)")
+        return None
 
     def _stop_early(self) -> str:
         """A stop is no new run: the curves measured the model at that epoch, and retraining to it with the same seed
@@ -289,6 +317,14 @@ def _label(trial: FinishedTrial) -> str:
 
 def _rows(trial: FinishedTrial) -> int:
     return int(trial.config.get(names.N_TRAIN_PARAM) or 0)
+
+
+def _as_number(text: object) -> float | None:
+    """A configuration's value as a number (identities hold text), None when it is not one."""
+    try:
+        return float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
 
 
 def _numbers(*values: object) -> bool:

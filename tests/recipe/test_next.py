@@ -187,3 +187,20 @@ def test_the_written_spec_loads_back_and_the_old_hashes_stay(tmp_path, monkeypat
 def test_previous_sweep_is_a_name(bad):
     with pytest.raises(FitcheckError, match="^s.yaml: previous_sweep: must be"):
         parse_spec({**SPEC, "previous_sweep": bad}, source="s.yaml")
+
+
+def test_a_step_the_sweep_took_without_gain_is_not_taken_again_and_the_next_item_is_followed():
+    wider = AdviceItem("add capacity (width 16 → 32)", "width", 16, 32, "the training error had stopped falling")
+    result = plan(trial("d1w16", 0.127, wider, LONGER, width=16), trial("d1w8", 0.123, width=8))
+    assert [str(reason) for reason in result.reasons][:2] == [
+        "d1w8 (high bias; val error 12.3%): no change advised (high bias.) → nothing to run",
+        "d1w16 (high bias; val error 12.7%): add capacity (width 16 → 32) (the training error had stopped falling) → "
+        "not run: the last step that way did not help: d1w8 (width 8) reached validation error 12.3%, this one "
+        "12.7% (within one standard error of the difference, 2.7%, or worse)"]
+    assert [grid["width"] + grid["epochs"] for grid in result.spec["grid"]] == [[16, 60]]
+
+
+def test_a_step_that_helped_beyond_noise_is_taken_further():
+    wider = AdviceItem("add capacity (width 16 → 32)", "width", 16, 32, "the training error had stopped falling")
+    result = plan(trial("d1w16", 0.10, wider, width=16), trial("d1w8", 0.20, width=8))
+    assert [grid["width"] for grid in result.spec["grid"]] == [[32]]
