@@ -23,9 +23,9 @@ from pipeline.recipe._next import (
                                    next_round,
 )
 from pipeline.recipe._previous import PreviousSweep, read_previous_sweep
-from pipeline.recipe._rounds import Round, stop_reason
+from pipeline.recipe._rounds import NOTHING_LEFT, Round, nothing_left, stop_reason
 from pipeline.recipe._write import write_next_round
 
-__all__ = ["FIRST_ROUND_SIZE", "ITEMS_PER_TRIAL", "MAX_NEW", "TOP", "FinishedTrial", "NextRound", "PreviousSweep",
-           "Reason", "Round", "best_configurations", "first_round", "grid_axes", "next_round", "read_previous_sweep",
-           "stop_reason", "write_next_round"]
+__all__ = ["FIRST_ROUND_SIZE", "ITEMS_PER_TRIAL", "MAX_NEW", "NOTHING_LEFT", "TOP", "FinishedTrial", "NextRound",
+           "PreviousSweep", "Reason", "Round", "best_configurations", "first_round", "grid_axes", "next_round",
+           "nothing_left", "read_previous_sweep", "stop_reason", "write_next_round"]

@@ -53,6 +53,31 @@ class Round:
         return "\n".join(lines)
 
 
+#: Why a recipe stops when the advice names nothing new (each change's outcome is in :attr:`Round.left`).
+NOTHING_LEFT = ("nothing left to change: each change the best configurations' advice names was run already, is a "
+                "stop at an earlier epoch, or needs what the sweep cannot give (more rows than the split holds)")
+
+
+def nothing_left(best: FinishedTrial | None, *, reference_error: float | None, n_val: int, metric: str) -> str:
+    """Why the recipe stops when nothing is left to change; where the best is still above the reference error
+    beyond one standard error, what that gap may mean.
+
+    >>> best = FinishedTrial("d3w64", {}, 0.123, names.HIGH_BIAS)
+    >>> nothing_left(best, reference_error=0.05, n_val=120, metric="error").split("; ")[-1]
+    'the best, d3w64 at 12.3%, is above the reference error 5.0% by more than one standard error (3.1%): if no change helps, the reference may be lower than this data allows (label noise, overlapping classes): give the error a person or a strong model reaches, or let fitcheck estimate it'
+    """
+    if best is None or best.val_metric is None or reference_error is None:
+        return NOTHING_LEFT
+    gap, se = best.val_metric - reference_error, metric_se(best.val_metric, max(n_val, 1), metric=metric)
+    if gap <= se:
+        return NOTHING_LEFT
+    return (f"{NOTHING_LEFT}; the best, {best.name} at {number(best.val_metric, metric)}, is above the reference "
+            f"error {number(reference_error, metric)} by more than one standard error ({number(se, metric)}): if no "
+            "change helps, the "
+            "reference may be lower than this data allows (label noise, overlapping classes): give the error a "
+            "person or a strong model reaches, or let fitcheck estimate it")
+
+
 def stop_reason(best: FinishedTrial | None, *, reference_error: float | None, n_val: int, metric: str,
                 spent: int, budget: int, number_done: int, rounds: int, per_configuration: int = 1) -> str:
     """Why the recipe stops after round ``number_done`` ("" to go on): the best configuration is a good fit within

@@ -23,6 +23,7 @@ from pipeline.recipe import (
     first_round,
     grid_axes,
     next_round,
+    nothing_left,
     read_previous_sweep,
     stop_reason,
 )
@@ -36,10 +37,6 @@ from pipeline.spec import (
 from pipeline.sweep._options import SweepOptions
 from pipeline.sweep._result import SweepResult
 from pipeline.tracking import SweepTracker
-
-#: Why a recipe stops when the advice names nothing new (each change's outcome is in :attr:`Round.left`).
-NOTHING_LEFT = ("nothing left to change: each change the best configurations' advice names was run already, is a "
-                "stop at an earlier epoch, or needs what the sweep cannot give (more rows than the split holds)")
 
 
 def run_recipe(spec: SweepSpec, options: SweepOptions, *, data: object = None,
@@ -80,11 +77,12 @@ def run_recipe(spec: SweepSpec, options: SweepOptions, *, data: object = None,
                               n_train_full=previous.n_train, previous_sweep=result.parent_run_id,
                               max_new=(budget - spent) // n_seeds)
             if plan.spec is None:
-                stopped = NOTHING_LEFT
+                stopped = nothing_left(best, reference_error=result.reference_error, n_val=result.n_val,
+                                       metric=metric)
         done = Round(len(rounds) + 1, result.parent_run_id, len(result.all_records), spent, why,
                      best.name if best else "", best.val_metric if best else None,
                      (best.label_at_recommended or best.label) if best else "", stopped,
-                     tuple(str(reason) for reason in plan.reasons) if stopped == NOTHING_LEFT else ())
+                     tuple(str(reason) for reason in plan.reasons) if plan and plan.spec is None else ())
         rounds.append(done)
         _record(options, done, metric=metric, result=result)
         ending_errors += result.ending_errors
