@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 from pipeline import names
 from pipeline.diagnostics import metric_se
@@ -37,6 +37,19 @@ class Round:
     def to_json(self) -> bytes:
         """The round as the file its parent run logs (:data:`pipeline.names.RECIPE_ROUND_FILE`)."""
         return json.dumps(asdict(self), indent=1).encode()
+
+    @classmethod
+    def from_logged(cls, logged: object) -> Round | None:
+        """The round :meth:`to_json` wrote, parsed (keys it does not know are left out); None when ``logged`` is
+        not one."""
+        if not isinstance(logged, dict):
+            return None
+        known = {field.name for field in fields(cls)}
+        try:
+            return cls(**{key: tuple(value) if isinstance(value, list) else value
+                          for key, value in logged.items() if key in known})
+        except TypeError:
+            return None
 
     def description(self, *, metric: str, escape: Callable[[str], str] = str) -> str:
         """The round in words, markdown lines above its sweep's description; ``escape`` makes the text that names

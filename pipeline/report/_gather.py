@@ -9,7 +9,7 @@ sweep that was resumed or run by several workers. It reads through :class:`pipel
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from itertools import takewhile
 
 from pipeline import names
@@ -196,19 +196,7 @@ def _recipe_rounds(reader: TrackingReader, parent, last_trials: list[LoggedTrial
         run_id = run.info.run_id
         trials = last_trials if run_id == parent.info.run_id else _logged_trials(
             one_run_per_trial_key(reader.trial_runs(run.info.experiment_id, run_id)))
-        record = _round_record(reader.artifact_json(run_id, names.RECIPE_ROUND_FILE))
+        record = Round.from_logged(reader.artifact_json(run_id, names.RECIPE_ROUND_FILE))
         number = _parse(run.data.tags[names.RECIPE_ROUND_TAG])
         rounds.append(LoggedRound(number if isinstance(number, int) else len(rounds) + 1, run_id, record, trials))
     return rounds
-
-
-def _round_record(logged: object) -> Round | None:
-    """A round's ``recipe_round.json`` as a :class:`pipeline.recipe.Round`; None when it is not one."""
-    if not isinstance(logged, dict):
-        return None
-    known = {field.name for field in fields(Round)}
-    try:
-        return Round(**{key: tuple(value) if isinstance(value, list) else value
-                        for key, value in logged.items() if key in known})
-    except TypeError:
-        return None

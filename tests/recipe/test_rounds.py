@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pipeline import names
@@ -85,3 +87,10 @@ def test_a_rounds_description_escapes_what_it_quotes_and_says_why_it_stopped():
     assert text.splitlines() == ["**Recipe round 2** (4 trials; 10 so far)", "", "- d1 \\[x](http://e.org): add capacity",
                                  "", "Recommended so far: d1w8, validation error 10.0% (good fit)", "",
                                  "The recipe stopped here: rounds spent: 2 of 2"]
+
+
+def test_a_round_reads_back_what_it_logged_and_nothing_else():
+    done = Round(2, "abc", 3, 6, ("widen", "regularise"), "d1w8", 0.1, names.GOOD_FIT, "reached", ("left",))
+    assert Round.from_logged(json.loads(done.to_json())) == done
+    assert Round.from_logged({**json.loads(done.to_json()), "added_later": 1}) == done
+    assert [Round.from_logged(logged) for logged in (None, [1, 2], {"number": 1})] == [None, None, None]
