@@ -26,7 +26,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 DATASETS = ("digits", "breast_cancer", "wine", "diabetes", "gaussians")
-METHODS = ("random", "tpe", "recipe")
+#: fitcheck's searches (logged to MLflow), then Keras Tuner's Bayesian optimisation over the same space and budget.
+KERAS_TUNER = "keras_tuner"
+METHODS = ("random", "tpe", "recipe", KERAS_TUNER)
 #: The search space every method gets (random and TPE sample it; the recipe starts from its capacity span and may
 #: step beyond it where the advice says: epochs ×3, learning rate ×10, L2, a wider or deeper network).
 SPACES = {
@@ -134,7 +136,7 @@ def _typed(text: str, kind) -> object:
     return text
 
 
-def run_one(job: tuple[str, int, int, str]) -> dict:
+def run_one(job: tuple[str, int, int, str, tuple[str, ...]]) -> dict:
     """One dataset and seed: every method's trials, pick and test metric."""
     import os
 
@@ -143,27 +145,87 @@ def run_one(job: tuple[str, int, int, str]) -> dict:
 
     from pipeline import SweepOptions, run_sweep
 
-    dataset, seed, budget, space = job
+    dataset, seed, budget, space, methods = job
     sets, metric = load(dataset, seed)
     n_val = len(sets["validation"][1])
     out = {"dataset": dataset, "seed": seed, "metric": metric, "n_val": n_val, "methods": {}}
     with tempfile.TemporaryDirectory() as folder:
         uri = f"sqlite:///{folder}/mlflow.db"
         client = MlflowClient(uri)
-        for method in METHODS:
-            experiment = f"{dataset}-{seed}-{method}"
-            reference = {"reference_error": GAUSSIAN_BAYES} if dataset == "gaussians" else {}
-            run_sweep({**spec(method, experiment=experiment, seed=seed, budget=budget, space=space), **reference},
-                      SweepOptions(tracking_uri=uri, executor="inprocess", progress=False, report=False),
-                      data={"train": sets["train"], "validation": sets["validation"]})
-            trials = trials_in_order(client, experiment, metric)
-            chosen = pick(trials, metric=metric, n_val=n_val)
+        for method in methods:
+            if method == KERAS_TUNER:
+                trials, chosen = keras_tuner_search(sets, metric=metric, seed=seed, budget=budget, space=space,
+                                                    folder=folder)
+            else:
+                experiment = f"{dataset}-{seed}-{method}"
+                reference = {"reference_error": GAUSSIAN_BAYES} if dataset == "gaussians" else {}
+                run_sweep({**spec(method, experiment=experiment, seed=seed, budget=budget, space=space), **reference},
+                          SweepOptions(tracking_uri=uri, executor="inprocess", progress=False, report=False),
+                          data={"train": sets["train"], "validation": sets["validation"]})
+                trials = trials_in_order(client, experiment, metric)
+                chosen = pick(trials, metric=metric, n_val=n_val)
             out["methods"][method] = {
                 "values": [t["value"] for t in trials], "pick_value": chosen["value"],
-                "pick": {k: chosen["params"].get(k) for k in ("depth", "width", "activation", "learning_rate",
-                                                              "epochs", "l2", "dropout")},
+                "pick": {k: chosen["params"].get(k) for k in ("depth", "width", "activation", "optimizer",
+                                                              "learning_rate", "epochs", "l2", "dropout")},
                 "test": test_metric(chosen, sets, uri=uri, metric=metric)}
     return out
+
+
+def keras_tuner_search(sets: dict, *, metric: str, seed: int, budget: int, space: str,
+                       folder: str) -> tuple[list[dict], dict]:
+    """Keras Tuner's ``BayesianOptimization`` over the same space and budget, on the same split: each trial's best
+    validation metric (its objective) in the order the trials ran, and its pick (its best trial), as params the
+    test retraining reads (the pick's epochs: the epoch of its best value)."""
+    import keras
+    import keras_tuner
+
+    grid = SPACES[space]
+    (x_train, y_train), validation = sets["train"], sets["validation"]
+    classes = 0 if metric == "rmse" else int(max(y_train.max(), validation[1].max())) + 1
+    units, head_activation, loss = ((1, None, "mse") if metric == "rmse" else (1, "sigmoid", "binary_crossentropy")
+                                    if classes == 2 else (classes, "softmax", "sparse_categorical_crossentropy"))
+
+    class HyperModel(keras_tuner.HyperModel):
+        def build(self, hp):
+            keras.utils.set_random_seed(seed)
+            depth = hp.Choice("depth", grid["depth"])
+            l2 = hp.Choice("l2", grid.get("l2", [0.0]))
+            regulariser = keras.regularizers.L2(l2) if l2 else None
+            layers = [keras.Input((x_train.shape[1],))]
+            for _ in range(depth):
+                layers.append(keras.layers.Dense(hp.Choice("width", grid["width"]), kernel_regularizer=regulariser,
+                                                 activation=hp.Choice("activation", grid["activation"])))
+                if hp.Choice("dropout", grid.get("dropout", [0.0])):
+                    layers.append(keras.layers.Dropout(hp.get("dropout")))
+            layers.append(keras.layers.Dense(units, activation=head_activation, kernel_regularizer=regulariser))
+            model = keras.Sequential(layers)
+            optimizer = keras.optimizers.get({"class_name": hp.Choice("optimizer", grid.get("optimizer", ["adam"])),
+                                              "config": {"learning_rate": hp.Choice("learning_rate",
+                                                                                    grid["learning_rate"])}})
+            model.compile(optimizer=optimizer, loss=loss, jit_compile=False,  # as fitcheck trains: no XLA per model
+                          metrics=[keras.metrics.RootMeanSquaredError(name="rmse") if metric == "rmse" else "accuracy"])
+            return model
+
+        def fit(self, hp, model, *args, **kwargs):
+            return model.fit(*args, epochs=hp.Choice("epochs", grid["epochs"]), batch_size=grid["batch_size"][0],
+                             **kwargs)
+
+    objective = keras_tuner.Objective("val_rmse" if metric == "rmse" else "val_accuracy",
+                                      "min" if metric == "rmse" else "max")
+    tuner = keras_tuner.BayesianOptimization(HyperModel(), objective=objective, max_trials=budget, seed=seed,
+                                             directory=folder, project_name="keras_tuner", overwrite=True)
+    tuner.search(x_train, y_train, validation_data=validation, verbose=0)
+
+    def as_trial(trial) -> dict:
+        params = {key: str(value) for key, value in trial.hyperparameters.values.items()}
+        if int(params["depth"]) == 0:
+            params.update(width="0", activation="none", dropout="0.0")
+        value = None if trial.score is None else (trial.score if metric == "rmse" else 1.0 - trial.score)
+        return {"params": params, "value": value, "epochs": int(trial.best_step or 0) + 1}
+
+    trials = [as_trial(trial) for _, trial in sorted(tuner.oracle.trials.items())]
+    return trials, as_trial(tuner.oracle.get_best_trials(1)[0])
 
 
 def trials_to_reach(values: list[float | None], target: float) -> float:
@@ -180,31 +242,43 @@ def trials_to_reach(values: list[float | None], target: float) -> float:
 def summarise(results: list[dict]) -> str:
     from pipeline.diagnostics import metric_se
 
-    rows, ratios, test_diffs, reached = [], [], [], {method: 0 for method in METHODS}
+    present = [method for method in METHODS if all(method in result["methods"] for result in results)]
+    rows, ratios, test_diffs, reached = [], {}, {}, {method: 0 for method in present}
     for result in results:
         metric, methods = result["metric"], result["methods"]
-        best_any = min(v for m in methods.values() for v in m["values"] if v is not None)
+        # fitcheck's three searches read each trial alike (at its recommended epoch); Keras Tuner's values are each
+        # trial's best epoch, a little lower by selection, so they are held to the target but do not set it
+        best_any = min(v for name, m in methods.items() if name != KERAS_TUNER for v in m["values"] if v is not None)
         target = best_any + metric_se(best_any, result["n_val"], metric=metric)
-        need = {method: trials_to_reach(m["values"], target) for method, m in methods.items()}
+        need = {method: trials_to_reach(methods[method]["values"], target) for method in present}
         for method, spent in need.items():
             reached[method] += math.isfinite(spent)
-        if math.isfinite(need["tpe"]):
-            ratios.append(need["recipe"] / need["tpe"])
-        test_diffs.append(methods["recipe"]["test"] - methods["tpe"]["test"])
+        for other in ("tpe", KERAS_TUNER):
+            if other in present and math.isfinite(need[other]):
+                ratios.setdefault(other, []).append(need["recipe"] / need[other])
+            if other in present:
+                test_diffs.setdefault(other, []).append(methods["recipe"]["test"] - methods[other]["test"])
         rows.append(f"| {result['dataset']} | {result['seed']} | {metric} | {best_any:.4f} | "
-                    + " | ".join(f"{need[m]:g} / {len(methods[m]['values'])}" for m in METHODS) + " | "
-                    + " | ".join(f"{methods[m]['test']:.4f}" for m in METHODS) + " |")
+                    + " | ".join(f"{need[m]:g} / {len(methods[m]['values'])}" for m in present) + " | "
+                    + " | ".join(f"{methods[m]['test']:.4f}" for m in present) + " |")
     n = len(results)
-    lines = ["| dataset | seed | metric | best any method (val) | " + " | ".join(
-        f"{m}: trials to within 1 SE / run" for m in METHODS) + " | " + " | ".join(f"{m}: pick's test" for m in METHODS)
-        + " |", "|---" * (4 + 2 * len(METHODS)) + "|", *rows, "",
-        f"Reached within one SE of the best any method found: "
-        + ", ".join(f"{m} {reached[m]}/{n}" for m in METHODS) + ".",
-        f"Trials the recipe needs over those TPE needs (where TPE reached it; inf where the recipe did not): median "
-        f"{statistics.median(ratios):.2f} over {len(ratios)} cases (target ≤ 0.5)." if ratios else "",
-        f"Pick's test metric, recipe − TPE: median {statistics.median(test_diffs):+.4f}, mean "
-        f"{statistics.fmean(test_diffs):+.4f}, recipe no worse in {sum(d <= 0 for d in test_diffs)}/{n} (target: "
-        "no worse)."]
+    lines = ["| dataset | seed | metric | best of fitcheck's searches (val) | " + " | ".join(
+        f"{m}: trials to within 1 SE / run" for m in present) + " | " + " | ".join(f"{m}: pick's test" for m in present)
+        + " |", "|---" * (4 + 2 * len(present)) + "|", *rows, "",
+        f"Reached within one SE of the best fitcheck's searches found: "
+        + ", ".join(f"{m} {reached[m]}/{n}" for m in present) + ".",
+    ]
+    for other, title in (("tpe", "TPE"), (KERAS_TUNER, "Keras Tuner")):
+        if ratios.get(other):
+            lines.append(f"Trials the recipe needs over those {title} needs (where {title} reached it; inf where the "
+                         f"recipe did not): median {statistics.median(ratios[other]):.2f} over "
+                         f"{len(ratios[other])} cases (target vs TPE ≤ 0.5).")
+        if test_diffs.get(other):
+            diffs = test_diffs[other]
+            lines.append(f"Pick's test metric, recipe − {title}: median {statistics.median(diffs):+.4f}, mean "
+                         f"{statistics.fmean(diffs):+.4f}; recipe better / tied / worse "
+                         f"{sum(d < -1e-9 for d in diffs)} / {sum(abs(d) <= 1e-9 for d in diffs)} / "
+                         f"{sum(d > 1e-9 for d in diffs)} of {len(diffs)} (target vs TPE: no worse).")
     return "\n".join(lines) + "\n"
 
 
@@ -215,11 +289,20 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--datasets", nargs="*", default=list(DATASETS))
     parser.add_argument("--space", choices=sorted(SPACES), default="narrow")
+    parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS,
+                        help="run only these; the others' results are kept from the results file")
     args = parser.parse_args()
-    jobs = [(dataset, seed, args.budget, args.space) for dataset in args.datasets for seed in range(args.seeds)]
+    stem = "results" if args.space == "narrow" else f"results-{args.space}"
+    jobs = [(dataset, seed, args.budget, args.space, tuple(args.methods)) for dataset in args.datasets
+            for seed in range(args.seeds)]
     with ProcessPoolExecutor(args.jobs) as pool:
         results = list(pool.map(run_one, jobs))
-    stem = "results" if args.space == "narrow" else f"results-{args.space}"
+    if set(args.methods) != set(METHODS) and (HERE / f"{stem}.json").exists():  # keep the other methods' results
+        kept = {(r["dataset"], r["seed"]): r for r in json.loads((HERE / f"{stem}.json").read_text())}
+        for result in results:
+            earlier = kept.get((result["dataset"], result["seed"]), {}).get("methods", {})
+            result["methods"] = {m: result["methods"].get(m) or earlier[m] for m in METHODS
+                                 if m in result["methods"] or m in earlier}
     (HERE / f"{stem}.json").write_text(json.dumps(results, indent=1))
     table = summarise(results)
     (HERE / f"{stem}.md").write_text(f"Space: {args.space} {json.dumps(SPACES[args.space])}\n\n" + table)
