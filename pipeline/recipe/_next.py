@@ -227,27 +227,33 @@ class _Plan:
 
     def _last_step_did_not_help(self, source: FinishedTrial, item: AdviceItem) -> str | None:
         """Why not to take ``item``'s step: the sweep took the same step into ``source`` already (the same
-        configuration one step back on that axis) and it did not lower the validation metric by more than one
-        standard error of the difference; None when there is no such step, or it helped."""
+        configuration at the nearest value behind it on that axis) and it did not lower the validation metric by more
+        than one standard error of the difference; None when there is no such step, or it helped."""
         if not _numbers(item.to, item.from_) or item.to == item.from_:
             return None
         own = dict(identity(source.config))
         current, ahead = _as_number(own.get(item.axis)), item.to > item.from_  # type: ignore[operator]
+        if current is None:
+            return None
+        behind = []
         for key, trial in self.ran.items():
             back = dict(key)
             value = _as_number(back.get(item.axis))
-            if (value is None or current is None or value == current or (value < current) != ahead
-                    or {**back, item.axis: own.get(item.axis)} != own):
-                continue
-            gain = float(trial.val_metric) - float(source.val_metric)  # type: ignore[arg-type]
-            noise = math.hypot(metric_se(float(trial.val_metric), self.n_val, metric=self.metric),
-                               metric_se(float(source.val_metric), self.n_val, metric=self.metric))
-            if gain <= noise:
-                return (f"not run: the last step that way did not help: {trial.name} ({item.axis} {back[item.axis]}) "
-                        f"reached validation {self.metric} {number(trial.val_metric, self.metric)}, this one "
-                        f"{number(source.val_metric, self.metric)} (within one standard error of the difference, "
-                        f"{number(noise, self.metric)}, or worse)")
-        return None
+            if (value is not None and value != current and (value < current) == ahead
+                    and {**back, item.axis: own.get(item.axis)} == own):
+                behind.append((abs(current - value), back[item.axis], trial))
+        if not behind:
+            return None
+        _, value, trial = min(behind, key=lambda step: step[0])
+        gain = float(trial.val_metric) - float(source.val_metric)  # type: ignore[arg-type]
+        noise = math.hypot(metric_se(float(trial.val_metric), self.n_val, metric=self.metric),
+                           metric_se(float(source.val_metric), self.n_val, metric=self.metric))
+        if gain > noise:
+            return None
+        return (f"not run: the last step that way did not help: {trial.name} ({item.axis} {value}) "
+                f"reached validation {self.metric} {number(trial.val_metric, self.metric)}, this one "
+                f"{number(source.val_metric, self.metric)} (within one standard error of the difference, "
+                f"{number(noise, self.metric)}, or worse)")
 
     def _stop_early(self) -> str:
         """A stop is no new run: the curves measured the model at that epoch, and retraining to it with the same seed

@@ -204,3 +204,15 @@ def test_a_step_that_helped_beyond_noise_is_taken_further():
     wider = AdviceItem("add capacity (width 16 → 32)", "width", 16, 32, "the training error had stopped falling")
     result = plan(trial("d1w16", 0.10, wider, width=16), trial("d1w8", 0.20, width=8))
     assert [grid["width"] for grid in result.spec["grid"]] == [[32]]
+
+
+def test_only_the_nearest_step_behind_counts_as_the_last_step():
+    # 64 -> 128 helped beyond noise (20% -> 12%); w8 at 12.5% is within noise of w128 but is not the last step.
+    wider = AdviceItem("add capacity (width 128 → 256)", "width", 128, 256, "the training error had stopped falling")
+    result = plan(trial("d1w128", 0.12, wider, width=128), trial("d1w64", 0.20, width=64),
+                  trial("d1w8", 0.125, width=8))
+    assert [grid["width"] for grid in result.spec["grid"]] == [[256]]
+    stalled = plan(trial("d1w128", 0.12, wider, width=128), trial("d1w64", 0.125, width=64),
+                   trial("d1w8", 0.30, width=8))
+    assert stalled.spec is None or [256] not in [grid["width"] for grid in stalled.spec["grid"]]
+    assert any("the last step that way did not help: d1w64 (width 64)" in str(reason) for reason in stalled.reasons)
