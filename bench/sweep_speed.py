@@ -14,7 +14,9 @@ with ``steps_per_execution`` = steps per epoch), ``autolog`` (the loop with
 SQLite store, with everything it logs: epoch-end evaluation, diagnosis, plots, report; trials of
 one optimizer train as fused groups), ``fitcheck-w2-nofuse`` (the same with ``--no-fuse``: one
 model per trial); with ``--ray`` also ``fitcheck-ray-w2`` (the Ray executor on a local Ray), with
-``--scale`` also ``fitcheck-w2-x64`` (the grid run for 4 seeds: 64 trials, for linearity).
+``--scale`` also ``fitcheck-w2-x64`` and ``fitcheck-w2-x256`` (the grid run for 4 and 16 seeds: 64 and 256 trials,
+for linearity; the table then adds each one's seconds per configuration and the marginal cost of a configuration
+over the 16-trial sweep, as a share of a bare configuration).
 
 The variants must do the same work: the final validation accuracy of each configuration is
 compared across variants and must agree within ``ACCURACY_TOLERANCE``.
@@ -52,6 +54,9 @@ TARGETS = {  # variant: {baseline: largest allowed ratio}
     "fitcheck-w2": {"bare": 0.15, "autolog": 0.25, "kerastuner": 0.35, "fitcheck-w2-nofuse": 1.0},
     "fitcheck-w2-x64": {"fitcheck-w2": 3.0},
 }
+SCALES = {"x64": 4, "x256": 16}  # variant suffix: seeds of the 16-configuration grid
+#: Largest marginal cost of a configuration beyond the 16-trial sweep, as a share of a bare configuration.
+MARGINAL_TARGET = 0.03
 
 
 def configurations() -> list[dict]:
@@ -244,7 +249,7 @@ def run_variant(variant: str, csv: Path, specs: dict[int, Path], epochs: int, fo
         seconds, peak = timed(command, folder)
         return seconds, peak, json.loads((folder / "accuracies.json").read_text())
     workers = "1" if "-w1" in variant else "2"
-    spec = specs[4 if variant.endswith("-x64") else 1]
+    spec = specs[SCALES.get(variant.rsplit("-", 1)[-1], 1)]
     command = [FITCHECK, "sweep", str(spec), "--workers", workers, "--tracking-uri",
                f"sqlite:///{folder / 'mlflow.db'}", "--no-progress"]
     if "-ray" in variant:
@@ -272,6 +277,17 @@ def report(times: dict[str, list[float]], peaks: dict[str, list[int]], accuracie
                 ratio = medians[variant] / medians[baseline]
                 verdict = "met" if ratio <= limit else "MISSED"
                 lines.append(f"target {variant} <= {limit:g} x {baseline}: {ratio:.2f} {verdict}")
+    for suffix, seeds in SCALES.items():
+        variant, n_configs = f"fitcheck-w2-{suffix}", 16 * seeds
+        if variant in medians and "fitcheck-w2" in medians:
+            marginal = (medians[variant] - medians["fitcheck-w2"]) / (n_configs - 16)
+            line = (f"{variant}: {medians[variant] / n_configs:.2f} s per configuration; marginal cost of a "
+                    f"configuration over the 16-trial sweep {marginal:.2f} s")
+            if bare:
+                share = marginal / (bare / 16)
+                line += (f" = {share:.3f} x a bare configuration ({bare / 16:.2f} s): "
+                         f"target <= {MARGINAL_TARGET} {'met' if share <= MARGINAL_TARGET else 'MISSED'}")
+            lines.append(line)
     if "fitcheck-ray-w2" in medians and "fitcheck-w2" in medians:
         overhead = medians["fitcheck-ray-w2"] - medians["fitcheck-w2"]
         lines.append(f"Ray executor overhead on one machine: {overhead:+.1f} s "
@@ -308,13 +324,13 @@ def main() -> None:
         return
     repeats, epochs = (1, 10) if args.quick else (args.repeats, args.epochs)
     variants = ["bare", "bare-tuned", "autolog", "kerastuner", "fitcheck-w1", "fitcheck-w2", "fitcheck-w2-nofuse"]
-    variants += ["fitcheck-ray-w2"] * args.ray + ["fitcheck-w2-x64"] * args.scale
+    variants += ["fitcheck-ray-w2"] * args.ray + ["fitcheck-w2-x64", "fitcheck-w2-x256"] * args.scale
     if args.variants:
         variants = args.variants.split(",")
     folder = args.keep or Path(tempfile.mkdtemp(prefix="fitcheck-speed-"))
     folder.mkdir(parents=True, exist_ok=True)
     csv = make_data(folder)
-    specs = {seeds: write_spec(folder, csv, epochs, list(range(seeds))) for seeds in (1, 4)}
+    specs = {seeds: write_spec(folder, csv, epochs, list(range(seeds))) for seeds in (1, *SCALES.values())}
     times: dict[str, list[float]] = {v: [] for v in variants}
     peaks: dict[str, list[int]] = {v: [] for v in variants}
     accuracies: dict[str, dict] = {}
