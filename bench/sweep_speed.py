@@ -277,15 +277,16 @@ def report(times: dict[str, list[float]], peaks: dict[str, list[int]], accuracie
                 ratio = medians[variant] / medians[baseline]
                 verdict = "met" if ratio <= limit else "MISSED"
                 lines.append(f"target {variant} <= {limit:g} x {baseline}: {ratio:.2f} {verdict}")
+    grid = len(configurations())
     for suffix, seeds in SCALES.items():
-        variant, n_configs = f"fitcheck-w2-{suffix}", 16 * seeds
+        variant, n_configs = f"fitcheck-w2-{suffix}", grid * seeds
         if variant in medians and "fitcheck-w2" in medians:
-            marginal = (medians[variant] - medians["fitcheck-w2"]) / (n_configs - 16)
+            marginal = (medians[variant] - medians["fitcheck-w2"]) / (n_configs - grid)
             line = (f"{variant}: {medians[variant] / n_configs:.2f} s per configuration; marginal cost of a "
                     f"configuration over the 16-trial sweep {marginal:.2f} s")
             if bare:
-                share = marginal / (bare / 16)
-                line += (f" = {share:.3f} x a bare configuration ({bare / 16:.2f} s): "
+                share = marginal / (bare / grid)
+                line += (f" = {share:.3f} x a bare configuration ({bare / grid:.2f} s): "
                          f"target <= {MARGINAL_TARGET} {'met' if share <= MARGINAL_TARGET else 'MISSED'}")
             lines.append(line)
     if "fitcheck-ray-w2" in medians and "fitcheck-w2" in medians:
